@@ -1,0 +1,91 @@
+"""Commands: what a caller asks the engine to do (imperative, frozen).
+
+An account is named by ``AccountRef``: its integer login (ScaleTrade) or its case-insensitive
+name (CrossTrade). Numbers arrive already parsed to Decimal by the dialect; the engine checks
+them against the instrument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.domain.ids import OrderId, Ticket
+from ordergate.domain.orders import OrderType, Side, TimeInForce
+
+__all__ = [
+    "AccountRef",
+    "CancelOrder",
+    "CancelOrders",
+    "ChangeOrder",
+    "ClosePosition",
+    "Flatten",
+    "OrderRef",
+    "PlaceOrder",
+]
+
+AccountRef = int | str
+OrderRef = OrderId | Ticket
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceOrder:
+    account: AccountRef
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    expires_at: datetime | None = None
+    oco: str | None = None
+    tag: str | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeOrder:
+    """Change a resting order; a field left None stays as it is."""
+
+    account: AccountRef
+    order: OrderRef
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrder:
+    account: AccountRef
+    order: OrderRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrders:
+    """Cancel every working order of the account, or only those of ``symbol``."""
+
+    account: AccountRef
+    symbol: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClosePosition:
+    """Close the account's position in ``symbol`` (all, or ``quantity`` of it), or one ticket."""
+
+    account: AccountRef
+    symbol: str | None = None
+    ticket: Ticket | None = None
+    quantity: Decimal | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flatten:
+    """Cancel the account's orders and close its positions (all, or one instrument's)."""
+
+    account: AccountRef
+    symbol: str | None = None

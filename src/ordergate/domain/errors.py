@@ -1,0 +1,149 @@
+"""The one exception tree of ordergate.
+
+Every business rule that refuses something raises one of these; each dialect maps the tree to
+its own status codes and bodies in one place (``api/<dialect>/errors.py``)::
+
+    DomainError                      base; ``code`` is a stable machine-readable name
+    ├── InvalidInput                 a value is malformed or out of range (bad quantity, price...)
+    │   ├── InvalidQuantity          not positive, outside lot limits or off the lot step
+    │   └── InvalidPrice             not positive, off the tick grid, or missing for the type
+    ├── NotFound                     a thing does not exist (or the caller may not know it does)
+    │   ├── AccountNotFound
+    │   ├── InstrumentNotFound
+    │   ├── OrderNotFound
+    │   ├── PositionNotFound
+    │   └── UserNotFound
+    ├── Conflict                     the thing exists but its state forbids the request
+    │   ├── InvalidOrderTransition   the state machine refuses "<from> -> <to>"
+    │   ├── OrderLocked              the venue is still processing the order
+    │   ├── OrderNotCancellable      terminal or already pending cancel
+    │   ├── AlreadyExists            a unique name or login is taken
+    │   └── StaleOrder               a concurrent writer changed the order first
+    ├── Rejected                     a pre-trade check refused the order
+    │   ├── AccountDisabled
+    │   ├── InsufficientMargin
+    │   └── MarketClosed
+    ├── AuthError                    the caller is not who it claims (bad token, expired JWT)
+    └── PermissionDenied             the caller may not act on this account
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccountDisabled",
+    "AccountNotFound",
+    "AlreadyExists",
+    "AuthError",
+    "Conflict",
+    "DomainError",
+    "InstrumentNotFound",
+    "InsufficientMargin",
+    "InvalidInput",
+    "InvalidOrderTransition",
+    "InvalidPrice",
+    "InvalidQuantity",
+    "MarketClosed",
+    "NotFound",
+    "OrderLocked",
+    "OrderNotCancellable",
+    "OrderNotFound",
+    "PermissionDenied",
+    "PositionNotFound",
+    "Rejected",
+    "StaleOrder",
+    "UserNotFound",
+]
+
+
+class DomainError(Exception):
+    """Base of every business error; ``code`` is stable, ``message`` is for people."""
+
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    code = "INVALID_INPUT"
+
+
+class InvalidQuantity(InvalidInput):
+    code = "INVALID_QUANTITY"
+
+
+class InvalidPrice(InvalidInput):
+    code = "INVALID_PRICE"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+
+
+class InstrumentNotFound(NotFound):
+    code = "INSTRUMENT_NOT_FOUND"
+
+
+class OrderNotFound(NotFound):
+    code = "ORDER_NOT_FOUND"
+
+
+class PositionNotFound(NotFound):
+    code = "POSITION_NOT_FOUND"
+
+
+class UserNotFound(NotFound):
+    code = "USER_NOT_FOUND"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+
+
+class InvalidOrderTransition(Conflict):
+    code = "INVALID_TRANSITION"
+
+
+class OrderLocked(Conflict):
+    code = "ORDER_LOCKED"
+
+
+class OrderNotCancellable(Conflict):
+    code = "ORDER_NOT_CANCELLABLE"
+
+
+class AlreadyExists(Conflict):
+    code = "ALREADY_EXISTS"
+
+
+class StaleOrder(Conflict):
+    code = "STALE_ORDER"
+
+
+class Rejected(DomainError):
+    code = "REJECTED"
+
+
+class AccountDisabled(Rejected):
+    code = "ACCOUNT_DISABLED"
+
+
+class InsufficientMargin(Rejected):
+    code = "INSUFFICIENT_MARGIN"
+
+
+class MarketClosed(Rejected):
+    code = "MARKET_CLOSED"
+
+
+class AuthError(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DomainError):
+    code = "PERMISSION_DENIED"

@@ -1,0 +1,65 @@
+"""Events: what happened (past tense, frozen). The engine publishes them after each commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ordergate.domain.ids import Login, OrderId, Ticket
+from ordergate.domain.orders import Order, OrderStatus, Side, Transition
+
+__all__ = ["Event", "OrderFilled", "OrderTransitioned", "PositionChanged", "transitioned"]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTransitioned:
+    order_id: OrderId
+    ticket: Ticket
+    login: Login
+    symbol: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    order_id: OrderId
+    ticket: Ticket
+    login: Login
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChanged:
+    ticket: Ticket
+    login: Login
+    symbol: str
+    side: Side
+    quantity: Decimal
+    open_price: Decimal
+    realized_pnl: Decimal
+    at: datetime
+
+
+Event = OrderTransitioned | OrderFilled | PositionChanged
+
+
+def transitioned(order: Order, step: Transition) -> OrderTransitioned:
+    """The event for ``step`` of a stored ``order``."""
+    return OrderTransitioned(
+        order.id,
+        order.key,
+        order.login,
+        order.symbol,
+        step.from_status,
+        step.to_status,
+        step.reason,
+        order.updated_at,
+    )

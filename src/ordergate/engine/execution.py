@@ -1,0 +1,180 @@
+"""Applying the venue's reports: acknowledgements, fills, cancel and change outcomes.
+
+Each report is applied in its own unit of work, in the order the venue sent them. A report
+about an order that has already moved on (a late acknowledgement of a cancelled order) is
+logged and dropped: the table decides what is legal, never the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ordergate.domain.errors import DomainError, InvalidOrderTransition
+from ordergate.domain.events import Event, OrderFilled, PositionChanged, transitioned
+from ordergate.domain.ids import Ticket
+from ordergate.domain.instruments import Instrument
+from ordergate.domain.orders import Order, OrderStatus, Trigger, next_status
+from ordergate.domain.positions import Fill, apply_fill
+from ordergate.venue.base import (
+    Acknowledged,
+    CancelConfirmed,
+    CancelledByVenue,
+    CancelRefused,
+    ChangeConfirmed,
+    ChangeRefused,
+    Expired,
+    Filled,
+    Refused,
+    VenueReport,
+)
+
+if TYPE_CHECKING:
+    from ordergate.engine.ports import Clock, Store, Transaction
+
+__all__ = ["VENUE_ACTOR", "ExecutionMixin"]
+
+log = logging.getLogger(__name__)
+
+VENUE_ACTOR = "venue"
+_CANCELLED = next_status(OrderStatus.PENDING_CANCEL, Trigger.CANCEL_ACK)
+
+#: Reports that move each named order one step: the trigger and the audit reason.
+_STEPS: dict[type, tuple[Trigger, str]] = {
+    Refused: (Trigger.REJECT, "rejected"),
+    CancelRefused: (Trigger.CANCEL_REFUSED, "cancel refused"),
+    ChangeConfirmed: (Trigger.CHANGE_ACK, "change confirmed"),
+    ChangeRefused: (Trigger.CHANGE_REFUSED, "change refused"),
+    Expired: (Trigger.EXPIRE, "expired"),
+    CancelledByVenue: (Trigger.VENUE_CANCEL, "cancelled by the venue"),
+}
+
+
+class ExecutionMixin:
+    """The engine's side of the venue protocol (``VenueListener``)."""
+
+    store: Store
+    clock: Clock
+
+    async def instrument(self, tx: Transaction, symbol: str) -> Instrument:
+        raise NotImplementedError
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        raise NotImplementedError
+
+    async def on_venue_reports(self, reports: Sequence[VenueReport]) -> None:
+        for report in reports:
+            try:
+                await self._apply(report)
+            except DomainError as exc:
+                # A report that no longer fits the order's state: the order moved on first.
+                log.warning("venue report %r not applied: %s", report, exc.message)
+
+    async def _apply(self, report: VenueReport) -> None:
+        if isinstance(report, Filled):
+            await self._fill(report)
+        elif isinstance(report, CancelConfirmed):
+            await self._confirm_cancels(report)
+        elif isinstance(report, Acknowledged):
+            trigger = Trigger.WORK if report.live else Trigger.ACCEPT
+            await self._step(report.ticket, trigger, "acknowledged")
+        else:
+            trigger, reason = _STEPS[type(report)]
+            if isinstance(report, CancelRefused | ChangeRefused | Refused | CancelledByVenue):
+                reason = f"{reason}: {report.reason}"
+            many = isinstance(report, CancelRefused | Expired | CancelledByVenue)
+            for ticket in report.tickets if many else (report.ticket,):  # type: ignore[union-attr]
+                await self._step(ticket, trigger, reason)
+
+    async def _load(self, tx: Transaction, ticket: Ticket) -> Order:
+        order = await tx.orders.by_ticket(ticket, lock=True)
+        if order is None:
+            raise InvalidOrderTransition(f"venue reported unknown ticket {ticket}")
+        return order
+
+    async def _step(self, ticket: Ticket, trigger: Trigger, reason: str) -> None:
+        async with self.store.transaction() as tx:
+            order = await self._load(tx, ticket)
+            version = order.version
+            step = order.apply(trigger, self.clock.now(), reason)
+            await tx.orders.save(
+                order, [step], VENUE_ACTOR, uuid.uuid4().hex, expected_version=version
+            )
+            await tx.commit()
+        self._publish([transitioned(order, step)])
+
+    async def _fill(self, report: Filled) -> None:
+        async with self.store.transaction() as tx:
+            order = await self._load(tx, report.ticket)
+            version = order.version
+            step = order.record_fill(report.quantity, report.price, report.at)
+            account = await tx.accounts.get(order.login)
+            instrument = await self.instrument(tx, order.symbol)
+            if account is None:
+                raise InvalidOrderTransition(f"order {order.id} has no account")
+            fill = Fill(
+                order.key,
+                order.login,
+                order.symbol,
+                order.side,
+                report.quantity,
+                report.price,
+                report.at,
+                order.closes_ticket,
+            )
+            tickets = await tx.positions.open_tickets(order.login, order.symbol)
+            existing = next((t for t in tickets if t.ticket == order.ticket), None)
+            change = apply_fill(account.mode, tickets, fill, instrument.point_value, existing)
+            await tx.positions.add_fill(fill)
+            await tx.positions.save(change.reduced)
+            if change.opened is not None:
+                await tx.positions.save([change.opened], new=change.opened is not existing)
+            await tx.orders.save(
+                order, [step], VENUE_ACTOR, uuid.uuid4().hex, expected_version=version
+            )
+            await tx.commit()
+        events: list[Event] = [
+            transitioned(order, step),
+            OrderFilled(
+                order.id,
+                order.key,
+                order.login,
+                order.symbol,
+                order.side,
+                report.quantity,
+                report.price,
+                report.at,
+            ),
+        ]
+        for t in [*change.reduced, *([change.opened] if change.opened else [])]:
+            events.append(
+                PositionChanged(
+                    t.ticket,
+                    t.login,
+                    t.symbol,
+                    t.side,
+                    t.quantity,
+                    t.open_price,
+                    t.realized_pnl,
+                    report.at,
+                )
+            )
+        self._publish(events)
+
+    async def _confirm_cancels(self, report: CancelConfirmed) -> None:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            tickets = await tx.orders.confirm_batch(
+                report.login,
+                report.request_id,
+                report.except_tickets,
+                OrderStatus.PENDING_CANCEL,
+                _CANCELLED,
+                VENUE_ACTOR,
+                uuid.uuid4().hex,
+                now,
+            )
+            await tx.commit()
+        log.debug("venue confirmed %d cancels of request %s", len(tickets), report.request_id)

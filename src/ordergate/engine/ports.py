@@ -1,0 +1,169 @@
+"""The small protocols the engine talks through: a store of units of work, a clock, a sink.
+
+``store/`` implements Store over SQLAlchemy; tests can hand in their own clock and sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from ordergate.domain.accounts import Account
+from ordergate.domain.commands import AccountRef, OrderRef
+from ordergate.domain.events import Event
+from ordergate.domain.ids import Login, Ticket
+from ordergate.domain.instruments import Instrument
+from ordergate.domain.orders import Order, OrderStatus, Transition
+from ordergate.domain.positions import Fill, PositionTicket
+from ordergate.domain.reports import CancelAccepted
+
+__all__ = [
+    "AccountRepository",
+    "BatchCancel",
+    "Clock",
+    "EventSink",
+    "NullSink",
+    "OrderRepository",
+    "PositionRepository",
+    "Store",
+    "SystemClock",
+    "Transaction",
+]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class EventSink(Protocol):
+    """Receives events after their transaction committed; ``active`` says anyone listens."""
+
+    @property
+    def active(self) -> bool: ...
+
+    def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class NullSink:
+    active = False
+
+    def publish(self, events: Sequence[Event]) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCancel:
+    """One bulk cancel request as the store carries it out."""
+
+    login: Login
+    symbol: str | None
+    refused_symbols: dict[str, str]  # symbol -> venue reason: these are not touched
+    cancellable: frozenset[OrderStatus]
+    target: OrderStatus  # pending_cancel, from the transition table
+    reason: str
+    actor: str
+    request_id: str
+    at: datetime
+
+
+class AccountRepository(Protocol):
+    async def get(self, ref: AccountRef) -> Account | None: ...
+
+    async def add(self, account: Account, password_hash: str | None = None) -> None: ...
+
+    async def instrument(self, symbol: str) -> Instrument | None: ...
+
+    async def add_instrument(self, instrument: Instrument) -> None: ...
+
+    async def instruments(self) -> list[Instrument]: ...
+
+    async def exposure(self, login: Login) -> dict[str, Decimal]:
+        """Per symbol: quantity resting in live orders plus quantity held in open tickets."""
+        ...
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order, step: Transition, actor: str, request_id: str) -> Ticket: ...
+
+    async def get(self, login: Login, ref: OrderRef, *, lock: bool = False) -> Order | None: ...
+
+    async def by_ticket(self, ticket: Ticket, *, lock: bool = False) -> Order | None: ...
+
+    async def save(
+        self,
+        order: Order,
+        steps: Sequence[Transition],
+        actor: str,
+        request_id: str,
+        *,
+        expected_version: int,
+    ) -> None:
+        """Write ``order`` if nobody changed it since it was read; raise StaleOrder if so."""
+        ...
+
+    async def open_orders(
+        self, login: Login | None = None, symbol: str | None = None
+    ) -> list[Order]: ...
+
+    async def by_oco(self, login: Login, oco: str) -> list[Order]: ...
+
+    async def cancel_batch(
+        self, batch: BatchCancel
+    ) -> tuple[list[CancelAccepted], list[tuple[Order, str | None]]]:
+        """Move every cancellable order in scope to ``batch.target`` and write their events,
+        one statement per batch; return them and the other non-terminal orders in scope
+        (with the venue's refusal reason where that is why they were left alone)."""
+        ...
+
+    async def confirm_batch(
+        self,
+        login: Login,
+        request_id: str,
+        except_tickets: Collection[Ticket],
+        source: OrderStatus,
+        target: OrderStatus,
+        actor: str,
+        new_request_id: str,
+        at: datetime,
+    ) -> list[Ticket]:
+        """Move the orders of ``request_id`` still in ``source`` to ``target`` with events."""
+        ...
+
+
+class PositionRepository(Protocol):
+    async def open_tickets(self, login: Login, symbol: str) -> list[PositionTicket]: ...
+
+    async def get(self, ticket: Ticket) -> PositionTicket | None: ...
+
+    async def save(self, tickets: Sequence[PositionTicket], new: bool = False) -> None: ...
+
+    async def add_fill(self, fill: Fill) -> None: ...
+
+    async def for_account(
+        self, login: Login, *, include_closed: bool = False
+    ) -> list[PositionTicket]: ...
+
+
+class Transaction(Protocol):
+    """One unit of work: rolls back unless ``commit`` is called."""
+
+    accounts: AccountRepository
+    orders: OrderRepository
+    positions: PositionRepository
+
+    async def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(
+        self, *, readonly: bool = False
+    ) -> AbstractAsyncContextManager[Transaction]: ...

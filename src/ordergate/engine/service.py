@@ -1,0 +1,448 @@
+"""The use cases: place, change, cancel one, cancel in bulk, close and flatten.
+
+Each runs in one unit of work: check who may act, check the request, commit the new state with
+its events, and only then tell the venue. The venue's answers come back through
+``on_venue_reports`` (engine/execution.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+
+from ordergate.domain.accounts import Account
+from ordergate.domain.commands import (
+    AccountRef,
+    CancelOrder,
+    CancelOrders,
+    ChangeOrder,
+    ClosePosition,
+    Flatten,
+    OrderRef,
+    PlaceOrder,
+)
+from ordergate.domain.errors import (
+    AccountNotFound,
+    InstrumentNotFound,
+    InvalidInput,
+    InvalidQuantity,
+    MarketClosed,
+    OrderLocked,
+    OrderNotCancellable,
+    OrderNotFound,
+    PositionNotFound,
+)
+from ordergate.domain.events import Event, OrderTransitioned, transitioned
+from ordergate.domain.ids import Login, OrderId, Ticket, new_order_id
+from ordergate.domain.instruments import Instrument
+from ordergate.domain.orders import (
+    CANCELLABLE,
+    LOCKED,
+    Order,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    Transition,
+    Trigger,
+    next_status,
+)
+from ordergate.domain.positions import PositionTicket
+from ordergate.domain.principal import Principal, ensure_can_act
+from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
+from ordergate.engine.execution import ExecutionMixin
+from ordergate.engine.ports import (
+    BatchCancel,
+    Clock,
+    EventSink,
+    NullSink,
+    Store,
+    SystemClock,
+    Transaction,
+)
+from ordergate.engine.risk import check_margin, check_order
+from ordergate.venue.base import Venue, VenueOrder
+
+__all__ = ["OrderEngine", "venue_order"]
+
+#: Where a bulk cancel moves orders, read from the transition table (the same for every
+#: cancellable status: tests/unit/test_order_lifecycle.py).
+_CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def venue_order(order: Order) -> VenueOrder:
+    return VenueOrder(
+        ticket=order.key,
+        login=order.login,
+        symbol=order.symbol,
+        side=order.side,
+        type=order.type,
+        quantity=order.remaining,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        oco=order.oco,
+        status=order.status,
+        expires_at=order.expires_at,
+    )
+
+
+def _failure(order: Order, reason: str | None) -> CancelFailure:
+    """Why an order in a bulk cancel's scope was not accepted."""
+    if order.status is OrderStatus.PENDING_CANCEL:
+        code, message = FailureCode.ALREADY_PENDING_CANCEL, "a cancel is already pending"
+    elif reason is not None:
+        code, message = FailureCode.VENUE_REJECTED, f"the venue refuses cancels now: {reason}"
+    elif order.status in LOCKED:
+        code, message = (
+            FailureCode.ORDER_LOCKED,
+            f"the venue is still processing it ({order.status})",
+        )
+    else:
+        # It became cancellable after the batch was taken (a concurrent acknowledgement).
+        code, message = FailureCode.ORDER_LOCKED, "it changed while the batch was taken; retry"
+    return CancelFailure(
+        order_id=order.id,
+        ticket=order.key,
+        login=order.login,
+        symbol=order.symbol,
+        side=order.side,
+        type=order.type,
+        quantity=order.quantity,
+        status=order.status,
+        code=code,
+        message=message,
+        reason=reason,
+    )
+
+
+class OrderEngine(ExecutionMixin):
+    """The order engine: one instance per process, shared by both dialects."""
+
+    def __init__(
+        self,
+        store: Store,
+        venue: Venue,
+        *,
+        clock: Clock | None = None,
+        sink: EventSink | None = None,
+    ) -> None:
+        self.store = store
+        self.venue = venue
+        self.clock: Clock = clock or SystemClock()
+        self.sink: EventSink = sink or NullSink()
+        self._instruments: dict[str, Instrument] = {}
+        venue.bind(self)
+
+    async def instrument(self, tx: Transaction, symbol: str) -> Instrument:
+        """A known instrument (cached: instruments do not change under a running server)."""
+        found = self._instruments.get(symbol)
+        if found is None:
+            found = await tx.accounts.instrument(symbol)
+            if found is None:
+                raise InstrumentNotFound(f"unknown instrument {symbol!r}")
+            self._instruments[symbol] = found
+        return found
+
+    async def account(self, tx: Transaction, principal: Principal, ref: AccountRef) -> Account:
+        """The account ``ref`` names, if ``principal`` may act on it."""
+        account = await tx.accounts.get(ref)
+        if account is None:
+            raise AccountNotFound(f"account {ref} not found")
+        ensure_can_act(principal, account)
+        return account
+
+    async def _order(self, tx: Transaction, account: Account, ref: OrderRef) -> Order:
+        order = await tx.orders.get(account.login, ref, lock=True)
+        if order is None:
+            raise OrderNotFound(f"order {ref} not found in account {account.name}")
+        return order
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        if events and self.sink.active:
+            self.sink.publish(events)
+
+    async def place(self, principal: Principal, cmd: PlaceOrder) -> Order:
+        """Check and store a new order as submitted, then send it to the venue."""
+        order = await self._place(principal, cmd)
+        await self.venue.submit([venue_order(order)])
+        return order
+
+    async def _place(
+        self, principal: Principal, cmd: PlaceOrder, *, closes: PositionTicket | None = None
+    ) -> Order:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            account = await self.account(tx, principal, cmd.account)
+            account.ensure_enabled()
+            instrument = await self.instrument(tx, cmd.symbol)
+            order = Order(
+                id=new_order_id(),
+                ticket=None,
+                login=account.login,
+                symbol=instrument.symbol,
+                side=cmd.side,
+                type=cmd.type,
+                quantity=cmd.quantity,
+                limit_price=cmd.limit_price,
+                stop_price=cmd.stop_price,
+                tif=cmd.tif,
+                expires_at=cmd.expires_at,
+                oco=cmd.oco,
+                tag=cmd.tag,
+                stop_loss=cmd.stop_loss,
+                take_profit=cmd.take_profit,
+                comment=cmd.comment,
+                closes_ticket=None if closes is None else closes.ticket,
+                created_at=now,
+                updated_at=now,
+            )
+            if closes is None:
+                check_order(order, instrument, now)
+            refusal = self.venue.submission_refusal(instrument.symbol, now)
+            if refusal is not None:
+                raise MarketClosed(f"{instrument.symbol}: {refusal}")
+            if closes is None:
+                exposure = await tx.accounts.exposure(account.login)
+                await check_margin(
+                    account,
+                    order,
+                    instrument,
+                    exposure,
+                    lambda s: self._maybe_instrument(tx, s),
+                    self.venue.quote,
+                )
+            step = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
+            await tx.orders.add(order, step, principal.actor, _request_id())
+            await tx.commit()
+        self._publish([transitioned(order, step)])
+        return order
+
+    async def _maybe_instrument(self, tx: Transaction, symbol: str) -> Instrument | None:
+        try:
+            return await self.instrument(tx, symbol)
+        except InstrumentNotFound:
+            return None
+
+    async def change(self, principal: Principal, cmd: ChangeOrder) -> Order:
+        """Change quantity and/or prices of a resting order; the venue confirms."""
+        if cmd.quantity is None and cmd.limit_price is None and cmd.stop_price is None:
+            raise InvalidInput("nothing to change: give quantity, limit price or stop price")
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            account = await self.account(tx, principal, cmd.account)
+            account.ensure_enabled()
+            order = await self._order(tx, account, cmd.order)
+            self._ensure_resting(order, "changed")
+            instrument = await self.instrument(tx, order.symbol)
+            changed = replace(
+                order,
+                quantity=order.quantity if cmd.quantity is None else cmd.quantity,
+                limit_price=order.limit_price if cmd.limit_price is None else cmd.limit_price,
+                stop_price=order.stop_price if cmd.stop_price is None else cmd.stop_price,
+            )
+            check_order(changed, instrument, now)
+            if changed.quantity <= order.filled:
+                raise InvalidQuantity(f"quantity must exceed the filled {order.filled}")
+            refusal = self.venue.submission_refusal(order.symbol, now)
+            if refusal is not None:
+                raise MarketClosed(f"{order.symbol}: {refusal}")
+            version = changed.version
+            step = changed.apply(Trigger.REQUEST_CHANGE, now, "change requested")
+            await tx.orders.save(
+                changed, [step], principal.actor, _request_id(), expected_version=version
+            )
+            await tx.commit()
+        self._publish([transitioned(changed, step)])
+        await self.venue.change(venue_order(changed))
+        return changed
+
+    @staticmethod
+    def _ensure_resting(order: Order, what: str) -> None:
+        if order.status in LOCKED:
+            raise OrderLocked(f"order {order.id} is {order.status}: the venue is processing it")
+        if order.status is OrderStatus.PENDING_CANCEL:
+            raise OrderNotCancellable(f"order {order.id} is already pending cancel")
+        if order.status not in CANCELLABLE:
+            raise OrderNotCancellable(f"order {order.id} is {order.status} and cannot be {what}")
+
+    async def cancel(self, principal: Principal, cmd: CancelOrder) -> Order:
+        """Request the cancel of one resting order."""
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            account = await self.account(tx, principal, cmd.account)
+            order = await self._order(tx, account, cmd.order)
+            self._ensure_resting(order, "cancelled")
+            refusal = self.venue.cancel_refusal(order.symbol, now)
+            if refusal is not None:
+                raise MarketClosed(f"{order.symbol}: {refusal}")
+            version, request_id = order.version, _request_id()
+            step = order.apply(Trigger.REQUEST_CANCEL, now, "cancel requested")
+            await tx.orders.save(
+                order, [step], principal.actor, request_id, expected_version=version
+            )
+            await tx.commit()
+        self._publish([transitioned(order, step)])
+        await self.venue.cancel(order.login, request_id, [order.key])
+        return order
+
+    async def cancel_orders(self, principal: Principal, cmd: CancelOrders) -> CancelReport:
+        """Cancel every working order of an account (or of one instrument in it), atomically.
+
+        Every matched (non-terminal) order ends up in the report, accepted or failed with a
+        code. The accepted ones move to pending_cancel in one statement with their events;
+        the venue then confirms them.
+        """
+        now = self.clock.now()
+        request_id = _request_id()
+        async with self.store.transaction() as tx:
+            account = await self.account(tx, principal, cmd.account)
+            if cmd.symbol is not None:
+                symbols = [(await self.instrument(tx, cmd.symbol)).symbol]
+            else:
+                symbols = [i.symbol for i in await tx.accounts.instruments()]
+            refused = {
+                s: reason
+                for s in symbols
+                if (reason := self.venue.cancel_refusal(s, now)) is not None
+            }
+            batch = BatchCancel(
+                login=account.login,
+                symbol=cmd.symbol,
+                refused_symbols=refused,
+                cancellable=CANCELLABLE,
+                target=_CANCEL_TARGET,
+                reason="bulk cancel requested",
+                actor=principal.actor,
+                request_id=request_id,
+                at=now,
+            )
+            accepted, rest = await tx.orders.cancel_batch(batch)
+            failures = tuple(_failure(order, reason) for order, reason in rest)
+            await tx.commit()
+        if self.sink.active:
+            self._publish(
+                [
+                    OrderTransitioned(
+                        a.order_id,
+                        a.ticket,
+                        a.login,
+                        a.symbol,
+                        a.prior_status,
+                        a.status,
+                        batch.reason,
+                        now,
+                    )
+                    for a in accepted
+                ]
+            )
+        if accepted:
+            await self.venue.cancel(account.login, request_id, [a.ticket for a in accepted])
+        return CancelReport(tuple(accepted), failures)
+
+    async def close_position(self, principal: Principal, cmd: ClosePosition) -> list[Order]:
+        """Send market orders that close the position in a symbol (all or part) or one ticket."""
+        if cmd.quantity is not None and cmd.quantity <= 0:
+            raise InvalidQuantity("close quantity must be positive")
+        async with self.store.transaction(readonly=True) as tx:
+            account = await self.account(tx, principal, cmd.account)
+            if cmd.ticket is not None:
+                ticket = await tx.positions.get(cmd.ticket)
+                if ticket is None or ticket.login != account.login or not ticket.is_open:
+                    raise PositionNotFound(f"no open position ticket {cmd.ticket}")
+                tickets = [ticket]
+            elif cmd.symbol is not None:
+                await self.instrument(tx, cmd.symbol)
+                tickets = await tx.positions.open_tickets(account.login, cmd.symbol)
+            else:
+                raise InvalidInput("give a symbol or a ticket to close")
+        if not tickets:
+            raise PositionNotFound(f"no open position in {cmd.symbol} for {account.name}")
+        plan = self._closing_plan(tickets, cmd.quantity)
+        closing = [
+            await self._place(
+                principal,
+                PlaceOrder(
+                    account=account.login,
+                    symbol=t.symbol,
+                    side=t.side.opposite,
+                    type=OrderType.MARKET,
+                    quantity=qty,
+                    tif=TimeInForce.GTC,
+                    comment=cmd.comment or f"close #{t.ticket}",
+                ),
+                closes=t,
+            )
+            for t, qty in plan
+        ]
+        await self.venue.submit([venue_order(o) for o in closing])
+        return closing
+
+    @staticmethod
+    def _closing_plan(
+        tickets: list[PositionTicket], quantity: Decimal | None
+    ) -> list[tuple[PositionTicket, Decimal]]:
+        """Which tickets to close by how much, oldest first, for ``quantity`` (None = all)."""
+        total = sum((t.quantity for t in tickets), Decimal(0))
+        left = total if quantity is None else quantity
+        if left > total:
+            raise InvalidQuantity(f"close quantity {left} exceeds the position {total}")
+        plan = []
+        for t in tickets:
+            if left <= 0:
+                break
+            qty = min(t.quantity, left)
+            plan.append((t, qty))
+            left -= qty
+        return plan
+
+    async def flatten(self, principal: Principal, cmd: Flatten) -> FlattenReport:
+        """Cancel the account's working orders, then close its positions (or one symbol's)."""
+        report = await self.cancel_orders(
+            principal, CancelOrders(account=cmd.account, symbol=cmd.symbol)
+        )
+        async with self.store.transaction(readonly=True) as tx:
+            account = await self.account(tx, principal, cmd.account)
+            held = await tx.positions.for_account(account.login)
+        symbols = sorted({t.symbol for t in held if cmd.symbol in (None, t.symbol)})
+        closing: list[OrderId] = []
+        for symbol in symbols:
+            orders = await self.close_position(
+                principal, ClosePosition(account=account.login, symbol=symbol, comment="flatten")
+            )
+            closing.extend(o.id for o in orders)
+        return FlattenReport(report, tuple(closing))
+
+    async def open_orders(self, principal: Principal, account: AccountRef) -> list[Order]:
+        async with self.store.transaction(readonly=True) as tx:
+            found = await self.account(tx, principal, account)
+            return await tx.orders.open_orders(found.login)
+
+    async def get_order(self, principal: Principal, account: AccountRef, ref: OrderRef) -> Order:
+        async with self.store.transaction(readonly=True) as tx:
+            found = await self.account(tx, principal, account)
+            order = await tx.orders.get(found.login, ref)
+            if order is None:
+                raise OrderNotFound(f"order {ref} not found in account {found.name}")
+            return order
+
+    async def recover(self) -> int:
+        """After a restart: hand every non-terminal order back to the venue. Returns how many."""
+        async with self.store.transaction(readonly=True) as tx:
+            orders = await tx.orders.open_orders()
+        await self.venue.restore([venue_order(o) for o in orders])
+        pending: dict[tuple[int, str], list[Ticket]] = {}
+        for o in orders:
+            if o.status is OrderStatus.PENDING_CANCEL and o.ticket is not None:
+                pending.setdefault((o.login, o.request_id or ""), []).append(o.ticket)
+        for (login, request_id), tickets in pending.items():
+            await self.venue.cancel(Login(login), request_id, tickets)
+        return len(orders)
+
+    async def settle(self) -> None:
+        """Wait until the venue has delivered every report it owes (tests, shutdown)."""
+        await self.venue.drain()

@@ -1,0 +1,90 @@
+"""Accounts and instruments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate.domain.accounts import Account
+from ordergate.domain.commands import AccountRef
+from ordergate.domain.errors import AlreadyExists
+from ordergate.domain.ids import Login
+from ordergate.domain.instruments import Instrument
+from ordergate.domain.orders import NON_TERMINAL
+from ordergate.store.mapping import account_from_row, instrument_from_row, instrument_values
+from ordergate.store.tables import accounts, instruments, orders, positions
+from ordergate.store.types import Fixed
+
+__all__ = ["SqlAccountRepository"]
+
+
+class SqlAccountRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, ref: AccountRef) -> Account | None:
+        if isinstance(ref, bool):
+            return None
+        where = (
+            accounts.c.login == ref
+            if isinstance(ref, int)
+            else accounts.c.name_key == ref.casefold()
+        )
+        row = (await self._conn.execute(select(accounts).where(where))).mappings().first()
+        return None if row is None else account_from_row(row)
+
+    async def add(self, account: Account, password_hash: str | None = None) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(
+                    insert(accounts).values(
+                        login=account.login,
+                        name=account.name,
+                        name_key=account.key,
+                        owner_id=account.owner_id,
+                        group_name=account.group,
+                        currency=account.currency,
+                        balance=account.balance,
+                        leverage=account.leverage,
+                        mode=account.mode.value,
+                        password_hash=password_hash,
+                        enabled=account.enabled,
+                        created_at=func.now(),
+                    )
+                )
+        except IntegrityError:
+            raise AlreadyExists(
+                f"an account with login {account.login} or name {account.name} exists"
+            ) from None
+
+    async def instrument(self, symbol: str) -> Instrument | None:
+        stmt = select(instruments).where(instruments.c.symbol == symbol)
+        row = (await self._conn.execute(stmt)).mappings().first()
+        return None if row is None else instrument_from_row(row)
+
+    async def add_instrument(self, instrument: Instrument) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(insert(instruments).values(instrument_values(instrument)))
+        except IntegrityError:
+            raise AlreadyExists(f"instrument {instrument.symbol} exists") from None
+
+    async def instruments(self) -> list[Instrument]:
+        rows = await self._conn.execute(select(instruments).order_by(instruments.c.symbol))
+        return [instrument_from_row(r) for r in rows.mappings()]
+
+    async def exposure(self, login: Login) -> dict[str, Decimal]:
+        resting = select(
+            orders.c.symbol, func.sum(orders.c.quantity - orders.c.filled, type_=Fixed)
+        ).where(orders.c.login == login, orders.c.status.in_(NON_TERMINAL))
+        held = select(positions.c.symbol, func.sum(positions.c.quantity, type_=Fixed)).where(
+            positions.c.login == login, positions.c.quantity > 0
+        )
+        totals: dict[str, Decimal] = {}
+        for stmt in (resting.group_by(orders.c.symbol), held.group_by(positions.c.symbol)):
+            for symbol, qty in await self._conn.execute(stmt):
+                totals[symbol] = totals.get(symbol, Decimal(0)) + qty
+        return totals

@@ -1,0 +1,242 @@
+"""Orders and their event trail; the bulk paths are one statement per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ordergate.domain.errors import StaleOrder
+from ordergate.domain.ids import Login, OrderId, Ticket
+from ordergate.domain.orders import NON_TERMINAL, Order, OrderStatus, OrderType, Side, Transition
+from ordergate.domain.reports import CancelAccepted
+from ordergate.engine.ports import BatchCancel
+from ordergate.store.mapping import order_from_row, order_values
+from ordergate.store.tables import order_events, orders
+from ordergate.store.types import UtcDateTime
+
+__all__ = ["SqlOrderRepository"]
+
+_EVENT_COLUMNS = ["order_ticket", "from_status", "to_status", "reason", "actor", "request_id", "at"]
+
+
+def _event_rows(
+    ticket: Ticket, steps: Sequence[Transition], actor: str, request_id: str, at: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "order_ticket": ticket,
+            "from_status": None if s.from_status is None else s.from_status.value,
+            "to_status": s.to_status.value,
+            "reason": s.reason[:255],
+            "actor": actor[:64],
+            "request_id": request_id,
+            "at": at,
+        }
+        for s in steps
+    ]
+
+
+class SqlOrderRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._pg = conn.dialect.name == "postgresql"
+
+    async def add(self, order: Order, step: Transition, actor: str, request_id: str) -> Ticket:
+        order.request_id = request_id
+        values = order_values(order)
+        result = await self._conn.execute(insert(orders).values(values).returning(orders.c.ticket))
+        ticket = Ticket(result.scalar_one())
+        order.ticket = ticket
+        rows = _event_rows(ticket, [step], actor, request_id, order.created_at)
+        await self._conn.execute(insert(order_events), rows)
+        return ticket
+
+    async def _one(self, where: ColumnElement[bool], lock: bool) -> Order | None:
+        stmt = select(orders).where(where)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self._conn.execute(stmt)).mappings().first()
+        return None if row is None else order_from_row(row)
+
+    async def get(self, login: Login, ref: OrderId | Ticket, *, lock: bool = False) -> Order | None:
+        key = orders.c.ticket == ref if isinstance(ref, int) else orders.c.id == ref
+        return await self._one(and_(key, orders.c.login == login), lock)
+
+    async def by_ticket(self, ticket: Ticket, *, lock: bool = False) -> Order | None:
+        return await self._one(orders.c.ticket == ticket, lock)
+
+    async def save(
+        self,
+        order: Order,
+        steps: Sequence[Transition],
+        actor: str,
+        request_id: str,
+        *,
+        expected_version: int,
+    ) -> None:
+        if order.ticket is None:
+            raise ValueError("save() needs a stored order")
+        order.request_id = request_id
+        values = order_values(order)
+        for key in ("id", "login", "symbol", "side", "created_at"):
+            del values[key]
+        result = await self._conn.execute(
+            update(orders)
+            .where(orders.c.ticket == order.ticket, orders.c.version == expected_version)
+            .values(values)
+        )
+        if result.rowcount != 1:
+            raise StaleOrder(f"order {order.id} was changed concurrently; try again")
+        if steps:
+            rows = _event_rows(order.ticket, steps, actor, request_id, order.updated_at)
+            await self._conn.execute(insert(order_events), rows)
+
+    async def open_orders(
+        self, login: Login | None = None, symbol: str | None = None
+    ) -> list[Order]:
+        stmt = select(orders).where(orders.c.status.in_(NON_TERMINAL))
+        if login is not None:
+            stmt = stmt.where(orders.c.login == login)
+        if symbol is not None:
+            stmt = stmt.where(orders.c.symbol == symbol)
+        stmt = stmt.order_by(orders.c.ticket)
+        return [order_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
+
+    async def by_oco(self, login: Login, oco: str) -> list[Order]:
+        stmt = select(orders).where(
+            orders.c.login == login, orders.c.oco == oco, orders.c.status.in_(NON_TERMINAL)
+        )
+        return [order_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
+
+    def _events_from(self, source: Any, reason: str, actor: str, req: str, at: datetime) -> Any:
+        """INSERT INTO order_events SELECT … FROM ``source`` (ticket, prior_status, status)."""
+        return insert(order_events).from_select(
+            _EVENT_COLUMNS,
+            select(
+                source.c.ticket,
+                source.c.prior_status,
+                source.c.status,
+                literal(reason),
+                literal(actor),
+                literal(req),
+                literal(at, UtcDateTime()),
+            ),
+        )
+
+    async def cancel_batch(
+        self, batch: BatchCancel
+    ) -> tuple[list[CancelAccepted], list[tuple[Order, str | None]]]:
+        o = orders.c
+        scope: list[ColumnElement[bool]] = [o.login == batch.login]
+        if batch.symbol is not None:
+            scope.append(o.symbol == batch.symbol)
+        where = [*scope, o.status.in_(batch.cancellable)]
+        if batch.refused_symbols:
+            where.append(o.symbol.not_in(list(batch.refused_symbols)))
+        upd = (
+            update(orders)
+            .where(*where)
+            .values(
+                status=batch.target.value,
+                prior_status=o.status,
+                version=o.version + 1,
+                updated_at=batch.at,
+                request_id=batch.request_id,
+            )
+            .returning(
+                o.ticket,
+                o.id,
+                o.symbol,
+                o.side,
+                o.type,
+                o.quantity,
+                o.filled,
+                o.prior_status,
+                o.status,
+            )
+        )
+        if self._pg:
+            # One round trip: the UPDATE and the INSERT of its events in one statement.
+            moved = upd.cte("moved")
+            events = self._events_from(
+                moved, batch.reason, batch.actor, batch.request_id, batch.at
+            ).cte("events")
+            rows = (await self._conn.execute(select(moved).add_cte(events))).all()
+        else:
+            rows = (await self._conn.execute(upd)).all()
+            just_moved = (
+                select(o.ticket, o.prior_status, o.status)
+                .where(*scope, o.status == batch.target.value, o.request_id == batch.request_id)
+                .subquery()
+            )
+            await self._conn.execute(
+                self._events_from(just_moved, batch.reason, batch.actor, batch.request_id, batch.at)
+            )
+        accepted = [
+            CancelAccepted(
+                order_id=OrderId(r.id),
+                ticket=Ticket(r.ticket),
+                login=batch.login,
+                symbol=r.symbol,
+                side=Side(r.side),
+                type=OrderType(r.type),
+                quantity=r.quantity,
+                remaining=r.quantity - r.filled,
+                prior_status=OrderStatus(r.prior_status),
+                status=batch.target,
+            )
+            for r in rows
+        ]
+        others: Select[Any] = select(orders).where(
+            *scope,
+            o.status.in_(NON_TERMINAL),
+            or_(o.request_id.is_(None), o.request_id != batch.request_id),
+        )
+        rest = []
+        for row in (await self._conn.execute(others.order_by(o.ticket))).mappings():
+            order = order_from_row(row)
+            rest.append((order, batch.refused_symbols.get(order.symbol)))
+        return accepted, rest
+
+    async def confirm_batch(
+        self,
+        login: Login,
+        request_id: str,
+        except_tickets: Collection[Ticket],
+        source: OrderStatus,
+        target: OrderStatus,
+        actor: str,
+        new_request_id: str,
+        at: datetime,
+    ) -> list[Ticket]:
+        o = orders.c
+        where = [o.login == login, o.status == source.value, o.request_id == request_id]
+        if except_tickets:
+            where.append(o.ticket.not_in(list(except_tickets)))
+        upd = (
+            update(orders)
+            .where(*where)
+            .values(
+                status=target.value,
+                prior_status=None,
+                version=o.version + 1,
+                updated_at=at,
+                request_id=new_request_id,
+            )
+            .returning(o.ticket)
+        )
+        rows = (await self._conn.execute(upd)).all()
+        if rows:
+            moved = (
+                select(o.ticket, literal(source.value).label("prior_status"), o.status)
+                .where(o.login == login, o.status == target.value, o.request_id == new_request_id)
+                .subquery()
+            )
+            await self._conn.execute(
+                self._events_from(moved, str(target), actor, new_request_id, at)
+            )
+        return [Ticket(r.ticket) for r in rows]

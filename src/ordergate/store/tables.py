@@ -1,0 +1,191 @@
+"""SQLAlchemy Core tables. Schema changes go through Alembic (store/migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from ordergate.store.types import Fixed, UtcDateTime
+
+__all__ = [
+    "accounts",
+    "api_tokens",
+    "fills",
+    "instruments",
+    "metadata",
+    "order_events",
+    "orders",
+    "positions",
+    "settings",
+    "user_groups",
+    "users",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite gives autoincrement only to INTEGER PRIMARY KEY (which is 64-bit there anyway).
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+user_groups = Table(
+    "user_groups",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_name", String(64), primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(64), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("description", String(128), nullable=False, default=""),
+    Column("currency", String(8), nullable=False),
+    Column("tick_size", Fixed, nullable=False),
+    Column("point_value", Fixed, nullable=False),
+    Column("digits", Integer, nullable=False),
+    Column("lot_min", Fixed, nullable=False),
+    Column("lot_max", Fixed, nullable=False),
+    Column("lot_step", Fixed, nullable=False),
+    # JSON list of {"days": [0..6], "start": "HH:MM", "end": "HH:MM"} in UTC; [] = always open.
+    Column("sessions", Text, nullable=False, default="[]"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("login", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False, unique=True),
+    Column("owner_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("group_name", String(64), nullable=False, index=True),
+    Column("currency", String(8), nullable=False),
+    Column("balance", Fixed, nullable=False),
+    Column("leverage", Integer, nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("password_hash", String(255)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("ticket", Id, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("login", ForeignKey("accounts.login"), nullable=False),
+    Column("symbol", ForeignKey("instruments.symbol"), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("quantity", Fixed, nullable=False),
+    Column("filled", Fixed, nullable=False),
+    Column("avg_fill_price", Fixed),
+    Column("limit_price", Fixed),
+    Column("stop_price", Fixed),
+    Column("tif", String(3), nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("oco", String(64)),
+    Column("tag", String(64)),
+    Column("stop_loss", Fixed),
+    Column("take_profit", Fixed),
+    Column("comment", String(255), nullable=False, default=""),
+    Column("closes_ticket", BigInteger),
+    Column("status", String(16), nullable=False),
+    Column("prior_status", String(16)),
+    Column("version", Integer, nullable=False),
+    # The request that last moved the order: ties a bulk batch's rows together.
+    Column("request_id", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_orders_login_status_symbol", "login", "status", "symbol"),
+    Index("ix_orders_status", "status"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_ticket", ForeignKey("orders.ticket"), nullable=False, index=True),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("request_id", String(32)),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_ticket", ForeignKey("orders.ticket"), nullable=False, index=True),
+    Column("login", BigInteger, nullable=False, index=True),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", Fixed, nullable=False),
+    Column("price", Fixed, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("ticket", BigInteger, primary_key=True, autoincrement=False),
+    Column("login", ForeignKey("accounts.login"), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", Fixed, nullable=False),
+    Column("closed_quantity", Fixed, nullable=False),
+    Column("open_price", Fixed, nullable=False),
+    Column("close_price", Fixed),
+    Column("realized_pnl", Fixed, nullable=False),
+    Column("stop_loss", Fixed),
+    Column("take_profit", Fixed),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Index("ix_positions_login_symbol", "login", "symbol"),
+)

@@ -1,0 +1,66 @@
+"""Column types that keep ordergate's numbers exact and its times UTC on every database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Dialect
+from sqlalchemy.types import TypeDecorator
+
+from ordergate.domain.values import SCALE
+
+__all__ = ["Fixed", "UtcDateTime", "from_units", "to_units"]
+
+_FACTOR: int = 10**SCALE
+
+
+def to_units(value: Decimal | int) -> int:
+    """A Decimal as an integer count of 10**-SCALE; refuses anything finer."""
+    if isinstance(value, int):
+        return value * _FACTOR
+    scaled: Decimal = value.scaleb(SCALE)
+    units = int(scaled)
+    if units != scaled:
+        raise ValueError(f"{value} has more than {SCALE} decimal places")
+    return units
+
+
+def from_units(units: int) -> Decimal:
+    return Decimal(units).scaleb(-SCALE)
+
+
+class Fixed(TypeDecorator[Decimal]):
+    """A Decimal stored as a 64-bit integer of 10**-SCALE units: exact, fast, the same on
+    SQLite and PostgreSQL (SQLite has no exact decimal type)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_units(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else from_units(int(value))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes in, timezone-aware UTC datetimes out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

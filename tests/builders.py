@@ -1,0 +1,189 @@
+"""Builders shared by the tests: instruments, users, accounts and a ready engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import insert
+
+from ordergate.domain.accounts import Account, PositionMode
+from ordergate.domain.commands import PlaceOrder
+from ordergate.domain.ids import Login, UserId
+from ordergate.domain.instruments import Instrument
+from ordergate.domain.orders import Order, OrderType, Side, TimeInForce
+from ordergate.domain.principal import Principal, Role
+from ordergate.engine import OrderEngine
+from ordergate.store import SqlStore
+from ordergate.store.tables import users
+from ordergate.venue.sim import SimVenue
+
+D = Decimal
+NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+
+
+def es(symbol: str = "ES 12-26") -> Instrument:
+    return Instrument(
+        symbol=symbol,
+        tick_size=D("0.25"),
+        point_value=D("50"),
+        digits=2,
+        lot_min=D("1"),
+        lot_max=D("500"),
+        lot_step=D("1"),
+        description="E-mini S&P 500",
+    )
+
+
+def eurusd() -> Instrument:
+    return Instrument(
+        symbol="EURUSD",
+        tick_size=D("0.00001"),
+        point_value=D("100000"),
+        digits=5,
+        lot_min=D("0.01"),
+        lot_max=D("100"),
+        lot_step=D("0.01"),
+    )
+
+
+def account(login: int = 1001, name: str = "Sim101", owner: int = 1, **kw: object) -> Account:
+    values: dict[str, object] = {
+        "group": "demo",
+        "currency": "USD",
+        "balance": D("1000000"),
+        "leverage": 100,
+        "mode": PositionMode.NETTING,
+        "enabled": True,
+    }
+    values.update(kw)
+    return Account(login=Login(login), name=name, owner_id=UserId(owner), **values)  # type: ignore[arg-type]
+
+
+def trader(user_id: int = 1, name: str = "demo") -> Principal:
+    return Principal(user_id=UserId(user_id), role=Role.TRADER, name=name)
+
+
+def limit(
+    side: Side = Side.BUY,
+    price: str = "5000",
+    qty: str = "1",
+    symbol: str = "ES 12-26",
+    account_ref: int | str = 1001,
+    **kw: object,
+) -> PlaceOrder:
+    kw.setdefault("tif", TimeInForce.GTC)
+    return PlaceOrder(
+        account=account_ref,
+        symbol=symbol,
+        side=side,
+        type=OrderType.LIMIT,
+        quantity=D(qty),
+        limit_price=D(price),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def market(
+    side: Side = Side.BUY, qty: str = "1", symbol: str = "ES 12-26", account_ref: int | str = 1001
+) -> PlaceOrder:
+    return PlaceOrder(
+        account=account_ref, symbol=symbol, side=side, type=OrderType.MARKET, quantity=D(qty)
+    )
+
+
+def new_order(**kw: object) -> Order:
+    values: dict[str, object] = {
+        "id": "a" * 32,
+        "ticket": None,
+        "login": 1001,
+        "symbol": "ES 12-26",
+        "side": Side.BUY,
+        "type": OrderType.LIMIT,
+        "quantity": D("2"),
+        "limit_price": D("5000"),
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    values.update(kw)
+    return Order(**values)  # type: ignore[arg-type]
+
+
+async def add_user(store: SqlStore, user_id: int, name: str, role: str = "trader") -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            insert(users).values(id=user_id, name=name, role=role, enabled=True, created_at=NOW)
+        )
+
+
+@dataclass
+class World:
+    store: SqlStore
+    venue: SimVenue
+    engine: OrderEngine
+    me: Principal
+    admin: Principal
+
+
+async def world(
+    store: SqlStore, *, ack_delay_ms: int = 0, mode: PositionMode = PositionMode.NETTING
+) -> World:
+    """Two users, accounts Sim101 (login 1001, user 1) and Other (2002, user 2), ES and EURUSD
+    with quotes, on a sim venue with the given acknowledgement delay."""
+    await add_user(store, 1, "demo")
+    await add_user(store, 2, "other")
+    async with store.transaction() as tx:
+        for inst in (es(), es("NQ 12-26"), eurusd()):
+            await tx.accounts.add_instrument(inst)
+        await tx.accounts.add(account(mode=mode))
+        await tx.accounts.add(account(2002, "Other", owner=2, group="other"))
+        await tx.commit()
+    venue = SimVenue(ack_delay_ms=ack_delay_ms)
+    venue.set_quote("ES 12-26", D("5000.00"), D("5000.25"))
+    venue.set_quote("NQ 12-26", D("18000.00"), D("18000.25"))
+    venue.set_quote("EURUSD", D("1.10000"), D("1.10002"))
+    engine = OrderEngine(store, venue)
+    return World(
+        store, venue, engine, trader(), Principal(user_id=None, role=Role.ADMIN, name="root")
+    )
+
+
+async def events_of(store: SqlStore, ticket: int) -> list[tuple[str | None, str, str]]:
+    """(from, to, actor) of an order's audit trail, oldest first."""
+    from sqlalchemy import select
+
+    from ordergate.store.tables import order_events as ev
+
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            select(ev.c.from_status, ev.c.to_status, ev.c.actor)
+            .where(ev.c.order_ticket == ticket)
+            .order_by(ev.c.id)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def snapshot(store: SqlStore) -> dict[str, object]:
+    """Everything a refused request must leave as it was: row counts and every order's state."""
+    from sqlalchemy import func, select
+
+    from ordergate.store.tables import accounts, fills, order_events, orders, positions
+
+    async with store.engine.connect() as conn:
+        counts = {
+            t.name: (await conn.execute(select(func.count()).select_from(t))).scalar_one()
+            for t in (orders, order_events, fills, positions, accounts)
+        }
+        states = (
+            await conn.execute(
+                select(
+                    orders.c.ticket,
+                    orders.c.status,
+                    orders.c.version,
+                    orders.c.quantity,
+                    orders.c.limit_price,
+                ).order_by(orders.c.ticket)
+            )
+        ).all()
+    return {"counts": counts, "orders": [tuple(r) for r in states]}

@@ -1,0 +1,252 @@
+"""Bulk cancel: the contract of DESIGN.md, on SQLite and PostgreSQL."""
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from ordergate.domain.commands import CancelOrder, CancelOrders, ChangeOrder
+from ordergate.domain.errors import AccountNotFound, InstrumentNotFound, PermissionDenied
+from ordergate.domain.orders import OrderStatus as S
+from ordergate.domain.orders import Side
+from ordergate.domain.reports import FailureCode
+from ordergate.engine.ports import Transaction
+from ordergate.venue.base import Filled
+from tests.builders import NOW, events_of, limit, market, snapshot, world
+
+D = Decimal
+SLOW = 60_000  # ms: long enough that the venue never answers within a test
+
+
+async def mixed_book(w):
+    """One order in each state bulk cancel must tell apart; returns them by state."""
+    working = await w.engine.place(w.me, limit(price="4990"))
+    partial = await w.engine.place(w.me, limit(price="4989", qty="3"))
+    filled = await w.engine.place(w.me, market())
+    cancelled = await w.engine.place(w.me, limit(price="4980"))
+    other_symbol = await w.engine.place(w.me, limit(price="17000", symbol="NQ 12-26"))
+    changing = await w.engine.place(w.me, limit(price="4970"))
+    cancelling = await w.engine.place(w.me, limit(price="4960"))
+    theirs = await w.engine.place(
+        w.me.__class__(user_id=2, role=w.me.role), limit(account_ref=2002)
+    )
+    await w.engine.settle()
+    await w.engine.on_venue_reports([Filled(partial.ticket, D("1"), D("4989"), NOW)])
+    await w.engine.cancel(w.me, CancelOrder(account=1001, order=cancelled.id))
+    await w.engine.settle()
+    w.venue.ack_delay_ms = w.venue.cancel_delay_ms = SLOW
+    submitted = await w.engine.place(w.me, limit(price="4950"))
+    await w.engine.change(w.me, ChangeOrder(account=1001, order=changing.id, limit_price=D("4971")))
+    await w.engine.cancel(w.me, CancelOrder(account=1001, order=cancelling.id))
+    return {
+        "working": working,
+        "partial": partial,
+        "filled": filled,
+        "cancelled": cancelled,
+        "other_symbol": other_symbol,
+        "changing": changing,
+        "cancelling": cancelling,
+        "submitted": submitted,
+        "theirs": theirs,
+    }
+
+
+async def status_of(w, order, login=1001):
+    return (await w.engine.get_order(w.me if login == 1001 else w.admin, login, order.id)).status
+
+
+async def test_cancel_orders_reports_every_matched_order_accepted_or_failed(store):
+    w = await world(store)
+    book = await mixed_book(w)
+    assert await status_of(w, book["partial"]) is S.PARTIALLY_FILLED
+
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account="SIM101", symbol="ES 12-26"))
+
+    accepted = {a.order_id: a for a in report.accepted}
+    failures = {f.order_id: f for f in report.failures}
+    assert set(accepted) == {book["working"].id, book["partial"].id}
+    assert accepted[book["working"].id].prior_status is S.WORKING
+    assert accepted[book["partial"].id].prior_status is S.PARTIALLY_FILLED
+    assert accepted[book["partial"].id].remaining == D("2")
+    assert {k: (f.code, f.status) for k, f in failures.items()} == {
+        book["submitted"].id: (FailureCode.ORDER_LOCKED, S.SUBMITTED),
+        book["changing"].id: (FailureCode.ORDER_LOCKED, S.PENDING_CHANGE),
+        book["cancelling"].id: (FailureCode.ALREADY_PENDING_CANCEL, S.PENDING_CANCEL),
+    }
+    assert (report.matched, report.cancelled, report.failed) == (5, 2, 3)
+    for key in ("working", "partial"):
+        assert await status_of(w, book[key]) is S.PENDING_CANCEL
+        assert (await events_of(store, book[key].ticket))[-1][1:] == ("pending_cancel", "user:demo")
+    for key, status in [
+        ("submitted", S.SUBMITTED),
+        ("changing", S.PENDING_CHANGE),
+        ("filled", S.FILLED),
+        ("cancelled", S.CANCELLED),
+        ("other_symbol", S.WORKING),
+    ]:
+        assert await status_of(w, book[key]) is status
+    await w.venue.close()
+
+
+async def test_confirmed_bulk_cancel_ends_cancelled_with_the_whole_trail(store):
+    w = await world(store)
+    orders = [await w.engine.place(w.me, limit(price=str(4990 - i))) for i in range(5)]
+    await w.engine.settle()
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert report.cancelled == 5
+    await w.engine.settle()
+    for o in orders:
+        assert await status_of(w, o) is S.CANCELLED
+        assert [e[:2] for e in await events_of(store, o.ticket)] == [
+            (None, "submitted"),
+            ("submitted", "working"),
+            ("working", "pending_cancel"),
+            ("pending_cancel", "cancelled"),
+        ]
+    assert w.venue.resting() == []
+
+
+async def test_nothing_to_cancel_is_an_empty_report_not_an_error(store):
+    w = await world(store)
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert (report.matched, report.accepted, report.failures) == (0, (), ())
+
+
+async def test_market_closed_instrument_is_reported_as_venue_rejected(store):
+    w = await world(store)
+    es_order = await w.engine.place(w.me, limit(price="4990"))
+    nq_order = await w.engine.place(w.me, limit(price="17000", symbol="NQ 12-26"))
+    await w.engine.settle()
+    w.venue.set_market_closed("NQ 12-26")
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert [a.order_id for a in report.accepted] == [es_order.id]
+    (failure,) = report.failures
+    assert (failure.order_id, failure.code, failure.reason) == (
+        nq_order.id,
+        FailureCode.VENUE_REJECTED,
+        "market_closed",
+    )
+    assert await status_of(w, nq_order) is S.WORKING
+
+
+async def test_venue_refusing_the_cancel_puts_the_order_back_with_an_event(store):
+    w = await world(store)
+    order = await w.engine.place(w.me, limit(price="4990"))
+    await w.engine.settle()
+    w.venue.refuse_cancels = "dealer busy"
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert report.cancelled == 1
+    await w.engine.settle()
+    assert await status_of(w, order) is S.WORKING
+    assert [e[:2] for e in await events_of(store, order.ticket)][-2:] == [
+        ("working", "pending_cancel"),
+        ("pending_cancel", "working"),
+    ]
+
+
+async def test_cancel_losing_the_race_to_a_fill_ends_filled_only(store):
+    w = await world(store)
+    order = await w.engine.place(w.me, limit(price="4990"))
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 50
+    await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    w.venue.set_quote("ES 12-26", D("4989.00"), D("4989.75"))  # fills before the cancel lands
+    await w.engine.settle()
+    assert await status_of(w, order) is S.FILLED
+    trail = [e[1] for e in await events_of(store, order.ticket)]
+    assert trail[-2:] == ["pending_cancel", "filled"]
+    assert "cancelled" not in trail
+
+
+async def test_two_concurrent_bulk_cancels_never_cancel_an_order_twice_or_lose_one(store):
+    w = await world(store)
+    orders = [await w.engine.place(w.me, limit(price=str(4900 + (i % 80)))) for i in range(120)]
+    await w.engine.settle()
+    first, second = await asyncio.gather(
+        w.engine.cancel_orders(w.me, CancelOrders(account=1001)),
+        w.engine.cancel_orders(w.me, CancelOrders(account="sim101", symbol="ES 12-26")),
+    )
+    a = {x.order_id for x in first.accepted}
+    b = {x.order_id for x in second.accepted}
+    assert not a & b
+    assert a | b == {o.id for o in orders}
+    for report, others in ((first, b), (second, a)):
+        assert {f.order_id for f in report.failures} <= others
+        assert all(f.code is FailureCode.ALREADY_PENDING_CANCEL for f in report.failures)
+    await w.engine.settle()
+    for o in orders:
+        trail = [e[1] for e in await events_of(store, o.ticket)]
+        assert trail.count("pending_cancel") == 1
+        assert trail[-1] == "cancelled"
+
+
+class FailingAfterBatch:
+    """A store whose bulk cancel fails after its statements ran, before the commit."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def transaction(self, *, readonly=False):
+        store = self._store
+
+        class Wrapped:
+            async def __aenter__(self):
+                self._cm = store.transaction(readonly=readonly)
+                tx: Transaction = await self._cm.__aenter__()
+                real = tx.orders.cancel_batch
+
+                async def cancel_batch(batch):
+                    await real(batch)
+                    raise RuntimeError("disk full")
+
+                tx.orders.cancel_batch = cancel_batch
+                return tx
+
+            async def __aexit__(self, *exc):
+                return await self._cm.__aexit__(*exc)
+
+        return Wrapped()
+
+
+async def test_a_failure_inside_the_batch_rolls_the_whole_batch_back(store):
+    w = await world(store)
+    for i in range(10):
+        await w.engine.place(w.me, limit(price=str(4990 - i)))
+    await w.engine.settle()
+    before = await snapshot(store)
+    w.engine.store = FailingAfterBatch(store)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert await snapshot(store) == before
+    assert w.venue.resting() != []
+
+
+@pytest.mark.parametrize(
+    ("cmd", "error"),
+    [
+        (CancelOrders(account="nope"), AccountNotFound),
+        (CancelOrders(account=999999), AccountNotFound),
+        (CancelOrders(account=1001, symbol="XYZ"), InstrumentNotFound),
+        (CancelOrders(account=2002), PermissionDenied),
+        (CancelOrders(account="other", symbol="ES 12-26"), PermissionDenied),
+    ],
+)
+async def test_bulk_cancel_refuses_bad_requests_and_changes_nothing(store, cmd, error):
+    w = await world(store)
+    await w.engine.place(w.me, limit(price="4990"))
+    await w.engine.settle()
+    before = await snapshot(store)
+    with pytest.raises(error):
+        await w.engine.cancel_orders(w.me, cmd)
+    assert await snapshot(store) == before
+
+
+async def test_bulk_cancel_leaves_the_other_side_of_the_book_alone(store):
+    w = await world(store)
+    buy = await w.engine.place(w.me, limit(price="4990"))
+    sell = await w.engine.place(w.me, limit(Side.SELL, price="5010", symbol="ES 12-26"))
+    filled = await w.engine.place(w.me, market())
+    await w.engine.settle()
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert {a.order_id for a in report.accepted} == {buy.id, sell.id}
+    assert filled.id not in {f.order_id for f in report.failures}
