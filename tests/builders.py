@@ -110,11 +110,15 @@ def new_order(**kw: object) -> Order:
     return Order(**values)  # type: ignore[arg-type]
 
 
-async def add_user(store: SqlStore, user_id: int, name: str, role: str = "trader") -> None:
+async def add_user(store: SqlStore, name: str, role: str = "trader") -> int:
+    """A bare user row; the database assigns its id (so sequences stay in step)."""
     async with store.engine.begin() as conn:
-        await conn.execute(
-            insert(users).values(id=user_id, name=name, role=role, enabled=True, created_at=NOW)
+        result = await conn.execute(
+            insert(users)
+            .values(name=name, role=role, enabled=True, created_at=NOW)
+            .returning(users.c.id)
         )
+        return int(result.scalar_one())
 
 
 @dataclass
@@ -131,8 +135,8 @@ async def world(
 ) -> World:
     """Two users, accounts Sim101 (login 1001, user 1) and Other (2002, user 2), ES and EURUSD
     with quotes, on a sim venue with the given acknowledgement delay."""
-    await add_user(store, 1, "demo")
-    await add_user(store, 2, "other")
+    ids = [await add_user(store, "demo"), await add_user(store, "other")]
+    assert ids == [1, 2], "world() expects an empty database"
     async with store.transaction() as tx:
         for inst in (es(), es("NQ 12-26"), eurusd()):
             await tx.accounts.add_instrument(inst)

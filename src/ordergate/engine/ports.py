@@ -156,9 +156,15 @@ class PositionRepository(Protocol):
 class Transaction(Protocol):
     """One unit of work: rolls back unless ``commit`` is called."""
 
-    accounts: AccountRepository
-    orders: OrderRepository
-    positions: PositionRepository
+    # Read-only members, so that an implementation may hold its own repository types.
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def positions(self) -> PositionRepository: ...
 
     async def commit(self) -> None: ...
 

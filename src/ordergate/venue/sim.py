@@ -154,10 +154,14 @@ class SimVenue:
                 await self._wakeup.wait()
                 continue
             due = self._heap[0][0]
-            if (wait := due - loop.time()) > 0:
+            if due > loop.time():
+                # Sleep until the earliest action is due, or until an earlier one arrives.
                 self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), wait)
+                timer = loop.call_at(due, self._wakeup.set)
+                try:
+                    await self._wakeup.wait()
+                finally:
+                    timer.cancel()
                 continue
             _, _, action = heapq.heappop(self._heap)
             try:

@@ -1,0 +1,40 @@
+"""A restart hands every non-terminal order back to a fresh venue; nothing fills twice."""
+
+from decimal import Decimal
+
+from ordergate.domain.commands import CancelOrders
+from ordergate.domain.orders import OrderStatus as S
+from ordergate.engine import OrderEngine
+from ordergate.venue.sim import SimVenue
+from tests.builders import limit, world
+
+D = Decimal
+
+
+async def test_restart_rebuilds_the_book_and_finishes_what_was_in_flight(store):
+    w = await world(store)
+    resting = await w.engine.place(w.me, limit(price="4990"))
+    cancelling = await w.engine.place(w.me, limit(price="4980", symbol="NQ 12-26"))
+    await w.engine.settle()
+    w.venue.ack_delay_ms = w.venue.cancel_delay_ms = 60_000
+    await w.engine.cancel_orders(w.me, CancelOrders(account=1001, symbol="NQ 12-26"))
+    in_flight = await w.engine.place(w.me, limit(price="4970"))
+    await w.venue.close()  # the process dies: the old venue's pending work is lost
+
+    venue = SimVenue()
+    venue.set_quote("ES 12-26", D("5000.00"), D("5000.25"))
+    engine = OrderEngine(store, venue)
+    assert await engine.recover() == 3
+    await engine.settle()
+    me = w.me
+    assert (await engine.get_order(me, 1001, resting.id)).status is S.WORKING
+    assert (await engine.get_order(me, 1001, in_flight.id)).status is S.WORKING
+    assert (await engine.get_order(me, 1001, cancelling.id)).status is S.CANCELLED
+    assert venue.resting() == sorted([resting.key, in_flight.key])
+
+    venue.set_quote("ES 12-26", D("4960.00"), D("4960.25"))
+    await engine.settle()
+    for order in (resting, in_flight):
+        got = await engine.get_order(me, 1001, order.id)
+        assert (got.status, got.filled) == (S.FILLED, D("1"))
+    assert await engine.recover() == 0
