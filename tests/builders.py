@@ -121,6 +121,15 @@ async def add_user(store: SqlStore, name: str, role: str = "trader") -> int:
         return int(result.scalar_one())
 
 
+_OPEN_VENUES: list[SimVenue] = []
+
+
+async def close_venues() -> None:
+    """Stop every venue the test built, before its database goes away (conftest)."""
+    while _OPEN_VENUES:
+        await _OPEN_VENUES.pop().close()
+
+
 @dataclass
 class World:
     store: SqlStore
@@ -144,6 +153,7 @@ async def world(
         await tx.accounts.add(account(2002, "Other", owner=2, group="other"))
         await tx.commit()
     venue = SimVenue(ack_delay_ms=ack_delay_ms)
+    _OPEN_VENUES.append(venue)
     venue.set_quote("ES 12-26", D("5000.00"), D("5000.25"))
     venue.set_quote("NQ 12-26", D("18000.00"), D("18000.25"))
     venue.set_quote("EURUSD", D("1.10000"), D("1.10002"))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from ordergate.store import SqlStore, create_engine, sqlite_url, upgrade
 from ordergate.store.tables import metadata
+from tests.builders import close_venues
 
 PG_URL = os.environ.get(
     "ORDERGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -93,4 +94,5 @@ async def store(db_url: str) -> AsyncIterator[SqlStore]:
     if store.dialect == "postgresql":
         await _truncate(store)
     yield store
+    await close_venues()
     await store.engine.dispose()

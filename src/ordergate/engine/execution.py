@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ordergate.domain.errors import DomainError, InvalidOrderTransition
 from ordergate.domain.events import Event, OrderFilled, PositionChanged, transitioned
 from ordergate.domain.ids import Ticket
 from ordergate.domain.instruments import Instrument
-from ordergate.domain.orders import Order, OrderStatus, Trigger, next_status
+from ordergate.domain.orders import CANCELLABLE, Order, OrderStatus, Trigger, next_status
 from ordergate.domain.positions import Fill, apply_fill
 from ordergate.venue.base import (
     Acknowledged,
@@ -40,11 +41,18 @@ log = logging.getLogger(__name__)
 
 VENUE_ACTOR = "venue"
 _CANCELLED = next_status(OrderStatus.PENDING_CANCEL, Trigger.CANCEL_ACK)
+#: Where a refused cancel puts an order back, per resting status: (unfilled, partly filled).
+_RESTORED = {
+    prior: (
+        next_status(OrderStatus.PENDING_CANCEL, Trigger.CANCEL_REFUSED, prior, Decimal(0)),
+        next_status(OrderStatus.PENDING_CANCEL, Trigger.CANCEL_REFUSED, prior, Decimal(1)),
+    )
+    for prior in CANCELLABLE
+}
 
 #: Reports that move each named order one step: the trigger and the audit reason.
 _STEPS: dict[type, tuple[Trigger, str]] = {
     Refused: (Trigger.REJECT, "rejected"),
-    CancelRefused: (Trigger.CANCEL_REFUSED, "cancel refused"),
     ChangeConfirmed: (Trigger.CHANGE_ACK, "change confirmed"),
     ChangeRefused: (Trigger.CHANGE_REFUSED, "change refused"),
     Expired: (Trigger.EXPIRE, "expired"),
@@ -77,14 +85,16 @@ class ExecutionMixin:
             await self._fill(report)
         elif isinstance(report, CancelConfirmed):
             await self._confirm_cancels(report)
+        elif isinstance(report, CancelRefused):
+            await self._restore_cancels(report)
         elif isinstance(report, Acknowledged):
             trigger = Trigger.WORK if report.live else Trigger.ACCEPT
             await self._step(report.ticket, trigger, "acknowledged")
         else:
             trigger, reason = _STEPS[type(report)]
-            if isinstance(report, CancelRefused | ChangeRefused | Refused | CancelledByVenue):
+            if isinstance(report, ChangeRefused | Refused | CancelledByVenue):
                 reason = f"{reason}: {report.reason}"
-            many = isinstance(report, CancelRefused | Expired | CancelledByVenue)
+            many = isinstance(report, Expired | CancelledByVenue)
             for ticket in report.tickets if many else (report.ticket,):  # type: ignore[union-attr]
                 await self._step(ticket, trigger, reason)
 
@@ -178,3 +188,17 @@ class ExecutionMixin:
             )
             await tx.commit()
         log.debug("venue confirmed %d cancels of request %s", len(tickets), report.request_id)
+
+    async def _restore_cancels(self, report: CancelRefused) -> None:
+        now = self.clock.now()
+        async with self.store.transaction() as tx:
+            await tx.orders.restore_batch(
+                report.tickets,
+                OrderStatus.PENDING_CANCEL,
+                _RESTORED,
+                VENUE_ACTOR,
+                f"cancel refused: {report.reason}",
+                uuid.uuid4().hex,
+                now,
+            )
+            await tx.commit()

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,6 +136,20 @@ class OrderRepository(Protocol):
         at: datetime,
     ) -> list[Ticket]:
         """Move the orders of ``request_id`` still in ``source`` to ``target`` with events."""
+        ...
+
+    async def restore_batch(
+        self,
+        tickets: Collection[Ticket],
+        source: OrderStatus,
+        restore: Mapping[OrderStatus, tuple[OrderStatus, OrderStatus]],
+        actor: str,
+        reason: str,
+        new_request_id: str,
+        at: datetime,
+    ) -> list[Ticket]:
+        """Move the ``tickets`` still in ``source`` back to their resting status:
+        ``restore[prior] = (status without fills, status with fills)``, with events."""
         ...
 
 

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, insert, literal, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.domain.errors import StaleOrder
@@ -16,10 +33,13 @@ from ordergate.domain.reports import CancelAccepted
 from ordergate.engine.ports import BatchCancel
 from ordergate.store.mapping import order_from_row, order_values
 from ordergate.store.tables import order_events, orders
-from ordergate.store.types import UtcDateTime
+from ordergate.store.types import UtcDateTime, from_units_cached
 
 __all__ = ["SqlOrderRepository"]
 
+_SIDES = {s.value: s for s in Side}
+_TYPES = {t.value: t for t in OrderType}
+_STATUSES = {s.value: s for s in OrderStatus}
 _EVENT_COLUMNS = ["order_ticket", "from_status", "to_status", "reason", "actor", "request_id", "at"]
 
 
@@ -137,6 +157,9 @@ class SqlOrderRepository:
         where = [*scope, o.status.in_(batch.cancellable)]
         if batch.refused_symbols:
             where.append(o.symbol.not_in(list(batch.refused_symbols)))
+        # Quantities come back as raw units, so that building 100k report rows stays cheap.
+        quantity = type_coerce(o.quantity, BigInteger)
+        remaining = type_coerce(o.quantity - o.filled, BigInteger)
         upd = (
             update(orders)
             .where(*where)
@@ -147,27 +170,53 @@ class SqlOrderRepository:
                 updated_at=batch.at,
                 request_id=batch.request_id,
             )
-            .returning(
+        )
+        if self._pg:
+            # One round trip: the UPDATE and the INSERT of its events in one statement.
+            moved = upd.returning(
                 o.ticket,
                 o.id,
                 o.symbol,
                 o.side,
                 o.type,
-                o.quantity,
-                o.filled,
+                quantity.label("qty"),
+                remaining.label("rest"),
                 o.prior_status,
                 o.status,
-            )
-        )
-        if self._pg:
-            # One round trip: the UPDATE and the INSERT of its events in one statement.
-            moved = upd.cte("moved")
+            ).cte("moved")
             events = self._events_from(
                 moved, batch.reason, batch.actor, batch.request_id, batch.at
             ).cte("events")
-            rows = (await self._conn.execute(select(moved).add_cte(events))).all()
+            result = await self._conn.execute(select(*list(moved.c)[:-1]).add_cte(events))
         else:
-            rows = (await self._conn.execute(upd)).all()
+            result = await self._conn.execute(
+                upd.returning(
+                    o.ticket, o.id, o.symbol, o.side, o.type, quantity, remaining, o.prior_status
+                )
+            )
+        side, kind, status, units = (
+            _SIDES.__getitem__,
+            _TYPES.__getitem__,
+            _STATUSES.__getitem__,
+            from_units_cached,
+        )
+        login, target = batch.login, batch.target
+        accepted = [
+            CancelAccepted(
+                oid,
+                ticket,
+                login,
+                symbol,
+                side(sd),
+                kind(tp),
+                units(q),
+                units(r),
+                status(pr),
+                target,
+            )
+            for ticket, oid, symbol, sd, tp, q, r, pr in result
+        ]
+        if not self._pg:
             just_moved = (
                 select(o.ticket, o.prior_status, o.status)
                 .where(*scope, o.status == batch.target.value, o.request_id == batch.request_id)
@@ -176,21 +225,6 @@ class SqlOrderRepository:
             await self._conn.execute(
                 self._events_from(just_moved, batch.reason, batch.actor, batch.request_id, batch.at)
             )
-        accepted = [
-            CancelAccepted(
-                order_id=OrderId(r.id),
-                ticket=Ticket(r.ticket),
-                login=batch.login,
-                symbol=r.symbol,
-                side=Side(r.side),
-                type=OrderType(r.type),
-                quantity=r.quantity,
-                remaining=r.quantity - r.filled,
-                prior_status=OrderStatus(r.prior_status),
-                status=batch.target,
-            )
-            for r in rows
-        ]
         others: Select[Any] = select(orders).where(
             *scope,
             o.status.in_(NON_TERMINAL),
@@ -201,6 +235,51 @@ class SqlOrderRepository:
             order = order_from_row(row)
             rest.append((order, batch.refused_symbols.get(order.symbol)))
         return accepted, rest
+
+    def _member(self, column: ColumnElement[Any], values: Collection[int]) -> ColumnElement[bool]:
+        """``column IN values`` as one bound parameter, however many values (drivers cap the
+        number of parameters of a statement: asyncpg at 32767)."""
+        if self._pg:
+            return column == any_(bindparam("members", list(values), type_=ARRAY(BigInteger)))
+        members = func.json_each(json.dumps(list(values))).table_valued("value")
+        return column.in_(select(members.c.value))
+
+    async def _move_batch(
+        self,
+        where: list[ColumnElement[bool]],
+        source: OrderStatus,
+        target: Any,
+        actor: str,
+        reason: str,
+        scope: ColumnElement[bool],
+        new_request_id: str,
+        at: datetime,
+    ) -> list[Ticket]:
+        """Move the orders ``where`` selects from ``source`` to ``target`` (a status or a CASE
+        on the row), with their events: one UPDATE and one INSERT … SELECT (``scope`` is an
+        indexed condition that finds the moved rows again)."""
+        o = orders.c
+        upd = (
+            update(orders)
+            .where(*where, o.status == source.value)
+            .values(
+                status=target,
+                prior_status=None,
+                version=o.version + 1,
+                updated_at=at,
+                request_id=new_request_id,
+            )
+            .returning(o.ticket)
+        )
+        tickets = [Ticket(t) for t in (await self._conn.execute(upd)).scalars()]
+        if tickets:
+            moved = (
+                select(o.ticket, literal(source.value).label("prior_status"), o.status)
+                .where(scope, o.request_id == new_request_id)
+                .subquery()
+            )
+            await self._conn.execute(self._events_from(moved, reason, actor, new_request_id, at))
+        return tickets
 
     async def confirm_batch(
         self,
@@ -214,29 +293,36 @@ class SqlOrderRepository:
         at: datetime,
     ) -> list[Ticket]:
         o = orders.c
-        where = [o.login == login, o.status == source.value, o.request_id == request_id]
+        where = [o.login == login, o.request_id == request_id]
         if except_tickets:
-            where.append(o.ticket.not_in(list(except_tickets)))
-        upd = (
-            update(orders)
-            .where(*where)
-            .values(
-                status=target.value,
-                prior_status=None,
-                version=o.version + 1,
-                updated_at=at,
-                request_id=new_request_id,
-            )
-            .returning(o.ticket)
+            where.append(~self._member(o.ticket, except_tickets))
+        return await self._move_batch(
+            where, source, target.value, actor, str(target), o.login == login, new_request_id, at
         )
-        rows = (await self._conn.execute(upd)).all()
-        if rows:
-            moved = (
-                select(o.ticket, literal(source.value).label("prior_status"), o.status)
-                .where(o.login == login, o.status == target.value, o.request_id == new_request_id)
-                .subquery()
-            )
-            await self._conn.execute(
-                self._events_from(moved, str(target), actor, new_request_id, at)
-            )
-        return [Ticket(r.ticket) for r in rows]
+
+    async def restore_batch(
+        self,
+        tickets: Collection[Ticket],
+        source: OrderStatus,
+        restore: Mapping[OrderStatus, tuple[OrderStatus, OrderStatus]],
+        actor: str,
+        reason: str,
+        new_request_id: str,
+        at: datetime,
+    ) -> list[Ticket]:
+        o = orders.c
+        target = case(
+            *[
+                (and_(o.prior_status == prior.value, o.filled > 0), filled.value)
+                for prior, (_, filled) in restore.items()
+            ],
+            *[
+                (o.prior_status == prior.value, plain.value)
+                for prior, (plain, _) in restore.items()
+            ],
+            else_=o.prior_status,
+        )
+        members = self._member(o.ticket, tickets)
+        return await self._move_batch(
+            [members], source, target, actor, reason, members, new_request_id, at
+        )

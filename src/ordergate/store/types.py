@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect
@@ -11,7 +12,7 @@ from sqlalchemy.types import TypeDecorator
 
 from ordergate.domain.values import SCALE
 
-__all__ = ["Fixed", "UtcDateTime", "from_units", "to_units"]
+__all__ = ["Fixed", "UtcDateTime", "from_units", "from_units_cached", "to_units"]
 
 _FACTOR: int = 10**SCALE
 
@@ -29,6 +30,12 @@ def to_units(value: Decimal | int) -> int:
 
 def from_units(units: int) -> Decimal:
     return Decimal(units).scaleb(-SCALE)
+
+
+@lru_cache(maxsize=4096)
+def from_units_cached(units: int) -> Decimal:
+    """``from_units`` for bulk reads, where a few quantities repeat (Decimal is immutable)."""
+    return from_units(units)
 
 
 class Fixed(TypeDecorator[Decimal]):

@@ -9,7 +9,6 @@ in the order they happened. ``drain()`` waits until nothing is owed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -107,6 +106,7 @@ class SimVenue:
         self._idle = asyncio.Event()
         self._idle.set()
         self._worker: asyncio.Task[None] | None = None
+        self._closing = False
 
     def bind(self, listener: VenueListener) -> None:
         self._listener = listener
@@ -139,6 +139,8 @@ class SimVenue:
 
     def _schedule(self, delay_ms: int, action: Action) -> None:
         loop = asyncio.get_running_loop()
+        if self._closing:
+            raise RuntimeError("the simulated venue is closed")
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="sim-venue")
         heapq.heappush(self._heap, (loop.time() + delay_ms / 1000, next(self._seq), action))
@@ -147,7 +149,7 @@ class SimVenue:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._closing:
             if not self._heap:
                 self._idle.set()
                 self._wakeup.clear()
@@ -178,11 +180,15 @@ class SimVenue:
             await self._idle.wait()
 
     async def close(self) -> None:
+        """Stop the worker once its current action is done; what is still queued is dropped
+        (as when a venue connection drops: a restart recovers it from the database)."""
+        self._closing = True
+        self._wakeup.set()
         if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+            await self._worker
             self._worker = None
+        self._heap.clear()
+        self._idle.set()
 
     # -- orders ----------------------------------------------------------------------------
 
