@@ -20,7 +20,7 @@ SETTING_NAME = "jwt_secret"
 
 async def load_or_create_secret(store: SqlStore, configured: str | None) -> str:
     """The secret to sign sessions with, for the composition root: ``configured``
-    (``ORDERGATE_JWT_SECRET``) when given, else the one stored in ``settings``, made on
+    (``ORDERGATE_SECRET``) when given, else the one stored in ``settings``, made on
     first start. Every process sharing the database ends up with the same secret."""
     if configured is not None:
         if len(configured) < MIN_SECRET_LENGTH:

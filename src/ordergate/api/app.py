@@ -1,0 +1,61 @@
+"""The app factory: one FastAPI app over one container, with error mapping installed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ordergate import __version__
+from ordergate.api import health
+from ordergate.api.errors import install_error_handlers
+from ordergate.bootstrap import Container, bootstrap, shutdown
+from ordergate.settings import Settings
+
+__all__ = ["DESCRIPTION", "create_app"]
+
+DESCRIPTION = """\
+Self-hosted order-management server with a built-in simulated exchange.
+
+It will speak two trading APIs over one order engine: the **CrossTrade v1 API**
+(under `/v1/api`, bearer tokens) and the **ScaleTrade client REST API** (JWT from
+`/sign/in`). Orders placed through one are visible and cancellable through the other.
+
+Errors outside a dialect's paths have the form `{"error": "<CODE>", "message": "..."}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """The ordergate app. Its lifespan bootstraps a container from ``settings`` (default:
+    the environment) and shuts it down at exit; a given ``container`` is used as it is and
+    left to its owner to shut down (tests)."""
+    if settings is None:
+        settings = container.settings if container is not None else Settings()
+    config = settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if container is not None:
+            yield
+            return
+        built = await bootstrap(config)
+        app.state.container = built
+        try:
+            yield
+        finally:
+            await shutdown(built)
+
+    app = FastAPI(
+        title="ordergate",
+        version=__version__,
+        summary="Order management with a simulated exchange for CrossTrade and ScaleTrade clients.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if container is not None:
+        # Set now, not in the lifespan: a test's transport may not run the lifespan.
+        app.state.container = container
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

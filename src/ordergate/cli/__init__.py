@@ -1,0 +1,50 @@
+"""The ``ordergate`` command: serve, init, and the administration of users, accounts, tokens
+and instruments. Every command builds its pieces through ``bootstrap``; refusals print one
+line and exit with status 1."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ordergate import __version__
+from ordergate.cli import admin, server
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ordergate",
+    help="ordergate: order management with a simulated exchange.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Plain tracebacks for bugs: the rich ones print local variables, passwords included.
+    pretty_exceptions_enable=False,
+)
+app.command()(server.serve)
+app.command()(server.init)
+app.add_typer(admin.user_app, name="user")
+app.add_typer(admin.account_app, name="account")
+app.add_typer(admin.token_app, name="token")
+app.add_typer(admin.instrument_app, name="instrument")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ordergate {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    """ordergate: order management with a simulated exchange."""
+
+
+def main() -> None:
+    """The console script."""
+    app(prog_name="ordergate")

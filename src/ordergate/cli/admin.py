@@ -1,0 +1,225 @@
+"""``ordergate user|account|token|instrument``: administration of the database."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ordergate.auth.passwords import check_password, hash_password_async
+from ordergate.cli.common import (
+    AsJson,
+    Db,
+    emit,
+    load_settings,
+    opened,
+    parse_currency,
+    parse_decimal,
+    parse_session,
+    run,
+    session_json,
+    session_text,
+)
+from ordergate.domain.accounts import Account, PositionMode
+from ordergate.domain.errors import InvalidInput
+from ordergate.domain.ids import Login, UserId
+from ordergate.domain.instruments import Instrument
+from ordergate.domain.principal import Role
+
+__all__ = ["account_app", "instrument_app", "token_app", "user_app"]
+
+user_app = typer.Typer(help="Users: people and API clients.", no_args_is_help=True)
+account_app = typer.Typer(help="Trading accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="CrossTrade bearer tokens.", no_args_is_help=True)
+instrument_app = typer.Typer(help="Tradable instruments.", no_args_is_help=True)
+
+_MAX_DESCRIPTION = 128  # the column's width
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name (A-Z a-z 0-9 _ . @ -).")],
+    role: Annotated[Role, typer.Option(case_sensitive=False, help="trader, manager or admin.")],
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", metavar="GROUP", help="A group (repeat for several)."),
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password for a manager's ScaleTrade sign-in.")
+    ] = None,
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add a user."""
+
+    async def work() -> dict[str, Any]:
+        async with opened(load_settings(db)) as c:
+            user = await c.users.add_user(name, role, group or (), password)
+        return {
+            "id": user.id,
+            "name": user.name,
+            "role": user.role.value,
+            "groups": sorted(user.groups),
+            "enabled": user.enabled,
+        }
+
+    out = run(as_json, work)
+    groups = ", ".join(out["groups"]) or "none"
+    emit(
+        as_json, out, f"added user {out['name']} (id {out['id']}, {out['role']}, groups: {groups})"
+    )
+
+
+@account_app.command("add")
+def account_add(
+    login: Annotated[int, typer.Option(help="Integer login (ScaleTrade).")],
+    name: Annotated[str, typer.Option(help="Unique, case-insensitive name (CrossTrade).")],
+    owner: Annotated[str, typer.Option(help="Name of the owning user.")],
+    group: Annotated[str, typer.Option(help="Group; managers of it may act.")] = "default",
+    password: Annotated[
+        str | None, typer.Option(help="ScaleTrade sign-in password (6-64 characters).")
+    ] = None,
+    balance: Annotated[
+        str, typer.Option(metavar="DECIMAL", help="Opening balance (decimal).")
+    ] = "100000",
+    mode: Annotated[PositionMode, typer.Option(case_sensitive=False)] = PositionMode.NETTING,
+    leverage: Annotated[int, typer.Option(help="1..1000.")] = 100,
+    currency: Annotated[str, typer.Option(help="Three-letter currency code.")] = "USD",
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add a trading account owned by a user."""
+
+    async def work() -> dict[str, Any]:
+        account_balance = parse_decimal(balance, "--balance")
+        if account_balance < 0:
+            raise InvalidInput("--balance must not be negative")
+        account_currency = parse_currency(currency)
+        password_hash = None
+        if password is not None:
+            check_password(password)
+            password_hash = await hash_password_async(password)
+        async with opened(load_settings(db)) as c:
+            user = await c.users.get_user(owner)
+            account = Account(
+                login=Login(login),
+                name=name,
+                owner_id=UserId(user.id),
+                group=group,
+                currency=account_currency,
+                balance=account_balance,
+                leverage=leverage,
+                mode=mode,
+            )
+            async with c.store.transaction() as tx:
+                await tx.accounts.add(account, password_hash)
+                await tx.commit()
+        return {
+            "login": account.login,
+            "name": account.name,
+            "owner": owner,
+            "group": account.group,
+            "currency": account.currency,
+            "balance": str(account.balance),
+            "leverage": account.leverage,
+            "mode": account.mode.value,
+            "password_set": password_hash is not None,
+        }
+
+    out = run(as_json, work)
+    emit(
+        as_json,
+        out,
+        f"added account {out['name']} (login {out['login']}, owner {owner}, group {out['group']}, "
+        f"{out['balance']} {out['currency']}, 1:{out['leverage']}, {out['mode']})",
+    )
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a bearer token for a user. It is printed once and stored only as a hash."""
+
+    async def work() -> str:
+        async with opened(load_settings(db)) as c:
+            return await c.users.create_token(user, label)
+
+    token = run(as_json, work)
+    if not as_json:
+        typer.echo(f"new token for {user} (shown once; keep it):", err=True)
+    # The token alone on stdout, so that TOKEN=$(ordergate token create demo) works.
+    emit(as_json, {"user": user, "label": label, "token": token}, token)
+
+
+@instrument_app.command("add")
+def instrument_add(
+    symbol: Annotated[
+        str, typer.Argument(metavar="SYMBOL", help="Symbol, e.g. 'ES 03-27' or EURUSD.")
+    ],
+    tick_size: Annotated[str, typer.Option(metavar="DECIMAL", help="Price increment (decimal).")],
+    point_value: Annotated[
+        str, typer.Option(metavar="DECIMAL", help="Currency value of a 1.0 price move per lot.")
+    ],
+    digits: Annotated[int, typer.Option(help="Price decimals shown (0..8).")],
+    lot_min: Annotated[str, typer.Option(metavar="DECIMAL", help="Smallest quantity.")],
+    lot_max: Annotated[str, typer.Option(metavar="DECIMAL", help="Largest quantity.")],
+    lot_step: Annotated[str, typer.Option(metavar="DECIMAL", help="Quantity increment.")],
+    currency: Annotated[str, typer.Option(help="Three-letter currency code.")] = "USD",
+    description: Annotated[str, typer.Option(help="Free text.")] = "",
+    session: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="'DAYS HH:MM-HH:MM'",
+            help="Trading window in UTC, 'DAYS HH:MM-HH:MM' with Python weekdays (0 = Monday); "
+            "end before start runs overnight. Repeat for several; none = always open.",
+        ),
+    ] = None,
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add an instrument."""
+
+    async def work() -> Instrument:
+        if len(description) > _MAX_DESCRIPTION:
+            raise InvalidInput(f"--description must be at most {_MAX_DESCRIPTION} characters")
+        instrument = Instrument(
+            symbol=symbol.strip(),
+            tick_size=parse_decimal(tick_size, "--tick-size"),
+            point_value=parse_decimal(point_value, "--point-value"),
+            digits=digits,
+            lot_min=parse_decimal(lot_min, "--lot-min"),
+            lot_max=parse_decimal(lot_max, "--lot-max"),
+            lot_step=parse_decimal(lot_step, "--lot-step"),
+            currency=parse_currency(currency),
+            description=description,
+            sessions=tuple(parse_session(s) for s in session or ()),
+        )
+        async with opened(load_settings(db)) as c, c.store.transaction() as tx:
+            await tx.accounts.add_instrument(instrument)
+            await tx.commit()
+        return instrument
+
+    i = run(as_json, work)
+    out = {
+        "symbol": i.symbol,
+        "tick_size": i.tick_size,
+        "point_value": i.point_value,
+        "digits": i.digits,
+        "lot_min": i.lot_min,
+        "lot_max": i.lot_max,
+        "lot_step": i.lot_step,
+        "currency": i.currency,
+        "description": i.description,
+        "sessions": [session_json(s) for s in i.sessions],
+    }
+    sessions = "; ".join(session_text(s) for s in i.sessions) or "always open"
+    emit(
+        as_json,
+        out,
+        f"added instrument {i.symbol} (tick {i.tick_size}, point value {i.point_value}, "
+        f"lots {i.lot_min}..{i.lot_max} step {i.lot_step}, sessions: {sessions})",
+    )

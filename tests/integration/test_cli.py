@@ -1,0 +1,233 @@
+"""The ``ordergate`` command on a SQLite file: init, the demo data, and administration."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from ordergate.bootstrap import bootstrap, shutdown
+from ordergate.cli import app
+from ordergate.demo import DEMO_ORDERS
+from ordergate.domain.orders import OrderStatus
+from ordergate.domain.principal import Principal, Role
+from ordergate.settings import Settings
+
+SIM101_ORDERS = sum(1 for cmd in DEMO_ORDERS if cmd.account == 1001)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "cli.db")
+
+
+def ordergate(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def ok_json(*args: str) -> Any:
+    result = ordergate(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def refused(*args: str) -> str:
+    """The one-line refusal of a command that must fail cleanly."""
+    result = ordergate(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+async def _authenticate(db: str, token: str) -> tuple[Principal, list[OrderStatus]]:
+    container = await bootstrap(Settings(database_url=f"sqlite:///{db}"), recover=False)
+    try:
+        principal = await container.users.authenticate_token(token)
+        orders = await container.engine.open_orders(principal, "Sim101")
+        account = await container.users.verify_account_password(1002, "Sim102pass")
+        assert account is not None
+        assert account.name == "Sim102"
+        return principal, [o.status for o in orders]
+    finally:
+        await shutdown(container)
+
+
+def authenticate(db: str, token: str) -> tuple[Principal, list[OrderStatus]]:
+    return asyncio.run(_authenticate(db, token))
+
+
+def test_init_demo_prints_a_token_that_authenticates_the_demo_user(db: str) -> None:
+    out = ok_json("init", "--demo", "--db", db)
+    assert out["created"] is True
+    assert out["demo"]["added"]["users"] == ["admin", "demo"]
+    assert out["demo"]["added"]["accounts"] == ["Sim101", "Sim102"]
+    assert out["demo"]["added"]["orders"] > 0
+    assert {"name": "Sim101", "login": 1001, "password": "Sim101pass"} in out["demo"]["accounts"]
+
+    principal, statuses = authenticate(db, out["demo"]["token"])
+    assert (principal.name, principal.role) == ("demo", Role.TRADER)
+    # Resting whatever the day: the demo orders do not depend on the market being open.
+    assert statuses
+    assert set(statuses) <= {OrderStatus.WORKING, OrderStatus.ACCEPTED}
+
+
+def test_init_text_output_shows_the_token_and_the_demo_logins(db: str) -> None:
+    result = ordergate("init", "--demo", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "og_" in result.stdout
+    assert "Sim101: 1001 / Sim101pass" in result.stdout
+
+
+def test_init_if_new_twice_reuses_the_database_and_prints_a_fresh_token(db: str) -> None:
+    first = ok_json("init", "--demo", "--if-new", "--db", db)
+    again = ok_json("init", "--demo", "--if-new", "--db", db)
+    assert again["created"] is False
+    assert again["demo"]["added"] == {"instruments": [], "users": [], "accounts": [], "orders": 0}
+    assert again["demo"]["token"] != first["demo"]["token"]
+    for token in (first["demo"]["token"], again["demo"]["token"]):
+        principal, statuses = authenticate(db, token)
+        assert principal.name == "demo"
+        assert len(statuses) == SIM101_ORDERS  # not seeded twice
+
+
+def test_init_without_if_new_refuses_an_existing_database(db: str) -> None:
+    ok_json("init", "--db", db)
+    message = refused("init", "--db", db)
+    assert "already initialised" in message
+    assert "--if-new" in message
+
+
+def test_administration_commands_print_parseable_json(db: str) -> None:
+    user = ok_json("user", "add", "alice", "--role", "manager", "--group", "desk", "--db", db)
+    assert user == {
+        "id": user["id"],
+        "name": "alice",
+        "role": "manager",
+        "groups": ["desk"],
+        "enabled": True,
+    }
+    acct = ok_json(
+        *shlex.split(
+            "account add --login 5001 --name Alice1 --owner alice --group desk "
+            "--password secret-pw --balance 250000.50 --mode hedging --leverage 50 --currency eur"
+        ),
+        "--db",
+        db,
+    )
+    assert acct["balance"] == "250000.50"
+    assert acct["currency"] == "EUR"
+    assert (acct["mode"], acct["leverage"], acct["password_set"]) == ("hedging", 50, True)
+    token = ok_json("token", "create", "alice", "--label", "bot", "--db", db)
+    assert token["token"].startswith("og_")
+    assert token["label"] == "bot"
+    inst = ok_json(
+        *shlex.split(
+            "instrument add 'CL 01-27' --tick-size 0.01 --point-value 1000 --digits 2 "
+            "--lot-min 1 --lot-max 100 --lot-step 1 --description 'Crude oil' "
+            "--session '6,0-3 23:00-22:00'"
+        ),
+        "--db",
+        db,
+    )
+    assert inst["tick_size"] == "0.01"
+    assert inst["point_value"] == "1000"
+    assert inst["sessions"] == [{"days": [0, 1, 2, 3, 6], "start": "23:00", "end": "22:00"}]
+
+
+def test_token_create_prints_only_the_token_on_stdout(db: str) -> None:
+    ok_json("user", "add", "bob", "--role", "trader", "--db", db)
+    result = ordergate("token", "create", "bob", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().startswith("og_")
+    assert len(result.stdout.split()) == 1
+
+
+def test_a_duplicate_user_is_refused_with_a_clear_message(db: str) -> None:
+    ok_json("user", "add", "carol", "--role", "trader", "--db", db)
+    assert refused("user", "add", "carol", "--role", "admin", "--db", db) == (
+        "error: a user named carol exists"
+    )
+
+
+def test_refusals_are_json_with_json(db: str) -> None:
+    ok_json("user", "add", "dave", "--role", "trader", "--db", db)
+    result = ordergate("user", "add", "dave", "--role", "trader", "--db", db, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stderr) == {
+        "error": "ALREADY_EXISTS",
+        "message": "a user named dave exists",
+    }
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--tick-size", "abc", "--tick-size is not a number: 'abc'"),
+        ("--lot-step", "1e999999", "--lot-step"),
+        ("--point-value", "0.000000001", "more than 8 decimal places"),
+        ("--lot-max", "99999999999", "--lot-max is too large"),
+    ],
+)
+def test_a_bad_decimal_is_refused_clearly(db: str, option: str, value: str, expected: str) -> None:
+    args = {
+        "--tick-size": "0.25",
+        "--point-value": "50",
+        "--lot-min": "1",
+        "--lot-max": "10",
+        "--lot-step": "1",
+    }
+    args[option] = value
+    flat = [part for pair in args.items() for part in pair]
+    message = refused("instrument", "add", "ES 03-27", "--digits", "2", *flat, "--db", db)
+    assert message.startswith("error: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("account add --login 7 --name X7 --owner nobody", "no user named nobody"),
+        ("account add --login 7 --name X7 --owner erin --balance -5", "must not be negative"),
+        ("account add --login 7 --name X7 --owner erin --password 123", "6 to 64 characters"),
+        ("account add --login 7 --name X7 --owner erin --currency dollars", "three-letter"),
+        ("token create nobody", "no user named nobody"),
+        (
+            "instrument add X --tick-size 1 --point-value 1 --digits 0 --lot-min 1 --lot-max 1 "
+            "--lot-step 1 --session 'mon 9-5'",
+            "--session must look like",
+        ),
+        (
+            "instrument add X --tick-size 1 --point-value 1 --digits 0 --lot-min 1 --lot-max 1 "
+            "--lot-step 1 --session '0-4 25:00-22:00'",
+            "bad session time",
+        ),
+    ],
+)
+def test_other_refusals_are_one_clear_line(db: str, command: str, expected: str) -> None:
+    ok_json("user", "add", "erin", "--role", "trader", "--db", db)
+    assert expected in refused(*shlex.split(command), "--db", db)
+
+
+def test_a_bad_database_url_is_refused_clearly() -> None:
+    assert "bad database URL" in refused(
+        "user", "add", "x", "--role", "admin", "--db", "mysql://h/db"
+    )
+
+
+def test_a_database_in_a_missing_directory_is_refused_clearly(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    assert f"no directory {missing}" in refused("init", "--db", str(missing / "x.db"))
+
+
+def test_a_database_that_does_not_answer_is_refused_clearly() -> None:
+    # Port 1 on localhost: nothing listens there, the connection is refused at once.
+    message = refused("init", "--db", "postgresql://ordergate@127.0.0.1:1/ordergate")
+    assert message.startswith("error: database error: ")
