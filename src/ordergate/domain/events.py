@@ -9,7 +9,28 @@ from decimal import Decimal
 from ordergate.domain.ids import Login, OrderId, Ticket
 from ordergate.domain.orders import Order, OrderStatus, Side, Transition
 
-__all__ = ["Event", "OrderFilled", "OrderTransitioned", "PositionChanged", "transitioned"]
+__all__ = [
+    "Event",
+    "MarketQuote",
+    "OrderFilled",
+    "OrderTransitioned",
+    "PositionChanged",
+    "transitioned",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketQuote:
+    """A new top of book (and last trade, when there is one) for ``symbol``."""
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    at: datetime
+    bid_size: Decimal | None = None
+    ask_size: Decimal | None = None
+    last: Decimal | None = None
+    last_size: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +69,7 @@ class PositionChanged:
     at: datetime
 
 
-Event = OrderTransitioned | OrderFilled | PositionChanged
+Event = MarketQuote | OrderTransitioned | OrderFilled | PositionChanged
 
 
 def transitioned(order: Order, step: Transition) -> OrderTransitioned:

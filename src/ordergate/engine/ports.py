@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from ordergate.domain.accounts import Account
+from ordergate.domain.clock import Clock, SystemClock
 from ordergate.domain.commands import AccountRef, OrderRef
 from ordergate.domain.events import Event
 from ordergate.domain.ids import Login, Ticket
@@ -33,15 +34,6 @@ __all__ = [
     "SystemClock",
     "Transaction",
 ]
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class EventSink(Protocol):

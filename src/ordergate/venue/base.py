@@ -36,10 +36,17 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Quote:
+    """Top of book, and the last trade when the source has one. Sizes are in the
+    instrument's quantity units; None means 'unlimited' (full fills)."""
+
     symbol: str
     bid: Decimal
     ask: Decimal
     at: datetime
+    bid_size: Decimal | None = None
+    ask_size: Decimal | None = None
+    last: Decimal | None = None
+    last_size: Decimal | None = None
 
     @property
     def mid(self) -> Decimal:

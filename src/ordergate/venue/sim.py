@@ -260,12 +260,16 @@ class SimVenue:
     # -- market ----------------------------------------------------------------------------
 
     def set_quote(self, symbol: str, bid: Decimal, ask: Decimal) -> None:
-        """Set the quote; resting orders it crosses fill (through the worker, in order)."""
-        if bid <= 0 or ask < bid:
-            raise InvalidPrice(f"bad quote {bid}/{ask}")
-        self._quotes[symbol] = Quote(symbol, bid, ask, datetime.now(UTC))
-        if self._book.get(symbol):
-            self._schedule(0, lambda: self._match_symbol(symbol))
+        """A quote without sizes (full fills) at the current time."""
+        self.on_quote(Quote(symbol, bid, ask, datetime.now(UTC)))
+
+    def on_quote(self, quote: Quote) -> None:
+        """Take a new quote; resting orders it crosses fill (through the worker, in order)."""
+        if quote.bid <= 0 or quote.ask < quote.bid:
+            raise InvalidPrice(f"bad quote {quote.bid}/{quote.ask} for {quote.symbol}")
+        self._quotes[quote.symbol] = quote
+        if self._book.get(quote.symbol):
+            self._schedule(0, lambda: self._match_symbol(quote.symbol))
 
     def _match_symbol(self, symbol: str) -> list[VenueReport]:
         now = datetime.now(UTC)
