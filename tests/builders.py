@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import insert
 
 from ordergate.domain.accounts import Account, PositionMode
+from ordergate.domain.clock import Clock
 from ordergate.domain.commands import PlaceOrder
 from ordergate.domain.ids import Login, UserId
 from ordergate.domain.instruments import Instrument
@@ -17,6 +18,7 @@ from ordergate.domain.principal import Principal, Role
 from ordergate.engine import OrderEngine
 from ordergate.store import SqlStore
 from ordergate.store.tables import users
+from ordergate.venue.base import Quote
 from ordergate.venue.sim import SimVenue
 
 D = Decimal
@@ -138,26 +140,44 @@ class World:
     me: Principal
     admin: Principal
 
+    def quote(self, symbol: str, bid: str, ask: str, size: str | None = None) -> None:
+        """A market quote, as the market data would fan it out: to the venue and the engine."""
+        q = Quote(
+            symbol,
+            D(bid),
+            D(ask),
+            self.engine.clock.now(),
+            bid_size=None if size is None else D(size),
+            ask_size=None if size is None else D(size),
+        )
+        self.venue.on_quote(q)
+        self.engine.on_quote(q)
+
 
 async def world(
-    store: SqlStore, *, ack_delay_ms: int = 0, mode: PositionMode = PositionMode.NETTING
+    store: SqlStore,
+    *,
+    ack_delay_ms: int = 0,
+    mode: PositionMode = PositionMode.NETTING,
+    clock: Clock | None = None,
+    instruments: tuple[Instrument, ...] = (),
 ) -> World:
     """Two users, accounts Sim101 (login 1001, user 1) and Other (2002, user 2), ES and EURUSD
     with quotes, on a sim venue with the given acknowledgement delay."""
     ids = [await add_user(store, "demo"), await add_user(store, "other")]
     assert ids == [1, 2], "world() expects an empty database"
     async with store.transaction() as tx:
-        for inst in (es(), es("NQ 12-26"), eurusd()):
+        for inst in (es(), es("NQ 12-26"), eurusd(), *instruments):
             await tx.accounts.add_instrument(inst)
         await tx.accounts.add(account(mode=mode))
         await tx.accounts.add(account(2002, "Other", owner=2, group="other"))
         await tx.commit()
-    venue = SimVenue(ack_delay_ms=ack_delay_ms)
+    venue = SimVenue(ack_delay_ms=ack_delay_ms, clock=clock)
     _OPEN_VENUES.append(venue)
     venue.set_quote("ES 12-26", D("5000.00"), D("5000.25"))
     venue.set_quote("NQ 12-26", D("18000.00"), D("18000.25"))
     venue.set_quote("EURUSD", D("1.10000"), D("1.10002"))
-    engine = OrderEngine(store, venue)
+    engine = OrderEngine(store, venue, clock=clock)
     return World(
         store, venue, engine, trader(), Principal(user_id=None, role=Role.ADMIN, name="root")
     )

@@ -86,3 +86,23 @@ def test_instrument_validates_its_own_spec():
             lot_max=D("2"),
             lot_step=D("1"),
         )
+
+
+def test_day_orders_end_with_the_session_open_when_placed():
+    globex = es().__class__(
+        symbol="ES 12-26",
+        tick_size=D("0.25"),
+        point_value=D("50"),
+        digits=2,
+        lot_min=D("1"),
+        lot_max=D("10"),
+        lot_step=D("1"),
+        sessions=(TradingSession(frozenset({6, 0, 1, 2, 3}), time(23), time(22)),),
+    )
+    monday_noon = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    sunday_late = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
+    assert globex.day_end(monday_noon) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    assert globex.day_end(sunday_late) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    assert globex.day_end(datetime(2026, 11, 21, 12, 0, tzinfo=UTC)) is None  # Saturday
+    around_the_clock = eurusd()
+    assert around_the_clock.day_end(monday_noon) == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)

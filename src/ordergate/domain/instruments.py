@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from ordergate.domain.errors import InvalidInput, InvalidPrice, InvalidQuantity
@@ -27,6 +27,15 @@ class TradingSession:
     def __post_init__(self) -> None:
         if not self.days or not self.days <= frozenset(range(7)):
             raise InvalidInput("session days must be a non-empty subset of 0..6")
+
+    def closes_at(self, at: datetime) -> datetime | None:
+        """When the window open at ``at`` closes (None if it is not open then)."""
+        if not self.is_open(at):
+            return None
+        close = datetime.combine(at.date(), self.end, tzinfo=at.tzinfo)
+        if self.end <= self.start and at.timetz().replace(tzinfo=None) >= self.start:
+            close += timedelta(days=1)  # opened this evening, closes tomorrow
+        return close
 
     def is_open(self, at: datetime) -> bool:
         moment = at.timetz().replace(tzinfo=None)
@@ -67,6 +76,15 @@ class Instrument:
 
     def is_open(self, at: datetime) -> bool:
         return not self.sessions or any(s.is_open(at) for s in self.sessions)
+
+    def day_end(self, at: datetime) -> datetime | None:
+        """When a day order placed at ``at`` expires: the end of the session open then, or
+        the next UTC midnight for an instrument that trades around the clock. None when no
+        session is open at ``at``."""
+        if not self.sessions:
+            return datetime.combine(at.date() + timedelta(days=1), time(0), tzinfo=at.tzinfo)
+        ends = [end for s in self.sessions if (end := s.closes_at(at)) is not None]
+        return min(ends) if ends else None
 
     def check_quantity(self, quantity: Quantity) -> None:
         """Raise unless ``quantity`` is within the lot limits and on the lot step."""

@@ -234,8 +234,11 @@ class Order:
             raise InvalidInput(
                 f"{self.type} order {'needs' if needs_stop else 'takes no'} stop price"
             )
-        if (self.tif is TimeInForce.GTD) != (self.expires_at is not None):
-            raise InvalidInput("an expiry is required for gtd orders and only for them")
+        # GTD needs its expiry; a DAY order's expiry is its session's end (set by the engine).
+        if self.tif is TimeInForce.GTD and self.expires_at is None:
+            raise InvalidInput("a gtd order needs an expiry")
+        if self.tif is TimeInForce.GTC and self.expires_at is not None:
+            raise InvalidInput("a gtc order takes no expiry")
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise InvalidInput("expiry must be timezone-aware")
 

@@ -65,18 +65,24 @@ class PositionChange:
 
     reduced: list[PositionTicket] = field(default_factory=list)
     opened: PositionTicket | None = None
+    #: profit or loss this fill realized, in the account currency
+    realized: Decimal = Decimal(0)
 
 
-def _reduce(ticket: PositionTicket, qty: Decimal, fill: Fill, point_value: Decimal) -> None:
+def _reduce(ticket: PositionTicket, qty: Decimal, fill: Fill, point_value: Decimal) -> Decimal:
+    """Close ``qty`` of ``ticket`` at the fill's price; returns the profit or loss."""
     closed_before = ticket.closed_quantity
-    pnl = (fill.price - ticket.open_price) * qty * point_value * ticket.side.sign
+    pnl = ((fill.price - ticket.open_price) * qty * point_value * ticket.side.sign).quantize(
+        _QUANTUM
+    )
     previous = (ticket.close_price or Decimal(0)) * closed_before
     ticket.closed_quantity = closed_before + qty
     ticket.close_price = ((previous + fill.price * qty) / ticket.closed_quantity).quantize(_QUANTUM)
     ticket.quantity -= qty
-    ticket.realized_pnl += pnl.quantize(_QUANTUM)
+    ticket.realized_pnl += pnl
     if ticket.quantity == 0:
         ticket.closed_at = fill.at
+    return pnl
 
 
 def apply_fill(
@@ -98,7 +104,7 @@ def apply_fill(
             raise PositionNotFound(f"no open ticket {fill.closes_ticket} to close")
         if left > target.quantity:
             raise InvalidQuantity(f"close of {left} exceeds ticket quantity {target.quantity}")
-        _reduce(target, left, fill, point_value)
+        change.realized = _reduce(target, left, fill, point_value)
         change.reduced.append(target)
         return change
     if mode is PositionMode.NETTING:
@@ -108,7 +114,7 @@ def apply_fill(
             if ticket.side is fill.side or not ticket.is_open:
                 continue
             qty = min(left, ticket.quantity)
-            _reduce(ticket, qty, fill, point_value)
+            change.realized += _reduce(ticket, qty, fill, point_value)
             change.reduced.append(ticket)
             left -= qty
     if left > 0:

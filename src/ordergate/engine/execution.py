@@ -34,6 +34,7 @@ from ordergate.venue.base import (
 
 if TYPE_CHECKING:
     from ordergate.engine.ports import Clock, Store, Transaction
+    from ordergate.engine.protection import Protection
 
 __all__ = ["VENUE_ACTOR", "ExecutionMixin"]
 
@@ -65,6 +66,7 @@ class ExecutionMixin:
 
     store: Store
     clock: Clock
+    protection: Protection
 
     async def instrument(self, tx: Transaction, symbol: str) -> Instrument:
         raise NotImplementedError
@@ -137,14 +139,22 @@ class ExecutionMixin:
             tickets = await tx.positions.open_tickets(order.login, order.symbol)
             existing = next((t for t in tickets if t.ticket == order.ticket), None)
             change = apply_fill(account.mode, tickets, fill, instrument.point_value, existing)
+            if change.opened is not None and change.opened is not existing:
+                # The protection an entry order asked for goes onto the ticket it opens.
+                change.opened.stop_loss = order.stop_loss
+                change.opened.take_profit = order.take_profit
             await tx.positions.add_fill(fill)
             await tx.positions.save(change.reduced)
             if change.opened is not None:
                 await tx.positions.save([change.opened], new=change.opened is not existing)
+            if change.realized:
+                await tx.accounts.credit(order.login, change.realized)
             await tx.orders.save(
                 order, [step], VENUE_ACTOR, uuid.uuid4().hex, expected_version=version
             )
             await tx.commit()
+        for ticket in [*change.reduced, *([change.opened] if change.opened else [])]:
+            self.protection.track(ticket)
         events: list[Event] = [
             transitioned(order, step),
             OrderFilled(

@@ -78,6 +78,10 @@ class AccountRepository(Protocol):
 
     async def instruments(self) -> list[Instrument]: ...
 
+    async def credit(self, login: Login, amount: Decimal) -> None:
+        """Add ``amount`` (negative: a debit) to the account's balance."""
+        ...
+
     async def exposure(self, login: Login) -> dict[str, Decimal]:
         """Per symbol: quantity resting in live orders plus quantity held in open tickets."""
         ...
@@ -153,6 +157,10 @@ class PositionRepository(Protocol):
     async def save(self, tickets: Sequence[PositionTicket], new: bool = False) -> None: ...
 
     async def add_fill(self, fill: Fill) -> None: ...
+
+    async def protected(self) -> list[PositionTicket]:
+        """Every open ticket with a stop-loss or a take-profit."""
+        ...
 
     async def for_account(
         self, login: Login, *, include_closed: bool = False

@@ -7,9 +7,12 @@ its events, and only then tell the venue. The venue's answers come back through
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 from ordergate.domain.accounts import Account
@@ -25,6 +28,7 @@ from ordergate.domain.commands import (
 )
 from ordergate.domain.errors import (
     AccountNotFound,
+    DomainError,
     InstrumentNotFound,
     InvalidInput,
     InvalidQuantity,
@@ -49,8 +53,9 @@ from ordergate.domain.orders import (
     next_status,
 )
 from ordergate.domain.positions import PositionTicket
-from ordergate.domain.principal import Principal, ensure_can_act
+from ordergate.domain.principal import Principal, Role, ensure_can_act
 from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
+from ordergate.engine.accounting import AccountState, account_state
 from ordergate.engine.execution import ExecutionMixin
 from ordergate.engine.ports import (
     BatchCancel,
@@ -61,14 +66,21 @@ from ordergate.engine.ports import (
     SystemClock,
     Transaction,
 )
+from ordergate.engine.protection import Protection, Touched
 from ordergate.engine.risk import check_margin, check_order
-from ordergate.venue.base import Venue, VenueOrder
+from ordergate.venue.base import Quote, Venue, VenueOrder
 
-__all__ = ["OrderEngine", "venue_order"]
+__all__ = ["PROTECTION", "OrderEngine", "venue_order"]
+
+log = logging.getLogger(__name__)
+
+#: Who closes a ticket whose stop-loss or take-profit was touched, in the audit trail.
+PROTECTION = Principal(user_id=None, role=Role.ADMIN, name="protection")
 
 #: Where a bulk cancel moves orders, read from the transition table (the same for every
 #: cancellable status: tests/unit/test_order_lifecycle.py).
 _CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
+MARKET_CLOSED_REASON = "market_closed"
 
 
 def _request_id() -> str:
@@ -136,6 +148,8 @@ class OrderEngine(ExecutionMixin):
         self.clock: Clock = clock or SystemClock()
         self.sink: EventSink = sink or NullSink()
         self._instruments: dict[str, Instrument] = {}
+        self.protection = Protection()
+        self._tasks: set[asyncio.Task[None]] = set()
         venue.bind(self)
 
     async def instrument(self, tx: Transaction, symbol: str) -> Instrument:
@@ -191,7 +205,7 @@ class OrderEngine(ExecutionMixin):
                 limit_price=cmd.limit_price,
                 stop_price=cmd.stop_price,
                 tif=cmd.tif,
-                expires_at=cmd.expires_at,
+                expires_at=self._expiry(cmd, instrument, now),
                 oco=cmd.oco,
                 tag=cmd.tag,
                 stop_loss=cmd.stop_loss,
@@ -221,6 +235,18 @@ class OrderEngine(ExecutionMixin):
             await tx.commit()
         self._publish([transitioned(order, step)])
         return order
+
+    @staticmethod
+    def _expiry(cmd: PlaceOrder, instrument: Instrument, now: datetime) -> datetime | None:
+        """GTD orders expire when asked; DAY orders at the end of the session open now."""
+        if cmd.tif is not TimeInForce.DAY:
+            return cmd.expires_at
+        if cmd.expires_at is not None:
+            raise InvalidInput("only a gtd order takes an expiry")
+        end = instrument.day_end(now)
+        if end is None:
+            raise MarketClosed(f"{instrument.symbol}: {MARKET_CLOSED_REASON}")
+        return end
 
     async def _maybe_instrument(self, tx: Transaction, symbol: str) -> Instrument | None:
         try:
@@ -431,9 +457,12 @@ class OrderEngine(ExecutionMixin):
             return order
 
     async def recover(self) -> int:
-        """After a restart: hand every non-terminal order back to the venue. Returns how many."""
+        """After a restart: hand every non-terminal order back to the venue and watch the
+        open tickets' stop-loss and take-profit again. Returns how many orders."""
         async with self.store.transaction(readonly=True) as tx:
             orders = await tx.orders.open_orders()
+            for ticket in await tx.positions.protected():
+                self.protection.track(ticket)
         await self.venue.restore([venue_order(o) for o in orders])
         pending: dict[tuple[int, str], list[Ticket]] = {}
         for o in orders:
@@ -444,5 +473,38 @@ class OrderEngine(ExecutionMixin):
         return len(orders)
 
     async def settle(self) -> None:
-        """Wait until the venue has delivered every report it owes (tests, shutdown)."""
+        """Wait until the venue has delivered every report it owes and every protective close
+        has been sent (tests, shutdown)."""
         await self.venue.drain()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+            await self.venue.drain()
+
+    def on_quote(self, quote: Quote) -> None:
+        """Close the tickets whose stop-loss or take-profit ``quote`` touches."""
+        for hit in self.protection.touched(quote):
+            task = asyncio.get_running_loop().create_task(self._close_touched(hit))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _close_touched(self, hit: Touched) -> None:
+        try:
+            await self.close_position(
+                PROTECTION,
+                ClosePosition(account=hit.login, ticket=hit.ticket, comment=hit.reason),
+            )
+        except DomainError as exc:
+            log.warning("could not close ticket %s at its %s: %s", hit.ticket, hit.reason, exc)
+            async with self.store.transaction(readonly=True) as tx:
+                ticket = await tx.positions.get(hit.ticket)
+            if ticket is not None:
+                self.protection.track(ticket)  # try again on the next quote
+
+    async def account_state(self, principal: Principal, ref: AccountRef) -> AccountState:
+        """Balance, equity, margin and the open tickets at the current quotes."""
+        async with self.store.transaction(readonly=True) as tx:
+            account = await self.account(tx, principal, ref)
+            tickets = await tx.positions.for_account(account.login)
+            for symbol in {t.symbol for t in tickets}:
+                await self.instrument(tx, symbol)
+        return account_state(account, tickets, self._instruments.get, self.venue.quote)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,6 +59,13 @@ class SqlAccountRepository:
             raise AlreadyExists(
                 f"an account with login {account.login} or name {account.name} exists"
             ) from None
+
+    async def credit(self, login: Login, amount: Decimal) -> None:
+        await self._conn.execute(
+            update(accounts)
+            .where(accounts.c.login == login)
+            .values(balance=accounts.c.balance + literal(amount, Fixed()))
+        )
 
     async def instrument(self, symbol: str) -> Instrument | None:
         stmt = select(instruments).where(instruments.c.symbol == symbol)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergate.domain.ids import Login, Ticket
@@ -60,6 +60,13 @@ class SqlPositionRepository:
                 at=fill.at,
             )
         )
+
+    async def protected(self) -> list[PositionTicket]:
+        stmt = select(positions).where(
+            positions.c.quantity > 0,
+            or_(positions.c.stop_loss.is_not(None), positions.c.take_profit.is_not(None)),
+        )
+        return [position_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
 
     async def for_account(
         self, login: Login, *, include_closed: bool = False

@@ -1,9 +1,10 @@
-"""The in-process simulated exchange (first cut): acknowledges after a configurable delay,
-rests limit and stop orders, fills market orders at the quote, triggers and fills resting
-orders as quotes cross them, cancels OCO siblings, and confirms or refuses cancels.
+"""The in-process simulated exchange: acknowledges, rests, triggers and fills orders against
+the quotes it is given, confirms or refuses cancels, expires day and good-till-date orders,
+and can be made slow, picky or closed per instrument (``VenueConfig``) so that clients meet
+the races of a real venue: cancel against fill, cancel while still submitted.
 
-All venue work runs in one worker task, in due-time order, so that reports reach the engine
-in the order they happened. ``drain()`` waits until nothing is owed.
+All venue work runs in one worker task in due-time order, so that reports reach the engine in
+the order they happened. ``drain()`` waits until nothing is owed.
 """
 
 from __future__ import annotations
@@ -12,36 +13,39 @@ import asyncio
 import heapq
 import itertools
 import logging
+import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
+from ordergate.domain.clock import Clock, SystemClock
 from ordergate.domain.errors import InvalidPrice
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.instruments import Instrument
-from ordergate.domain.orders import OrderStatus, OrderType, Side
+from ordergate.domain.orders import OrderStatus, OrderType
 from ordergate.venue.base import (
     Acknowledged,
     CancelConfirmed,
-    CancelledByVenue,
     CancelRefused,
     ChangeConfirmed,
     ChangeRefused,
-    Filled,
+    Expired,
     Quote,
     Refused,
     VenueListener,
     VenueOrder,
     VenueReport,
 )
+from ordergate.venue.book import Book, Resting
+from ordergate.venue.rules import VenueConfig
 
 __all__ = ["MARKET_CLOSED", "SimVenue"]
 
 log = logging.getLogger(__name__)
 
 MARKET_CLOSED = "market_closed"
+TOO_LATE = "too late: the order is no longer on the book"
 Action = Callable[[], list[VenueReport]]
 _RESTING = frozenset(
     {
@@ -54,52 +58,31 @@ _RESTING = frozenset(
 )
 
 
-@dataclass(slots=True)
-class _Resting:
-    ticket: Ticket
-    login: Login
-    symbol: str
-    side: Side
-    type: OrderType
-    remaining: Decimal
-    limit_price: Decimal | None
-    stop_price: Decimal | None
-    oco: str | None
-    live: bool  # False while a stop waits for its trigger
-
-    @classmethod
-    def of(cls, o: VenueOrder) -> _Resting:
-        live = o.type in (OrderType.MARKET, OrderType.LIMIT) or o.status in (
-            OrderStatus.WORKING,
-            OrderStatus.PARTIALLY_FILLED,
-        )
-        return cls(
-            o.ticket,
-            o.login,
-            o.symbol,
-            o.side,
-            o.type,
-            o.quantity,
-            o.limit_price,
-            o.stop_price,
-            o.oco,
-            live,
-        )
-
-
 class SimVenue:
-    """A simulated venue. Delays are milliseconds; 0 means 'as soon as the worker runs'."""
+    """A simulated venue. ``ack_delay_ms`` and ``cancel_delay_ms`` set the venue-wide rules;
+    ``config`` holds all of them, per instrument too."""
 
-    def __init__(self, *, ack_delay_ms: int = 0, cancel_delay_ms: int | None = None) -> None:
-        self.ack_delay_ms = ack_delay_ms
-        self.cancel_delay_ms = ack_delay_ms if cancel_delay_ms is None else cancel_delay_ms
+    def __init__(
+        self,
+        *,
+        ack_delay_ms: int = 0,
+        cancel_delay_ms: int | None = None,
+        config: VenueConfig | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config or VenueConfig()
+        self.config.set(
+            ack_delay_ms=ack_delay_ms,
+            cancel_delay_ms=ack_delay_ms if cancel_delay_ms is None else cancel_delay_ms,
+        )
+        self.clock: Clock = clock or SystemClock()
         #: refuse every cancel that reaches the venue (with this reason), when set
         self.refuse_cancels: str | None = None
+        self._random = random.Random(self.config.seed)  # noqa: S311 - a simulation, not crypto
         self._listener: VenueListener | None = None
         self._quotes: dict[str, Quote] = {}
         self._instruments: dict[str, Instrument] = {}
-        self._closed: set[str] = set()
-        self._book: dict[str, dict[Ticket, _Resting]] = {}
+        self._book = Book()
         self._heap: list[tuple[float, int, Action]] = []
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
@@ -107,6 +90,22 @@ class SimVenue:
         self._idle.set()
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
+
+    @property
+    def ack_delay_ms(self) -> int:
+        return self.config.default.ack_delay_ms
+
+    @ack_delay_ms.setter
+    def ack_delay_ms(self, value: int) -> None:
+        self.config.set(ack_delay_ms=value)
+
+    @property
+    def cancel_delay_ms(self) -> int:
+        return self.config.default.cancel_delay_ms
+
+    @cancel_delay_ms.setter
+    def cancel_delay_ms(self, value: int) -> None:
+        self.config.set(cancel_delay_ms=value)
 
     def bind(self, listener: VenueListener) -> None:
         self._listener = listener
@@ -118,11 +117,13 @@ class SimVenue:
         return self._quotes.get(symbol)
 
     def set_market_closed(self, symbol: str, closed: bool = True) -> None:
-        (self._closed.add if closed else self._closed.discard)(symbol)
+        self.config.set(symbol, market_closed=closed)
 
     def _closed_now(self, symbol: str, at: datetime) -> bool:
         instrument = self._instruments.get(symbol)
-        return symbol in self._closed or (instrument is not None and not instrument.is_open(at))
+        return self.config.rules(symbol).market_closed or (
+            instrument is not None and not instrument.is_open(at)
+        )
 
     def cancel_refusal(self, symbol: str, at: datetime) -> str | None:
         return MARKET_CLOSED if self._closed_now(symbol, at) else None
@@ -132,8 +133,7 @@ class SimVenue:
 
     def resting(self, symbol: str | None = None) -> list[Ticket]:
         """Tickets on the book (all, or one symbol's): what the venue believes rests."""
-        books = self._book.values() if symbol is None else [self._book.get(symbol, {})]
-        return sorted(t for book in books for t in book)
+        return self._book.tickets(symbol)
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -146,6 +146,13 @@ class SimVenue:
         heapq.heappush(self._heap, (loop.time() + delay_ms / 1000, next(self._seq), action))
         self._idle.clear()
         self._wakeup.set()
+
+    def _later(self, delay_ms: int, reports: list[VenueReport]) -> list[VenueReport]:
+        """Deliver ``reports`` now, or after ``delay_ms`` (a slow fill report)."""
+        if delay_ms <= 0 or not reports:
+            return reports
+        self._schedule(delay_ms, partial(list, reports))
+        return []
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -194,117 +201,131 @@ class SimVenue:
 
     async def submit(self, orders: Sequence[VenueOrder]) -> None:
         for order in orders:
-            self._schedule(self.ack_delay_ms, partial(self._on_submit, order))
+            delay = self.config.rules(order.symbol).ack_delay_ms
+            self._schedule(delay, partial(self._on_submit, order))
 
     async def cancel(self, login: Login, request_id: str, tickets: Sequence[Ticket]) -> None:
-        wanted = tuple(tickets)
-        self._schedule(self.cancel_delay_ms, lambda: self._on_cancel(login, request_id, wanted))
+        by_delay: dict[int, list[Ticket]] = {}
+        for ticket in tickets:
+            resting = self._book.get(ticket)
+            delay = self.config.rules(resting.symbol).cancel_delay_ms if resting else 0
+            by_delay.setdefault(delay, []).append(ticket)
+        for delay, group in by_delay.items():
+            self._schedule(delay, partial(self._on_cancel, login, request_id, tuple(group)))
 
     async def change(self, order: VenueOrder) -> None:
-        self._schedule(self.ack_delay_ms, lambda: self._on_change(order))
+        delay = self.config.rules(order.symbol).ack_delay_ms
+        self._schedule(delay, partial(self._on_change, order))
 
     async def restore(self, orders: Sequence[VenueOrder]) -> None:
         for order in orders:
             if order.status is OrderStatus.SUBMITTED:
                 await self.submit([order])
             elif order.status in _RESTING:
-                self._book.setdefault(order.symbol, {})[order.ticket] = _Resting.of(order)
+                self._rest(Resting.of(order, new=False))
                 if order.status is OrderStatus.PENDING_CHANGE:
-                    confirm: list[VenueReport] = [ChangeConfirmed(order.ticket)]
-                    self._schedule(self.ack_delay_ms, partial(list, confirm))
+                    await self.change(order)
+
+    def _rest(self, order: Resting) -> None:
+        self._book.add(order)
+        self._schedule_expiry(order)
+
+    def _schedule_expiry(self, order: Resting) -> None:
+        if order.expires_at is not None:
+            wait = (order.expires_at - self.clock.now()).total_seconds()
+            self._schedule(max(0, int(wait * 1000) + 1), partial(self._on_expiry, order.ticket))
 
     def _on_submit(self, order: VenueOrder) -> list[VenueReport]:
-        now = datetime.now(UTC)
+        now = self.clock.now()
         if self._closed_now(order.symbol, now):
             return [Refused(order.ticket, MARKET_CLOSED)]
-        resting = _Resting.of(order)
-        resting.live = order.type in (OrderType.MARKET, OrderType.LIMIT)
-        if order.type is OrderType.MARKET and self._quotes.get(order.symbol) is None:
+        if order.expires_at is not None and order.expires_at <= now:
+            return [Refused(order.ticket, "expired before it reached the venue")]
+        quote = self._quotes.get(order.symbol)
+        if order.type is OrderType.MARKET and quote is None:
             return [Refused(order.ticket, f"no quote for {order.symbol}")]
-        self._book.setdefault(order.symbol, {})[order.ticket] = resting
-        reports = self._match_one(resting, now)
-        if not reports:
-            reports = [Acknowledged(order.ticket, live=resting.live)]
-        return reports
+        resting = Resting.of(order, new=True)
+        self._rest(resting)
+        rules = self.config.rules(order.symbol)
+        fills: list[VenueReport] = []
+        if quote is not None:
+            fills = self._book.fill_now(resting, quote, partial=rules.partial_fills)
+        if fills and resting.remaining == 0 and not rules.fill_delay_ms:
+            return fills  # filled on arrival: the fill is the acknowledgement
+        ack: list[VenueReport] = [Acknowledged(order.ticket, live=resting.live)]
+        return [*ack, *self._later(rules.fill_delay_ms, fills)]
 
     def _on_cancel(
         self, login: Login, request_id: str, tickets: tuple[Ticket, ...]
     ) -> list[VenueReport]:
-        refused: list[Ticket] = []
+        refused: dict[str, list[Ticket]] = {}
         for ticket in tickets:
-            book = self._book_of(ticket)
-            if self.refuse_cancels is not None or book is None:
-                refused.append(ticket)
+            resting = self._book.get(ticket)
+            if resting is None:
+                refused.setdefault(TOO_LATE, []).append(ticket)
+            elif (reason := self._refusal(resting.symbol)) is not None:
+                refused.setdefault(reason, []).append(ticket)
             else:
-                del book[ticket]
-        reports: list[VenueReport] = []
-        if refused:
-            reason = self.refuse_cancels or "too late: the order is no longer on the book"
-            reports.append(CancelRefused(tuple(refused), reason))
-        if len(refused) < len(tickets):
-            reports.append(CancelConfirmed(login, request_id, frozenset(refused)))
+                self._book.remove(ticket)
+        reports: list[VenueReport] = [
+            CancelRefused(tuple(group), reason) for reason, group in refused.items()
+        ]
+        done = frozenset(t for group in refused.values() for t in group)
+        if len(done) < len(tickets):
+            reports.append(CancelConfirmed(login, request_id, done))
         return reports
 
+    def _refusal(self, symbol: str) -> str | None:
+        if self.refuse_cancels is not None:
+            return self.refuse_cancels
+        if self._closed_now(symbol, self.clock.now()):
+            return MARKET_CLOSED
+        chance = self.config.rules(symbol).cancel_refusal_pct
+        if chance and self._random.randrange(100) < chance:
+            return "venue busy: cancel refused"
+        return None
+
     def _on_change(self, order: VenueOrder) -> list[VenueReport]:
-        book = self._book_of(order.ticket)
-        if book is None:
-            return [ChangeRefused(order.ticket, "the order is no longer on the book")]
-        resting = book[order.ticket]
+        resting = self._book.get(order.ticket)
+        if resting is None:
+            return [ChangeRefused(order.ticket, TOO_LATE)]
         resting.remaining = order.quantity
         resting.limit_price, resting.stop_price = order.limit_price, order.stop_price
-        return [ChangeConfirmed(order.ticket), *self._match_one(resting, datetime.now(UTC))]
+        reports: list[VenueReport] = [ChangeConfirmed(order.ticket)]
+        quote = self._quotes.get(order.symbol)
+        if quote is not None:
+            rules = self.config.rules(order.symbol)
+            fills = self._book.fill_now(resting, quote, partial=rules.partial_fills)
+            reports.extend(self._later(rules.fill_delay_ms, fills))
+        return reports
 
-    def _book_of(self, ticket: Ticket) -> dict[Ticket, _Resting] | None:
-        return next((b for b in self._book.values() if ticket in b), None)
+    def _on_expiry(self, ticket: Ticket) -> list[VenueReport]:
+        resting = self._book.get(ticket)
+        if resting is None or resting.expires_at is None:
+            return []
+        if resting.expires_at > self.clock.now():  # the clock runs behind the loop's timer
+            self._schedule_expiry(resting)
+            return []
+        self._book.remove(ticket)
+        return [Expired((ticket,))]
 
     # -- market ----------------------------------------------------------------------------
 
     def set_quote(self, symbol: str, bid: Decimal, ask: Decimal) -> None:
         """A quote without sizes (full fills) at the current time."""
-        self.on_quote(Quote(symbol, bid, ask, datetime.now(UTC)))
+        self.on_quote(Quote(symbol, bid, ask, self.clock.now()))
 
     def on_quote(self, quote: Quote) -> None:
         """Take a new quote; resting orders it crosses fill (through the worker, in order)."""
         if quote.bid <= 0 or quote.ask < quote.bid:
             raise InvalidPrice(f"bad quote {quote.bid}/{quote.ask} for {quote.symbol}")
         self._quotes[quote.symbol] = quote
-        if self._book.get(quote.symbol):
-            self._schedule(0, lambda: self._match_symbol(quote.symbol))
+        if self._book.has(quote.symbol):
+            self._schedule(0, partial(self._match, quote.symbol))
 
-    def _match_symbol(self, symbol: str) -> list[VenueReport]:
-        now = datetime.now(UTC)
-        reports: list[VenueReport] = []
-        for resting in list(self._book.get(symbol, {}).values()):
-            if resting.ticket in self._book.get(symbol, {}):
-                reports.extend(self._match_one(resting, now))
-        return reports
-
-    def _match_one(self, o: _Resting, now: datetime) -> list[VenueReport]:
-        quote = self._quotes.get(o.symbol)
-        if quote is None:
-            return []
-        reports: list[VenueReport] = []
-        touch = quote.ask if o.side is Side.BUY else quote.bid
-        if not o.live:
-            if o.stop_price is None or (touch - o.stop_price) * o.side.sign < 0:
-                return []
-            o.live = True
-            if o.type is OrderType.STOP_LIMIT:
-                reports.append(Acknowledged(o.ticket, live=True))
-        if o.type is OrderType.MARKET or o.type is OrderType.STOP:
-            price = touch
-        else:
-            if o.limit_price is None or (o.limit_price - touch) * o.side.sign < 0:
-                return reports
-            price = touch if (touch - o.limit_price) * o.side.sign < 0 else o.limit_price
-        del self._book[o.symbol][o.ticket]
-        reports.append(Filled(o.ticket, o.remaining, price, now))
-        if o.oco:
-            siblings = [
-                t for t, r in self._book[o.symbol].items() if r.oco == o.oco and r.login == o.login
-            ]
-            for t in siblings:
-                del self._book[o.symbol][t]
-            if siblings:
-                reports.append(CancelledByVenue(tuple(siblings), "OCO sibling filled"))
-        return reports
+    def _match(self, symbol: str) -> list[VenueReport]:
+        quote = self._quotes[symbol]
+        rules = self.config.rules(symbol)
+        return self._later(
+            rules.fill_delay_ms, self._book.match(quote, partial=rules.partial_fills)
+        )

@@ -1,0 +1,227 @@
+"""The simulated exchange as a client meets it: partial fills, latency races, refusals,
+expiry, stop-loss/take-profit and P&L to the cent, on SQLite and PostgreSQL."""
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+
+from ordergate.domain.accounts import PositionMode
+from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
+from ordergate.domain.errors import MarketClosed
+from ordergate.domain.instruments import Instrument, TradingSession
+from ordergate.domain.orders import OrderStatus as S
+from ordergate.domain.orders import OrderType, Side, TimeInForce
+from tests.builders import events_of, limit, market, world
+
+D = Decimal
+
+
+async def status(w, order):
+    return (await w.engine.get_order(w.me, order.login, order.id)).status
+
+
+async def positions(w, include_closed=False):
+    async with w.store.transaction(readonly=True) as tx:
+        return await tx.positions.for_account(1001, include_closed=include_closed)
+
+
+async def test_partial_fills_share_out_the_quote_size(store):
+    w = await world(store)
+    w.venue.config.set("ES 12-26", partial_fills=True)
+    first = await w.engine.place(w.me, limit(price="4990", qty="5"))
+    second = await w.engine.place(w.me, limit(price="4990", qty="2"))
+    await w.engine.settle()
+    w.quote("ES 12-26", "4989.75", "4990.00", size="3")
+    await w.engine.settle()
+    got = await w.engine.get_order(w.me, 1001, first.id)
+    assert (got.status, got.filled) == (S.PARTIALLY_FILLED, D("3"))
+    assert await status(w, second) is S.WORKING  # time priority: the older order fills first
+    w.quote("ES 12-26", "4989.50", "4989.75", size="10")
+    await w.engine.settle()
+    assert (await w.engine.get_order(w.me, 1001, first.id)).filled == D("5")
+    got = await w.engine.get_order(w.me, 1001, second.id)
+    assert (got.status, got.avg_fill_price) == (S.FILLED, D("4989.75"))  # price improvement
+
+
+async def test_a_cancel_arriving_during_the_fill_latency_loses_and_the_story_is_told(store):
+    w = await world(store)
+    order = await w.engine.place(w.me, limit(price="4990"))
+    await w.engine.settle()
+    w.venue.config.set("ES 12-26", fill_delay_ms=400)
+    w.quote("ES 12-26", "4989.00", "4989.75")  # crosses: the fill report is on its way
+    while w.venue.resting():  # the venue has filled it; its report is not delivered yet
+        await asyncio.sleep(0.001)
+    await w.engine.cancel(w.me, CancelOrder(account=1001, order=order.id))
+    await w.engine.settle()
+    got = await w.engine.get_order(w.me, 1001, order.id)
+    assert (got.status, got.filled) == (S.FILLED, D("1"))
+    assert [e[1] for e in await events_of(store, order.key)] == [
+        "submitted",
+        "working",
+        "pending_cancel",
+        "working",
+        "filled",
+    ]
+
+
+async def test_cancel_refusals_follow_the_per_instrument_rules(store):
+    w = await world(store)
+    es = await w.engine.place(w.me, limit(price="4990"))
+    nq = await w.engine.place(w.me, limit(price="17000", symbol="NQ 12-26"))
+    await w.engine.settle()
+    w.venue.config.set("NQ 12-26", cancel_refusal_pct=100)
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert report.cancelled == 2
+    await w.engine.settle()
+    assert (await status(w, es), await status(w, nq)) == (S.CANCELLED, S.WORKING)
+    assert (await events_of(store, nq.key))[-1][:2] == ("pending_cancel", "working")
+
+
+async def test_market_closed_by_rule_refuses_orders_in_that_instrument_only(store):
+    w = await world(store)
+    w.venue.config.set("NQ 12-26", market_closed=True)
+    with pytest.raises(MarketClosed):
+        await w.engine.place(w.me, limit(price="17000", symbol="NQ 12-26"))
+    await w.engine.place(w.me, limit(price="4990"))
+
+
+async def test_good_till_date_orders_expire_at_their_time(store):
+    w = await world(store)
+    soon = w.engine.clock.now() + timedelta(milliseconds=300)
+    gtd = await w.engine.place(w.me, limit(price="4990", tif=TimeInForce.GTD, expires_at=soon))
+    gtc = await w.engine.place(w.me, limit(price="4991"))
+    await w.engine.settle()
+    assert (await status(w, gtd), await status(w, gtc)) == (S.EXPIRED, S.WORKING)
+    assert w.venue.resting() == [gtc.key]
+
+
+class ShiftedClock:
+    """Real time, moved to just before a session closes (so expiry happens in the test)."""
+
+    def __init__(self, target: datetime) -> None:
+        self.offset = target - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+async def test_day_orders_expire_at_the_end_of_the_session(store):
+    globex = Instrument(
+        symbol="MES 12-26",
+        tick_size=D("0.25"),
+        point_value=D("5"),
+        digits=2,
+        lot_min=D("1"),
+        lot_max=D("100"),
+        lot_step=D("1"),
+        sessions=(TradingSession(frozenset({6, 0, 1, 2, 3}), time(23), time(22)),),
+    )
+    clock = ShiftedClock(datetime(2026, 11, 23, 21, 59, 59, 700_000, tzinfo=UTC))  # Monday
+    w = await world(store, clock=clock, instruments=(globex,))
+    w.venue.load_instruments([globex])
+    w.quote("MES 12-26", "5000.00", "5000.25")
+    day = await w.engine.place(w.me, limit(price="4990", symbol="MES 12-26", tif=TimeInForce.DAY))
+    assert day.expires_at == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    await w.engine.settle()
+    assert await status(w, day) is S.EXPIRED
+    with pytest.raises(MarketClosed):  # the daily break has begun
+        await w.engine.place(w.me, limit(price="4990", symbol="MES 12-26", tif=TimeInForce.DAY))
+
+
+async def test_stop_loss_closes_the_ticket_at_the_bid_and_books_the_loss(store):
+    w = await world(store)
+    entry = await w.engine.place(
+        w.me,
+        PlaceOrder(
+            account=1001,
+            symbol="ES 12-26",
+            side=Side.BUY,
+            type=OrderType.MARKET,
+            quantity=D("2"),
+            stop_loss=D("4990.00"),
+            take_profit=D("5020.00"),
+        ),
+    )
+    await w.engine.settle()
+    (ticket,) = await positions(w)
+    assert (ticket.ticket, ticket.stop_loss, ticket.take_profit) == (
+        entry.key,
+        D("4990.00"),
+        D("5020.00"),
+    )
+    w.quote("ES 12-26", "4995.00", "4995.25")  # not yet
+    await w.engine.settle()
+    assert len(await positions(w)) == 1
+    w.quote("ES 12-26", "4989.75", "4990.00")  # the bid falls through the stop
+    await w.engine.settle()
+    assert await positions(w) == []
+    (closed,) = await positions(w, include_closed=True)
+    # bought 2 at 5000.25, sold at 4989.75: -10.50 points x 2 x 50 = -1050.00
+    assert (closed.close_price, closed.realized_pnl) == (D("4989.75"), D("-1050.00"))
+    state = await w.engine.account_state(w.me, 1001)
+    assert state.balance == D("998950.00")
+
+
+async def test_take_profit_on_a_short_closes_at_the_ask(store):
+    w = await world(store)
+    await w.engine.place(
+        w.me,
+        PlaceOrder(
+            account=1001,
+            symbol="EURUSD",
+            side=Side.SELL,
+            type=OrderType.MARKET,
+            quantity=D("0.10"),
+            take_profit=D("1.09900"),
+        ),
+    )
+    await w.engine.settle()
+    w.quote("EURUSD", "1.09898", "1.09900")
+    await w.engine.settle()
+    (closed,) = await positions(w, include_closed=True)
+    # sold 0.10 lot at 1.10000, bought back at 1.09900: 0.00100 x 0.10 x 100000 = 10.00
+    assert (closed.quantity, closed.realized_pnl) == (D("0"), D("10.00"))
+
+
+async def test_netting_account_pnl_to_the_cent(store):
+    w = await world(store)
+    await w.engine.place(w.me, market(qty="2"))  # 2 @ 5000.25
+    await w.engine.place(
+        w.me,
+        PlaceOrder(
+            account=1001, symbol="EURUSD", side=Side.BUY, type=OrderType.MARKET, quantity=D("0.10")
+        ),
+    )
+    await w.engine.settle()
+    w.quote("ES 12-26", "5010.00", "5010.25")
+    w.quote("EURUSD", "1.10100", "1.10102")
+    state = await w.engine.account_state(w.me, 1001)
+    # ES: (5010.00 - 5000.25) x 2 x 50 = 975.00; EURUSD: (1.10100 - 1.10002) x 0.10 x 100000 = 9.80
+    assert state.unrealized_pnl == D("984.80")
+    assert state.equity == D("1000984.80")
+    # margin at the exit prices, leverage 100: 2 x 5010 x 50 / 100 + 0.1 x 1.101 x 100000 / 100
+    assert state.margin_used == D("5120.10")  # 5010.00 + 110.10
+    assert state.free_margin == D("995864.70")
+    await w.engine.place(w.me, market(Side.SELL, qty="3"))  # nets the long, opens 1 short
+    await w.engine.settle()
+    es_tickets = [t for t in await positions(w) if t.symbol == "ES 12-26"]
+    assert [(t.side, t.quantity, t.open_price) for t in es_tickets] == [
+        (Side.SELL, D("1"), D("5010.00"))
+    ]
+    state = await w.engine.account_state(w.me, 1001)
+    assert state.balance == D("1000975.00")  # (5010.00 - 5000.25) x 2 x 50 realized
+
+
+async def test_hedging_account_keeps_both_legs_and_values_each(store):
+    w = await world(store, mode=PositionMode.HEDGING)
+    await w.engine.place(w.me, market())  # long 1 @ 5000.25
+    await w.engine.place(w.me, market(Side.SELL))  # short 1 @ 5000.00
+    await w.engine.settle()
+    w.quote("ES 12-26", "5010.00", "5010.25")
+    state = await w.engine.account_state(w.me, 1001)
+    values = sorted((v.ticket.side, v.unrealized_pnl) for v in state.positions)
+    # long closes at the bid: +487.50; short closes at the ask: (5000.00 - 5010.25) x 50 = -512.50
+    assert values == [(Side.BUY, D("487.50")), (Side.SELL, D("-512.50"))]
+    assert (state.unrealized_pnl, state.balance) == (D("-25.00"), D("1000000.00"))
