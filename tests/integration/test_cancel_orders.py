@@ -250,3 +250,31 @@ async def test_bulk_cancel_leaves_the_other_side_of_the_book_alone(store):
     report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
     assert {a.order_id for a in report.accepted} == {buy.id, sell.id}
     assert filled.id not in {f.order_id for f in report.failures}
+
+
+class RecordingSink:
+    """A hand-written event sink that keeps what the engine publishes."""
+
+    active = True
+
+    def __init__(self):
+        self.events = []
+
+    def publish(self, events):
+        self.events.extend(events)
+
+
+async def test_bulk_cancel_publishes_both_steps_of_every_order(store):
+    w = await world(store)
+    orders = [await w.engine.place(w.me, limit(price=str(4990 - i))) for i in range(3)]
+    await w.engine.settle()
+    w.engine.sink = sink = RecordingSink()
+    await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    await w.engine.settle()
+    steps = sorted((e.ticket, e.from_status, e.to_status) for e in sink.events)
+    assert steps == sorted(
+        step
+        for o in orders
+        for step in ((o.key, S.WORKING, S.PENDING_CANCEL), (o.key, S.PENDING_CANCEL, S.CANCELLED))
+    )
+    assert {e.order_id for e in sink.events} == {o.id for o in orders}

@@ -59,5 +59,6 @@ async def test_confirm_batch_takes_any_number_of_exceptions(store):
             NOW,
         )
         await tx.commit()
-    assert sorted(confirmed) == sorted(o.key for o in orders[1:])
+    assert sorted(m.ticket for m in confirmed) == sorted(o.key for o in orders[1:])
+    assert {m.status for m in confirmed} == {S.CANCELLED}
     assert (await w.engine.get_order(w.me, 1001, orders[0].id)).status is S.PENDING_CANCEL

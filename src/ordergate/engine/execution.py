@@ -10,11 +10,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ordergate.domain.errors import DomainError, InvalidOrderTransition
-from ordergate.domain.events import Event, OrderFilled, PositionChanged, transitioned
+from ordergate.domain.events import (
+    Event,
+    OrderFilled,
+    OrderTransitioned,
+    PositionChanged,
+    transitioned,
+)
 from ordergate.domain.ids import Ticket
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import CANCELLABLE, Order, OrderStatus, Trigger, next_status
@@ -33,7 +40,7 @@ from ordergate.venue.base import (
 )
 
 if TYPE_CHECKING:
-    from ordergate.engine.ports import Clock, Store, Transaction
+    from ordergate.engine.ports import Clock, EventSink, MovedOrder, Store, Transaction
     from ordergate.engine.protection import Protection
 
 __all__ = ["VENUE_ACTOR", "ExecutionMixin"]
@@ -67,6 +74,7 @@ class ExecutionMixin:
     store: Store
     clock: Clock
     protection: Protection
+    sink: EventSink
 
     async def instrument(self, tx: Transaction, symbol: str) -> Instrument:
         raise NotImplementedError
@@ -186,7 +194,7 @@ class ExecutionMixin:
     async def _confirm_cancels(self, report: CancelConfirmed) -> None:
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            tickets = await tx.orders.confirm_batch(
+            moved = await tx.orders.confirm_batch(
                 report.login,
                 report.request_id,
                 report.except_tickets,
@@ -197,18 +205,38 @@ class ExecutionMixin:
                 now,
             )
             await tx.commit()
-        log.debug("venue confirmed %d cancels of request %s", len(tickets), report.request_id)
+        self._publish_moved(moved, str(_CANCELLED), now)
 
     async def _restore_cancels(self, report: CancelRefused) -> None:
         now = self.clock.now()
+        reason = f"cancel refused: {report.reason}"
         async with self.store.transaction() as tx:
-            await tx.orders.restore_batch(
+            moved = await tx.orders.restore_batch(
                 report.tickets,
                 OrderStatus.PENDING_CANCEL,
                 _RESTORED,
                 VENUE_ACTOR,
-                f"cancel refused: {report.reason}",
+                reason,
                 uuid.uuid4().hex,
                 now,
             )
             await tx.commit()
+        self._publish_moved(moved, reason, now)
+
+    def _publish_moved(self, moved: Sequence[MovedOrder], reason: str, at: datetime) -> None:
+        if moved and self.sink.active:
+            self._publish(
+                [
+                    OrderTransitioned(
+                        m.order_id,
+                        m.ticket,
+                        m.login,
+                        m.symbol,
+                        OrderStatus.PENDING_CANCEL,
+                        m.status,
+                        reason,
+                        at,
+                    )
+                    for m in moved
+                ]
+            )

@@ -10,13 +10,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.clock import Clock, SystemClock
 from ordergate.domain.commands import AccountRef, OrderRef
 from ordergate.domain.events import Event
-from ordergate.domain.ids import Login, Ticket
+from ordergate.domain.ids import Login, OrderId, Ticket
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import Order, OrderStatus, Transition
 from ordergate.domain.positions import Fill, PositionTicket
@@ -27,6 +27,7 @@ __all__ = [
     "BatchCancel",
     "Clock",
     "EventSink",
+    "MovedOrder",
     "NullSink",
     "OrderRepository",
     "PositionRepository",
@@ -50,6 +51,16 @@ class NullSink:
 
     def publish(self, events: Sequence[Event]) -> None:
         return None
+
+
+class MovedOrder(NamedTuple):
+    """An order a batch statement moved, with what an event about it needs."""
+
+    ticket: Ticket
+    order_id: OrderId
+    login: Login
+    symbol: str
+    status: OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +141,7 @@ class OrderRepository(Protocol):
         actor: str,
         new_request_id: str,
         at: datetime,
-    ) -> list[Ticket]:
+    ) -> list[MovedOrder]:
         """Move the orders of ``request_id`` still in ``source`` to ``target`` with events."""
         ...
 
@@ -143,7 +154,7 @@ class OrderRepository(Protocol):
         reason: str,
         new_request_id: str,
         at: datetime,
-    ) -> list[Ticket]:
+    ) -> list[MovedOrder]:
         """Move the ``tickets`` still in ``source`` back to their resting status:
         ``restore[prior] = (status without fills, status with fills)``, with events."""
         ...

@@ -30,7 +30,7 @@ from ordergate.domain.errors import StaleOrder
 from ordergate.domain.ids import Login, OrderId, Ticket
 from ordergate.domain.orders import NON_TERMINAL, Order, OrderStatus, OrderType, Side, Transition
 from ordergate.domain.reports import CancelAccepted
-from ordergate.engine.ports import BatchCancel
+from ordergate.engine.ports import BatchCancel, MovedOrder
 from ordergate.store.mapping import order_from_row, order_values
 from ordergate.store.tables import order_events, orders
 from ordergate.store.types import UtcDateTime, from_units_cached
@@ -254,7 +254,7 @@ class SqlOrderRepository:
         scope: ColumnElement[bool],
         new_request_id: str,
         at: datetime,
-    ) -> list[Ticket]:
+    ) -> list[MovedOrder]:
         """Move the orders ``where`` selects from ``source`` to ``target`` (a status or a CASE
         on the row), with their events: one UPDATE and one INSERT … SELECT (``scope`` is an
         indexed condition that finds the moved rows again)."""
@@ -269,17 +269,20 @@ class SqlOrderRepository:
                 updated_at=at,
                 request_id=new_request_id,
             )
-            .returning(o.ticket)
+            .returning(o.ticket, o.id, o.login, o.symbol, o.status)
         )
-        tickets = [Ticket(t) for t in (await self._conn.execute(upd)).scalars()]
-        if tickets:
+        moved_orders = [
+            MovedOrder(ticket, oid, login, symbol, _STATUSES[status])
+            for ticket, oid, login, symbol, status in await self._conn.execute(upd)
+        ]
+        if moved_orders:
             moved = (
                 select(o.ticket, literal(source.value).label("prior_status"), o.status)
                 .where(scope, o.request_id == new_request_id)
                 .subquery()
             )
             await self._conn.execute(self._events_from(moved, reason, actor, new_request_id, at))
-        return tickets
+        return moved_orders
 
     async def confirm_batch(
         self,
@@ -291,7 +294,7 @@ class SqlOrderRepository:
         actor: str,
         new_request_id: str,
         at: datetime,
-    ) -> list[Ticket]:
+    ) -> list[MovedOrder]:
         o = orders.c
         where = [o.login == login, o.request_id == request_id]
         if except_tickets:
@@ -309,7 +312,7 @@ class SqlOrderRepository:
         reason: str,
         new_request_id: str,
         at: datetime,
-    ) -> list[Ticket]:
+    ) -> list[MovedOrder]:
         o = orders.c
         target = case(
             *[
