@@ -96,6 +96,18 @@ DEMO_INSTRUMENTS: tuple[Instrument, ...] = (
     _spot("EURUSD", "Euro / US Dollar", "0.00001", "100000", 5),
     _spot("GBPUSD", "British Pound / US Dollar", "0.00001", "100000", 5),
     _spot("XAUUSD", "Gold / US Dollar (100 oz)", "0.01", "100", 2),
+    # Trades around the clock (no sessions): the demo has a moving market on any day.
+    Instrument(
+        symbol="BTCUSD",
+        tick_size=D("0.01"),
+        point_value=D("1"),
+        digits=2,
+        lot_min=D("0.001"),
+        lot_max=D("100"),
+        lot_step=D("0.001"),
+        currency="USD",
+        description="Bitcoin / US Dollar",
+    ),
 )
 
 #: Where the simulated market starts when an instrument has never traded (its bid).
@@ -108,6 +120,7 @@ REFERENCE_PRICES = MappingProxyType(
         "EURUSD": D("1.08500"),
         "GBPUSD": D("1.27000"),
         "XAUUSD": D("2650.00"),
+        "BTCUSD": D("100000.00"),
     }
 )
 

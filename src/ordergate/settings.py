@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["LogLevel", "Settings", "database_url"]
+from ordergate.domain.errors import InvalidInput
+from ordergate.venue.rules import VenueConfig, VenueRules
+
+__all__ = ["LogLevel", "MarketSource", "Settings", "database_url", "venue_config"]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+MarketSource = Literal["synthetic", "csv", "none"]
 
 
 class Settings(BaseSettings):
@@ -43,6 +48,45 @@ class Settings(BaseSettings):
             "pending_change and pending_cancel, as against a real exchange."
         ),
     )
+    sim_fill_delay_ms: int = Field(
+        default=0,
+        ge=0,
+        le=3_600_000,
+        description=(
+            "How long after a quote crosses an order the simulated venue reports the fill, in "
+            "milliseconds. A cancel sent in that window is refused as too late."
+        ),
+    )
+    sim_cancel_delay_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=3_600_000,
+        description="How long a cancel takes at the simulated venue (unset: sim_ack_delay_ms).",
+    )
+    sim_cancel_refusal_pct: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Chance, in percent, that the simulated venue refuses a cancel (busy).",
+    )
+    sim_partial_fills: bool = Field(
+        default=False,
+        description="Fill no more than each quote's size (partial fills); off = full fills.",
+    )
+    sim_closed: list[str] = Field(
+        default_factory=list,
+        description='Symbols closed whatever their sessions, as JSON: ["ES 12-26"].',
+    )
+    sim_rules: dict[str, dict[str, int | bool]] = Field(
+        default_factory=dict,
+        description=(
+            "Per-instrument overrides of the sim_* settings, as JSON: "
+            '{"NQ 12-26": {"fill_delay_ms": 200, "cancel_refusal_pct": 10}}. Keys: '
+            "ack_delay_ms, fill_delay_ms, cancel_delay_ms, cancel_refusal_pct, "
+            "partial_fills, market_closed."
+        ),
+    )
+    sim_seed: int = Field(default=0, description="Seed of the simulated venue's refusals.")
     host: str = Field(default="127.0.0.1", description="Interface `ordergate serve` binds to.")
     port: int = Field(
         default=8000, ge=0, le=65535, description="Port `ordergate serve` listens on."
@@ -51,12 +95,77 @@ class Settings(BaseSettings):
         default=480, ge=1, description="Lifetime of a ScaleTrade session JWT, in minutes."
     )
     log_level: LogLevel = Field(default="info", description="Log level of the server.")
+    market_source: MarketSource = Field(
+        default="synthetic",
+        description=(
+            "Where the server's market data comes from: 'synthetic' (a seeded random walk "
+            "of every quoted instrument whose session is open), 'csv' (a replay of "
+            "market_csv) or 'none' (only quotes pushed through POST /admin/quotes). "
+            "Quotes can be pushed through the API whatever the source."
+        ),
+    )
+    market_seed: int = Field(
+        default=42, description="Seed of the synthetic feed: the same seed, the same walk."
+    )
+    market_interval_ms: int = Field(
+        default=250,
+        ge=10,
+        le=60_000,
+        description="Milliseconds between two steps of the synthetic feed (at least 10).",
+    )
+    market_csv: Path | None = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            "CSV file of quotes (time,symbol,bid,ask[,bid_size,ask_size,last,last_size]) or "
+            "bars (time,symbol,open,high,low,close,volume) replayed when market_source is "
+            "'csv'."
+        ),
+    )
+    market_replay_speed: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000,
+        description=(
+            "Pace of the CSV replay in percent of the file's own: 100 real time, 200 twice "
+            "as fast, 0 without pauses."
+        ),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         # People write INFO as often as info; both mean the same.
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("market_csv")
+    @classmethod
+    def _replay_needs_a_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # A field check (market_source is validated first), so the error names the setting.
+        if value is None and info.data.get("market_source") == "csv":
+            raise ValueError("required when market_source is 'csv'")
+        return value
+
+
+def venue_config(settings: Settings) -> VenueConfig:
+    """The simulated venue's rules from the sim_* settings (bad rules: InvalidInput)."""
+    cancel_delay = settings.sim_cancel_delay_ms
+    default = VenueRules(
+        ack_delay_ms=settings.sim_ack_delay_ms,
+        fill_delay_ms=settings.sim_fill_delay_ms,
+        cancel_delay_ms=settings.sim_ack_delay_ms if cancel_delay is None else cancel_delay,
+        cancel_refusal_pct=settings.sim_cancel_refusal_pct,
+        partial_fills=settings.sim_partial_fills,
+    )
+    config = VenueConfig(default=default, seed=settings.sim_seed)
+    for symbol in settings.sim_closed:
+        config.set(symbol, market_closed=True)
+    for symbol, changes in settings.sim_rules.items():
+        unknown = set(changes) - set(VenueRules.__dataclass_fields__)
+        if unknown:
+            raise InvalidInput(f"sim_rules[{symbol!r}]: unknown keys {sorted(unknown)}")
+        config.set(symbol, **changes)
+    return config
 
 
 def database_url(raw: str) -> str:

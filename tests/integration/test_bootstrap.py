@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ordergate.bootstrap import bootstrap, opening_quote, shutdown
 from ordergate.domain.commands import CancelOrder
-from ordergate.domain.errors import AuthError
+from ordergate.domain.errors import AuthError, InvalidInput
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import OrderStatus, Side
 from ordergate.settings import Settings
@@ -156,3 +156,57 @@ async def test_the_ack_delay_setting_reaches_the_venue(settings: Settings) -> No
 def test_an_opening_quote_is_one_tick_wide_on_the_grid() -> None:
     assert opening_quote(es(), D("6000.10")) == (D("6000.00"), D("6000.25"))
     assert opening_quote(es(), D("0.10")) == (D("0.25"), D("0.50"))
+
+
+def test_venue_rules_come_from_the_sim_settings(monkeypatch):
+    from ordergate.settings import venue_config
+
+    monkeypatch.setenv("ORDERGATE_SIM_ACK_DELAY_MS", "25")
+    monkeypatch.setenv("ORDERGATE_SIM_FILL_DELAY_MS", "40")
+    monkeypatch.setenv("ORDERGATE_SIM_CLOSED", '["NQ 12-26"]')
+    monkeypatch.setenv("ORDERGATE_SIM_RULES", '{"ES 12-26": {"cancel_refusal_pct": 30}}')
+    config = venue_config(Settings())
+    assert (config.default.ack_delay_ms, config.default.cancel_delay_ms) == (25, 25)
+    assert config.rules("NQ 12-26").market_closed
+    es_rules = config.rules("ES 12-26")
+    assert (es_rules.cancel_refusal_pct, es_rules.fill_delay_ms) == (30, 40)
+    monkeypatch.setenv("ORDERGATE_SIM_RULES", '{"ES 12-26": {"warp_speed": 9}}')
+    with pytest.raises(InvalidInput, match="warp_speed"):
+        venue_config(Settings())
+
+
+async def test_quotes_pushed_through_the_market_reach_venue_and_stop_loss(
+    settings: Settings,
+) -> None:
+    from ordergate.domain.commands import PlaceOrder
+    from ordergate.domain.orders import OrderType
+    from ordergate.venue.base import Quote
+
+    container = await bootstrap(settings)
+    try:
+        me = trader()
+        protected = await container.engine.place(
+            me,
+            PlaceOrder(
+                account=1001,
+                symbol="ES 12-26",
+                side=Side.BUY,
+                type=OrderType.MARKET,
+                quantity=Decimal("1"),
+                stop_loss=Decimal("5900.00"),
+            ),
+        )
+        resting = await container.engine.place(me, limit(price="5950"))
+        await container.engine.settle()
+        container.market.push(
+            Quote("ES 12-26", Decimal("5899.75"), Decimal("5900.00"), container.clock.now())
+        )
+        await container.engine.settle()
+        state = await container.engine.account_state(me, 1001)
+        got = await container.engine.get_order(me, 1001, resting.id)
+        assert got.status is OrderStatus.FILLED  # the venue filled the resting buy
+        # and the stop loss closed the protected long: only the new buy's ticket is open
+        assert [v.ticket.ticket for v in state.positions] == [resting.key]
+        assert protected.key != resting.key
+    finally:
+        await shutdown(container)

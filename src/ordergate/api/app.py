@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__
-from ordergate.api import health
+from ordergate.api import admin, health
 from ordergate.api.errors import install_error_handlers
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if container is not None:
             yield
             return
-        built = await bootstrap(config)
+        built = await bootstrap(config, feed=True)
         app.state.container = built
         try:
             yield
@@ -58,4 +58,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = container
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(admin.router)
     return app

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -20,6 +21,7 @@ from ordergate.store.types import Fixed, UtcDateTime
 __all__ = [
     "accounts",
     "api_tokens",
+    "bars",
     "fills",
     "instruments",
     "metadata",
@@ -188,4 +190,18 @@ positions = Table(
     Column("opened_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime),
     Index("ix_positions_login_symbol", "login", "symbol"),
+)
+
+# Closed 1-minute bars of the market data (venue/bars.py); longer periods are rolled up.
+bars = Table(
+    "bars",
+    metadata,
+    Column("symbol", String(32), nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("open", Fixed, nullable=False),
+    Column("high", Fixed, nullable=False),
+    Column("low", Fixed, nullable=False),
+    Column("close", Fixed, nullable=False),
+    Column("volume", Fixed, nullable=False),
+    PrimaryKeyConstraint("symbol", "start"),
 )

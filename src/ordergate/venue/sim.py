@@ -65,16 +65,19 @@ class SimVenue:
     def __init__(
         self,
         *,
-        ack_delay_ms: int = 0,
+        ack_delay_ms: int | None = None,
         cancel_delay_ms: int | None = None,
         config: VenueConfig | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.config = config or VenueConfig()
-        self.config.set(
-            ack_delay_ms=ack_delay_ms,
-            cancel_delay_ms=ack_delay_ms if cancel_delay_ms is None else cancel_delay_ms,
-        )
+        # The delay arguments override the config's venue-wide rules; a cancel takes as long
+        # as an acknowledgement unless told otherwise.
+        if ack_delay_ms is not None:
+            self.config.set(ack_delay_ms=ack_delay_ms)
+        cancel = ack_delay_ms if cancel_delay_ms is None else cancel_delay_ms
+        if cancel is not None:
+            self.config.set(cancel_delay_ms=cancel)
         self.clock: Clock = clock or SystemClock()
         #: refuse every cancel that reaches the venue (with this reason), when set
         self.refuse_cancels: str | None = None
@@ -321,11 +324,12 @@ class SimVenue:
             raise InvalidPrice(f"bad quote {quote.bid}/{quote.ask} for {quote.symbol}")
         self._quotes[quote.symbol] = quote
         if self._book.has(quote.symbol):
-            self._schedule(0, partial(self._match, quote.symbol))
+            # Match against this quote, not the latest: a crossing quote followed at once by
+            # one that does not cross still fills.
+            self._schedule(0, partial(self._match, quote))
 
-    def _match(self, symbol: str) -> list[VenueReport]:
-        quote = self._quotes[symbol]
-        rules = self.config.rules(symbol)
+    def _match(self, quote: Quote) -> list[VenueReport]:
+        rules = self.config.rules(quote.symbol)
         return self._later(
             rules.fill_delay_ms, self._book.match(quote, partial=rules.partial_fills)
         )

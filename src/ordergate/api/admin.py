@@ -1,0 +1,226 @@
+"""The admin API (role admin, ``Authorization: Bearer <API token>``): push quotes into the
+simulated market and look at it, for tests and demos.
+
+- ``POST /admin/quotes``: one quote ``{symbol, bid, ask, bid_size?, ask_size?, last?,
+  last_size?}`` or a list of them, all taken or none; 200 with the resulting snapshots.
+  Numbers may be JSON strings or numbers: both are read as exact decimals, never floats.
+- ``GET /admin/market``: the snapshot of every quoted instrument.
+- ``GET /admin/bars``: bars of one instrument, 1-minute or rolled up.
+
+Errors have the default form ``{"error": CODE, "message": ...}``: 401 without a valid token,
+403 for a user who is not an admin, 400 for a malformed body or a bad price, 404 for an
+unknown instrument.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ordergate.api.deps import ContainerDep, UsersDep
+from ordergate.api.responses import JsonResponse
+from ordergate.bootstrap import Container
+from ordergate.domain.errors import AuthError, InvalidInput, PermissionDenied
+from ordergate.domain.principal import Principal, Role
+from ordergate.venue.base import Quote
+from ordergate.venue.marketdata import MarketSnapshot
+
+__all__ = [
+    "MAX_QUOTES",
+    "AdminDep",
+    "BarOut",
+    "BarsOut",
+    "QuoteIn",
+    "SnapshotOut",
+    "require_admin",
+    "router",
+]
+
+#: Quotes one request may push.
+MAX_QUOTES = 1000
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+_bearer = HTTPBearer(auto_error=False, description="An API token of a user with role admin.")
+
+
+async def require_admin(
+    users: UsersDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, who must hold an admin's bearer token: AuthError (401) without a valid
+    one, PermissionDenied (403) for anyone else."""
+    if credentials is None:
+        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
+    principal = await users.authenticate_token(credentials.credentials)
+    if principal.role is not Role.ADMIN:
+        raise PermissionDenied(f"{principal.actor} is not an admin")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+class QuoteIn(BaseModel):
+    """A quote to push; prices and sizes are exact decimals (strings or JSON numbers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(min_length=1, max_length=32)
+    bid: Decimal
+    ask: Decimal
+    bid_size: Decimal | None = None
+    ask_size: Decimal | None = None
+    last: Decimal | None = None
+    last_size: Decimal | None = None
+
+    def quote(self, at: datetime) -> Quote:
+        return Quote(
+            self.symbol,
+            self.bid,
+            self.ask,
+            at,
+            self.bid_size,
+            self.ask_size,
+            self.last,
+            self.last_size,
+        )
+
+
+class SnapshotOut(BaseModel):
+    """One instrument's market (decimals as strings, times RFC 3339 UTC)."""
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    bid_size: Decimal | None
+    ask_size: Decimal | None
+    last: Decimal | None
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal | None = Field(description="The previous trading day's last price.")
+    volume: Decimal
+    at: datetime
+
+
+class BarOut(BaseModel):
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+class BarsOut(BaseModel):
+    symbol: str
+    period: int
+    bars: list[BarOut]
+
+
+_QUOTES = TypeAdapter(list[QuoteIn])
+_QUOTE_SCHEMA = QuoteIn.model_json_schema()
+_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"anyOf": [_QUOTE_SCHEMA, {"type": "array", "items": _QUOTE_SCHEMA}]}
+        }
+    },
+}
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not a number")
+
+
+def _parse_quotes(raw: bytes) -> list[QuoteIn]:
+    """The body's quotes. JSON numbers become Decimals straight from their text (pydantic
+    would read them through a float first and lose digits beyond the 17th)."""
+    try:
+        data = json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise InvalidInput("the body is not valid JSON") from None
+    single = isinstance(data, dict)
+    if not single and not isinstance(data, list):
+        raise InvalidInput("the body must be a quote object or a list of quotes")
+    items = [data] if single else data
+    if not 1 <= len(items) <= MAX_QUOTES:
+        raise InvalidInput(f"send 1 to {MAX_QUOTES} quotes")
+    try:
+        return _QUOTES.validate_python(items)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        for error in errors:
+            # A single quote's problems are reported at body.<field>, not body.0.<field>.
+            loc = error["loc"][1:] if single else error["loc"]
+            error["loc"] = ("body", *loc)
+        raise RequestValidationError(errors) from None
+
+
+async def _learn_instruments(container: Container, symbols: set[str]) -> None:
+    """Instruments added since the start (``ordergate instrument add``) can be quoted too."""
+    unknown = sorted(s for s in symbols if container.market.instrument(s) is None)
+    if not unknown:
+        return
+    async with container.store.transaction(readonly=True) as tx:
+        found = [i for s in unknown if (i := await tx.accounts.instrument(s)) is not None]
+    container.venue.load_instruments(found)
+    container.market.add_instruments(found)
+
+
+def _snapshot(snapshot: MarketSnapshot) -> dict[str, Any]:
+    return dataclasses.asdict(snapshot)
+
+
+@router.post(
+    "/quotes",
+    summary="Push quotes into the simulated market",
+    response_model=list[SnapshotOut],
+    openapi_extra={"requestBody": _BODY},
+)
+async def push_quotes(request: Request, admin: AdminDep, container: ContainerDep) -> JsonResponse:
+    """Take one quote or a list of quotes, stamped now, all or none (a bad one changes
+    nothing); the venue matches resting orders against them. 200: the snapshots after each
+    quote, in order."""
+    quotes = _parse_quotes(await request.body())
+    await _learn_instruments(container, {q.symbol for q in quotes})
+    now = container.clock.now()
+    snapshots = container.market.push_all([q.quote(now) for q in quotes])
+    await container.market.flush()
+    return JsonResponse([_snapshot(s) for s in snapshots])
+
+
+@router.get(
+    "/market",
+    summary="The market of every quoted instrument",
+    response_model=list[SnapshotOut],
+)
+async def market(admin: AdminDep, container: ContainerDep) -> JsonResponse:
+    """Each quoted instrument's snapshot, by symbol."""
+    return JsonResponse([_snapshot(s) for s in container.market.snapshots()])
+
+
+@router.get("/bars", summary="Bars of one instrument", response_model=BarsOut)
+async def bars(
+    admin: AdminDep,
+    container: ContainerDep,
+    symbol: Annotated[str, Query(min_length=1, max_length=32)],
+    period: Annotated[int, Query(ge=1, le=1440, description="Minutes; must divide 1440.")] = 1,
+    start: Annotated[datetime | None, Query(description="UTC unless an offset is given.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="The newest this many.")] = 500,
+) -> JsonResponse:
+    """``period``-minute bars of ``symbol`` starting in [start, end), oldest first."""
+    start, end = (t if t is None or t.tzinfo else t.replace(tzinfo=UTC) for t in (start, end))
+    found = await container.market.bars(symbol, period, start, end, limit)
+    rows = [{k: v for k, v in dataclasses.asdict(b).items() if k != "symbol"} for b in found]
+    return JsonResponse({"symbol": symbol, "period": period, "bars": rows})
