@@ -87,6 +87,18 @@ class Settings(BaseSettings):
         ),
     )
     sim_seed: int = Field(default=0, description="Seed of the simulated venue's refusals.")
+    rate_limit_per_s: int = Field(
+        default=3,
+        ge=1,
+        le=100_000,
+        description="CrossTrade requests per second per user, sustained (HTTP and WebSocket).",
+    )
+    rate_limit_burst: int = Field(
+        default=20, ge=1, le=1_000_000, description="CrossTrade requests a user may burst."
+    )
+    rate_limit_enabled: bool = Field(
+        default=True, description="Whether the CrossTrade rate limit applies at all."
+    )
     host: str = Field(default="127.0.0.1", description="Interface `ordergate serve` binds to.")
     port: int = Field(
         default=8000, ge=0, le=65535, description="Port `ordergate serve` listens on."

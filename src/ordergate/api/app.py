@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__
-from ordergate.api import admin, health
+from ordergate.api import admin, crosstrade, health
 from ordergate.api.errors import install_error_handlers
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -59,4 +59,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(admin.router)
+    crosstrade.install(app, settings)
     return app

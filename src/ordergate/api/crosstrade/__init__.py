@@ -1,0 +1,24 @@
+"""The CrossTrade v1 dialect: REST under /v1/api and the WebSocket at /ws/stream."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ordergate.api.crosstrade import orders
+from ordergate.api.crosstrade.errors import PREFIX, install_errors
+from ordergate.api.crosstrade.ratelimit import RateLimiter
+from ordergate.api.crosstrade.wire import CrossTradeJson
+from ordergate.api.errors import error_registry
+from ordergate.settings import Settings
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the CrossTrade routes, error form and rate limiter to ``app``."""
+    app.state.crosstrade_limiter = RateLimiter(
+        settings.rate_limit_per_s, settings.rate_limit_burst, enabled=settings.rate_limit_enabled
+    )
+    install_errors(app, error_registry(app))
+    for module in (orders,):
+        app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)

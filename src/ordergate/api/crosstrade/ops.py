@@ -1,0 +1,127 @@
+"""Operations: each CrossTrade request is one handler over one args model (path parameters,
+body and query fields together), registered under its RPC name, so that the REST route and
+the WebSocket ``rpc`` run exactly the same code and answer the same body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+
+from ordergate.api.crosstrade.instruments import resolve_instrument
+from ordergate.api.crosstrade.wire import parse_json
+from ordergate.bootstrap import Container
+from ordergate.domain.errors import InstrumentNotFound, InvalidInput
+from ordergate.domain.principal import Principal
+from ordergate.engine.service import OrderEngine
+
+__all__ = [
+    "OPERATIONS",
+    "Args",
+    "Ctx",
+    "Operation",
+    "body_args",
+    "invalid",
+    "operation",
+    "query_args",
+    "run",
+    "validate",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Args(BaseModel):
+    """Base of every operation's arguments. Unknown fields are refused: a misspelt
+    ``instrument`` must not turn a one-instrument cancel into a whole-account cancel."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """Who is calling, and the server they call."""
+
+    container: Container
+    principal: Principal
+
+    @property
+    def engine(self) -> OrderEngine:
+        return self.container.engine
+
+    async def symbol(self, raw: str) -> str:
+        """The instrument ``raw`` names (NT8 name or alias), among those the market knows,
+        else those in the database (added while the server runs)."""
+        now = self.container.clock.now()
+        try:
+            return resolve_instrument(raw, self.container.market.instruments(), now)
+        except InstrumentNotFound:
+            async with self.container.store.transaction(readonly=True) as tx:
+                return resolve_instrument(raw, await tx.accounts.instruments(), now)
+
+
+Handler = Callable[[Ctx, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str
+    args: type[BaseModel]
+    handler: Handler
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(name: str, args: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """Register the decorated handler as the RPC ``name`` taking ``args``."""
+
+    def register(handler: Handler) -> Handler:
+        if name in OPERATIONS:
+            raise ValueError(f"operation {name} registered twice")
+        OPERATIONS[name] = Operation(name, args, handler)
+        return handler
+
+    return register
+
+
+def validate(model: type[M], data: Any, where: str = "body") -> M:
+    """``data`` as ``model``; a RequestValidationError (400 Invalid request) if it is not."""
+    if not isinstance(data, dict):
+        raise invalid(where, f"the {where} must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        for error in errors:
+            error["loc"] = (where, *error["loc"])
+        raise RequestValidationError(errors) from None
+
+
+def invalid(where: str, message: str) -> RequestValidationError:
+    """A malformed request (answered as the seed's 400 ``Invalid request``)."""
+    return RequestValidationError([{"loc": (where,), "msg": message, "type": "value_error"}])
+
+
+async def body_args(request: Request, model: type[M], **path: Any) -> M:
+    """The args of a POST/PUT: the JSON body (exact decimals) plus the path parameters."""
+    try:
+        data = parse_json(await request.body())
+    except InvalidInput as exc:
+        raise invalid("body", exc.message) from None
+    if isinstance(data, dict):
+        data = {**data, **path}
+    return validate(model, data)
+
+
+def query_args(request: Request, model: type[M], **path: Any) -> M:
+    """The args of a GET: the query string plus the path parameters."""
+    return validate(model, {**request.query_params, **path}, "query")
+
+
+async def run(ctx: Ctx, name: str, args: BaseModel) -> dict[str, Any]:
+    return await OPERATIONS[name].handler(ctx, args)

@@ -1,0 +1,206 @@
+"""Orders: list, get, place, cancel one and cancel by account and instrument (the seed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.requests import Request
+
+from ordergate.api.crosstrade.context import CallerDep
+from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
+from ordergate.api.crosstrade.views import order_out
+from ordergate.api.crosstrade.wire import parse_action, parse_order_type, parse_tif
+from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
+from ordergate.domain.errors import InvalidInput
+from ordergate.domain.ids import parse_order_id
+from ordergate.domain.orders import OrderType
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["orders"])
+
+Account = Field(min_length=1, max_length=64, description="Name of the account in NT8")
+
+
+class CancelOrdersArgs(Args):
+    account: str = Account
+    instrument: str | None = Field(
+        default=None, min_length=1, max_length=32, description="Only this instrument's orders"
+    )
+
+
+@operation("CancelOrders", CancelOrdersArgs)
+async def cancel_orders(ctx: Ctx, args: CancelOrdersArgs) -> dict[str, Any]:
+    symbol = None if args.instrument is None else await ctx.symbol(args.instrument)
+    report = await ctx.engine.cancel_orders(
+        ctx.principal, CancelOrders(account=args.account, symbol=symbol)
+    )
+    return {"orderIds": [a.order_id for a in report.accepted], "success": True}
+
+
+class OrderArgs(Args):
+    account: str = Account
+    orderId: str = Field(description="The order's id (32 lower-case hex)")
+
+
+@operation("Cancel", OrderArgs)
+async def cancel_order(ctx: Ctx, args: OrderArgs) -> dict[str, Any]:
+    order = await ctx.engine.cancel(
+        ctx.principal, CancelOrder(account=args.account, order=parse_order_id(args.orderId))
+    )
+    return {"orderId": order.id, "success": True}
+
+
+class PlaceArgs(Args):
+    account: str = Account
+    instrument: str = Field(min_length=1, max_length=32, examples=["ES 12-26"])
+    action: str = Field(examples=["Buy"], description="Buy or Sell (any case)")
+    quantity: Decimal = Field(examples=[1])
+    orderType: str = Field(examples=["Limit"], description="Market, Limit, StopMarket, StopLimit")
+    timeInForce: str = Field(examples=["Gtc"], description="Day, Gtc or Gtd")
+    limitPrice: Decimal | None = None
+    stopPrice: Decimal | None = None
+    ocoId: str | None = Field(default=None, max_length=64)
+    strategy: str | None = Field(default=None, max_length=64, description="A tag of yours")
+    gtdTime: str | None = Field(default=None, description="Expiry of a Gtd order (ISO 8601)")
+
+
+async def place_command(ctx: Ctx, args: PlaceArgs) -> PlaceOrder:
+    kind = parse_order_type(args.orderType)
+    expires = None
+    if args.gtdTime is not None:
+        try:
+            expires = datetime.fromisoformat(args.gtdTime.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput("gtdTime must be an ISO 8601 time") from None
+        if expires.tzinfo is None:
+            raise InvalidInput("gtdTime must carry a time zone (e.g. Z)")
+    # NT8 ignores a price that an order type does not use; so do we, rather than refuse it.
+    return PlaceOrder(
+        account=args.account,
+        symbol=await ctx.symbol(args.instrument),
+        side=parse_action(args.action),
+        type=kind,
+        quantity=args.quantity,
+        limit_price=args.limitPrice if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
+        stop_price=args.stopPrice if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
+        tif=parse_tif(args.timeInForce),
+        expires_at=expires,
+        oco=args.ocoId,
+        tag=args.strategy,
+    )
+
+
+@operation("PlaceOrder", PlaceArgs)
+async def place_order(ctx: Ctx, args: PlaceArgs) -> dict[str, Any]:
+    order = await ctx.engine.place(ctx.principal, await place_command(ctx, args))
+    return {"orderId": order.id, "success": True}
+
+
+class AccountArgs(Args):
+    account: str = Account
+
+
+@operation("GetOrders", AccountArgs)
+async def list_orders(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
+    async with ctx.engine.store.transaction(readonly=True) as tx:
+        account = await ctx.engine.account(tx, ctx.principal, args.account)
+    orders = await ctx.engine.open_orders(ctx.principal, account.login)
+    return {"orders": [order_out(o, account.name) for o in orders], "success": True}
+
+
+@operation("GetOrder", OrderArgs)
+async def get_order(ctx: Ctx, args: OrderArgs) -> dict[str, Any]:
+    async with ctx.engine.store.transaction(readonly=True) as tx:
+        account = await ctx.engine.account(tx, ctx.principal, args.account)
+    order = await ctx.engine.get_order(ctx.principal, account.login, parse_order_id(args.orderId))
+    return {**order_out(order, account.name), "success": True}
+
+
+_CANCEL_EXAMPLE = {"orderIds": ["adb3868865de4b59b0e147b8300e4a29"], "success": True}
+
+
+@router.post(
+    "/accounts/{account}/orders/cancel",
+    summary="Cancel orders by account and/or instrument",
+    description=(
+        "Cancels every working order of the account, or only the given instrument's. "
+        "Answers the ids of the orders whose cancel was accepted (empty when nothing "
+        "matched). Orders the venue is still processing are left alone."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": CancelOrdersArgs.model_json_schema(),
+                    "example": {"instrument": "ES 12-26"},
+                }
+            }
+        }
+    },
+    responses={
+        200: {"content": {"application/json": {"example": _CANCEL_EXAMPLE}}},
+        400: {"content": {"application/json": {"example": {"error": "Invalid request"}}}},
+    },
+)
+async def cancel_orders_route(account: str, request: Request, ctx: CallerDep) -> dict[str, Any]:
+    return await run(
+        ctx, "CancelOrders", await body_args(request, CancelOrdersArgs, account=account)
+    )
+
+
+@router.post("/accounts/{account}/orders/{orderId}/cancel", summary="Cancel one order")
+async def cancel_order_route(
+    account: str,
+    orderId: str,
+    request: Request,
+    ctx: CallerDep,
+) -> dict[str, Any]:
+    args = await body_args(request, OrderArgs, account=account, orderId=orderId)
+    return await run(ctx, "Cancel", args)
+
+
+@router.post(
+    "/accounts/{account}/orders/place",
+    summary="Place an order",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": PlaceArgs.model_json_schema(),
+                    "example": {
+                        "instrument": "ES 12-26",
+                        "action": "Buy",
+                        "quantity": 1,
+                        "orderType": "Limit",
+                        "limitPrice": 5990.25,
+                        "timeInForce": "Gtc",
+                    },
+                }
+            }
+        }
+    },
+)
+async def place_route(account: str, request: Request, ctx: CallerDep) -> dict[str, Any]:
+    return await run(ctx, "PlaceOrder", await body_args(request, PlaceArgs, account=account))
+
+
+@router.get("/accounts/{account}/orders", summary="The account's open orders")
+async def list_orders_route(account: str, request: Request, ctx: CallerDep) -> dict[str, Any]:
+    return await run(ctx, "GetOrders", query_args(request, AccountArgs, account=account))
+
+
+@router.get("/accounts/{account}/orders/{orderId}", summary="One order")
+async def get_order_route(
+    account: str,
+    orderId: str,
+    request: Request,
+    ctx: CallerDep,
+) -> dict[str, Any]:
+    return await run(
+        ctx, "GetOrder", query_args(request, OrderArgs, account=account, orderId=orderId)
+    )

@@ -1,0 +1,139 @@
+"""CrossTrade's wire vocabulary: NT8 enums (case-insensitive in, NT8 casing out), exact
+decimal numbers in and out of JSON, and timestamps."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
+
+from ordergate.domain.errors import InvalidInput
+from ordergate.domain.orders import OrderStatus, OrderType, Side, TimeInForce
+
+__all__ = [
+    "ACTION_OUT",
+    "ORDER_STATE",
+    "ORDER_TYPE_OUT",
+    "TIF_OUT",
+    "CrossTradeJson",
+    "epoch_ms",
+    "iso",
+    "num",
+    "parse_action",
+    "parse_json",
+    "parse_order_type",
+    "parse_tif",
+]
+
+ORDER_STATE = {
+    OrderStatus.SUBMITTED: "Submitted",
+    OrderStatus.ACCEPTED: "Accepted",
+    OrderStatus.WORKING: "Working",
+    OrderStatus.PARTIALLY_FILLED: "PartFilled",
+    OrderStatus.PENDING_CHANGE: "ChangePending",
+    OrderStatus.PENDING_CANCEL: "CancelPending",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.EXPIRED: "Cancelled",  # NT8 has no expired state: a day order is cancelled
+    OrderStatus.FILLED: "Filled",
+    OrderStatus.REJECTED: "Rejected",
+}
+ACTION_OUT = {Side.BUY: "Buy", Side.SELL: "Sell"}
+ORDER_TYPE_OUT = {
+    OrderType.MARKET: "Market",
+    OrderType.LIMIT: "Limit",
+    OrderType.STOP: "StopMarket",
+    OrderType.STOP_LIMIT: "StopLimit",
+}
+TIF_OUT = {TimeInForce.DAY: "Day", TimeInForce.GTC: "Gtc", TimeInForce.GTD: "Gtd"}
+
+_ACTIONS = {"buy": Side.BUY, "sell": Side.SELL, "buytocover": Side.BUY, "sellshort": Side.SELL}
+_TYPES = {
+    "market": OrderType.MARKET,
+    "limit": OrderType.LIMIT,
+    "stop": OrderType.STOP,
+    "stopmarket": OrderType.STOP,
+    "stoplimit": OrderType.STOP_LIMIT,
+}
+_TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "gtd": TimeInForce.GTD}
+
+
+def _key(raw: str) -> str:
+    return raw.replace("_", "").replace(" ", "").casefold()
+
+
+def _lookup(table: dict[str, Any], raw: str, what: str) -> Any:
+    found = table.get(_key(raw))
+    if found is None:
+        raise InvalidInput(f"unknown {what} {raw!r}; use one of {', '.join(sorted(table))}")
+    return found
+
+
+def parse_action(raw: str) -> Side:
+    result: Side = _lookup(_ACTIONS, raw, "action")
+    return result
+
+
+def parse_order_type(raw: str) -> OrderType:
+    result: OrderType = _lookup(_TYPES, raw, "orderType")
+    return result
+
+
+def parse_tif(raw: str) -> TimeInForce:
+    result: TimeInForce = _lookup(_TIFS, raw, "timeInForce")
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not a number")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body; JSON numbers become Decimals from their own text, never floats."""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise InvalidInput("the body is not valid JSON") from None
+
+
+def num(value: Decimal | None) -> Decimal | None:
+    """A stored number for the wire: trailing zeros dropped (1.00000000 -> 1)."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def epoch_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+_MARK = "\x1fD"
+_MARKED = re.compile(rb'"\\u001fD(-?[0-9.]+)\\u001fD"')
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return f"{_MARK}{value:f}{_MARK}"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(content: Any) -> bytes:
+    """JSON where Decimals are JSON numbers written from their exact text (as CrossTrade
+    clients expect numbers, and a float would not keep every digit)."""
+    return _MARKED.sub(rb"\1", orjson.dumps(content, default=_default))
+
+
+class CrossTradeJson(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return dumps(content)

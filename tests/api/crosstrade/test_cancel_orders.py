@@ -1,0 +1,191 @@
+"""POST /v1/api/accounts/{account}/orders/cancel, exactly as the seed page describes it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.api.crosstrade.conftest import Server
+from tests.builders import snapshot
+
+SEED_PATH = "/v1/api/accounts/{account}/orders/cancel"
+
+
+async def place(ct: Server, symbol: str, price: str, account: str = "Sim101", token=None) -> str:
+    response = await ct.client.post(
+        f"/v1/api/accounts/{account}/orders/place",
+        headers=ct.auth(token),
+        json={
+            "instrument": symbol,
+            "action": "BUY",
+            "quantity": 1,
+            "orderType": "LIMIT",
+            "limitPrice": price,
+            "timeInForce": "GTC",
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    assert len(body["orderId"]) == 32
+    return str(body["orderId"])
+
+
+async def state(ct: Server, account: str, order_id: str, token=None) -> str:
+    response = await ct.client.get(
+        f"/v1/api/accounts/{account}/orders/{order_id}", headers=ct.auth(token)
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["orderState"])
+
+
+def seed_example(base_url: str, token: str, data: dict) -> httpx.Response:
+    """The seed page's Python example, with requests' call shape (run in a thread)."""
+    url = f"{base_url}/v1/api/accounts/Sim101/orders/cancel"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return httpx.post(url, headers=headers, json=data)
+
+
+async def test_seed_example_cancels_every_working_order_of_the_account(ct, live):
+    mine = [
+        await place(ct, s, p)
+        for s, p in (("MES 12-25", "5990"), ("ES 12-26", "5990"), ("EURUSD", "1.09"))
+    ]
+    sibling = await place(ct, "ES 12-26", "5980", account="Sim102")
+    theirs = await place(ct, "ES 12-26", "5980", account="Other", token=ct.other_token)
+    await ct.container.engine.settle()
+
+    response = await asyncio.to_thread(seed_example, live, ct.token, {})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"orderIds", "success"}
+    assert body["success"] is True
+    assert sorted(body["orderIds"]) == sorted(mine)
+    for order_id in mine:
+        assert await state(ct, "Sim101", order_id) in ("CancelPending", "Cancelled")
+    await ct.container.engine.settle()
+    for order_id in mine:
+        assert await state(ct, "Sim101", order_id) == "Cancelled"
+    assert await state(ct, "Sim102", sibling) == "Working"
+    assert await state(ct, "Other", theirs, ct.other_token) == "Working"
+
+
+async def test_seed_example_with_instrument_cancels_only_that_instrument(ct, live):
+    mes = await place(ct, "MES 12-25", "5990")
+    es = await place(ct, "ES 12-26", "5990")
+    await ct.container.engine.settle()
+    response = await asyncio.to_thread(seed_example, live, ct.token, {"instrument": "MES 12-25"})
+    assert response.status_code == 200
+    assert response.json() == {"orderIds": [mes], "success": True}
+    await ct.container.engine.settle()
+    assert (await state(ct, "Sim101", mes), await state(ct, "Sim101", es)) == (
+        "Cancelled",
+        "Working",
+    )
+
+
+async def test_websocket_example_frame_shape_is_served_by_the_same_operation(ct):
+    # The rpc form carries the account in args; here through REST the same args validate.
+    es = await place(ct, "ES 09-26", "5990")
+    await ct.container.engine.settle()
+    response = await ct.client.post(
+        SEED_PATH.format(account="SIM101"), headers=ct.auth(), json={"instrument": "ES 09-26"}
+    )
+    assert response.json() == {"orderIds": [es], "success": True}
+
+
+@pytest.mark.parametrize(
+    ("alias", "symbol"),
+    [("es", "ES 12-26"), ("ES1!", "ES 12-26"), ("ESZ26", "ES 12-26"), ("esh27", "ES 03-27")],
+)
+async def test_instrument_aliases_name_the_right_contract(ct, alias, symbol):
+    order = await place(ct, symbol, "5990")
+    other = await place(ct, "ES 09-26" if symbol != "ES 09-26" else "NQ 12-26", "5990")
+    await ct.container.engine.settle()
+    response = await ct.client.post(
+        SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={"instrument": alias}
+    )
+    assert response.json() == {"orderIds": [order], "success": True}
+    assert other not in response.json()["orderIds"]
+
+
+async def test_nothing_to_cancel_answers_an_empty_list(ct):
+    response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
+    assert (response.status_code, response.json()) == (200, {"orderIds": [], "success": True})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b"not json",
+        b'{"instrument": 5}',
+        b'{"instrumnet": "ES 12-26"}',
+        b'"ES 12-26"',
+        b'{"instrument": ""}',
+        b'{"instrument": null, "x": 1}',
+        b"{" * 5000,
+    ],
+)
+async def test_malformed_request_is_invalid_and_changes_nothing(ct, body):
+    await place(ct, "ES 12-26", "5990")
+    await ct.container.engine.settle()
+    before = await snapshot(ct.container.store)
+    response = await ct.client.post(
+        SEED_PATH.format(account="Sim101"),
+        headers={**ct.auth(), "Content-Type": "application/json"},
+        content=body,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid request"
+    assert await snapshot(ct.container.store) == before
+
+
+async def test_unknown_instrument_is_a_clear_400(ct):
+    response = await ct.client.post(
+        SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={"instrument": "ZZ 01-30"}
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "Instrument 'ZZ 01-30' not found"
+
+
+async def test_unknown_and_foreign_accounts_look_the_same(ct):
+    await place(ct, "ES 12-26", "5980", account="Other", token=ct.other_token)
+    await ct.container.engine.settle()
+    before = await snapshot(ct.container.store)
+    unknown = await ct.client.post(SEED_PATH.format(account="Nope"), headers=ct.auth(), json={})
+    foreign = await ct.client.post(SEED_PATH.format(account="Other"), headers=ct.auth(), json={})
+    assert (unknown.status_code, foreign.status_code) == (404, 404)
+    assert unknown.json()["error"] == "Account 'Nope' not found"
+    assert foreign.json()["error"] == "Account 'Other' not found"
+    assert set(unknown.json()) == set(foreign.json())
+    assert await snapshot(ct.container.store) == before
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer og_nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+    ],
+)
+async def test_missing_or_bad_token_is_401(ct, headers):
+    response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=headers, json={})
+    assert response.status_code == 401
+    assert response.json()["success"] is False
+
+
+async def test_orders_the_venue_still_processes_are_not_in_the_answer(ct):
+    working = await place(ct, "ES 12-26", "5990")
+    await ct.container.engine.settle()
+    ct.container.venue.ack_delay_ms = 60_000
+    submitted = await place(ct, "ES 12-26", "5985")
+    response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
+    assert response.json() == {"orderIds": [working], "success": True}
+    assert await state(ct, "Sim101", submitted) == "Submitted"
