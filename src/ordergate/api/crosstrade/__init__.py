@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ordergate.api.crosstrade import orders
+from ordergate.api.crosstrade import (
+    accounts,
+    executions,
+    market,
+    orders,
+    orders_more,
+    positions,
+    ws,
+)
 from ordergate.api.crosstrade.errors import PREFIX, install_errors
 from ordergate.api.crosstrade.ratelimit import RateLimiter
 from ordergate.api.crosstrade.wire import CrossTradeJson

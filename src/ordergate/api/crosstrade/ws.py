@@ -1,0 +1,9 @@
+"""The CrossTrade WebSocket API at /ws/stream (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["websocket"])
