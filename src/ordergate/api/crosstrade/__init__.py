@@ -28,5 +28,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         settings.rate_limit_per_s, settings.rate_limit_burst, enabled=settings.rate_limit_enabled
     )
     install_errors(app, error_registry(app))
-    for module in (orders,):
+    for module in (accounts, orders, orders_more, positions, executions, market):
         app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)
+    app.include_router(ws.router)  # /ws/stream, outside /v1/api
