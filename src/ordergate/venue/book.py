@@ -1,14 +1,17 @@
 """The simulated venue's order book and its matching against the quote.
 
-Orders rest per symbol in arrival order. A quote fills what it crosses: buys at the ask,
-sells at the bid, limits at their price or better, stops once touched (then as market),
-stop-limits become limits. With partial fills on, a quote's size is shared out in price
-then time priority, and the rest keeps resting.
+Per symbol and side, live orders are kept best first (market-like orders, then by limit
+price, then oldest) and untriggered stops nearest-trigger first, so a quote that crosses
+nothing costs a look at the head of each list, whatever the book holds. A quote fills what
+it crosses: buys at the ask, sells at the bid, limits at their price or better, stops once
+touched (then as market), stop-limits become limits. With partial fills on, a quote's size
+is shared out in that priority and the rest keeps resting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, insort
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,6 +27,10 @@ from ordergate.venue.base import (
 )
 
 __all__ = ["Book", "Resting"]
+
+#: A sort key: (0 market-like | 1 limit, price made "smaller is better", ticket).
+Key = tuple[int, Decimal, Ticket]
+_ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -63,9 +70,9 @@ class Resting:
     def fill_price(self, quote: Quote) -> Decimal | None:
         """The price this order fills at against ``quote``, or None if it does not cross."""
         touch = quote.ask if self.side is Side.BUY else quote.bid
-        if self.type in (OrderType.MARKET, OrderType.STOP):
+        if self.limit_price is None or self.type in (OrderType.MARKET, OrderType.STOP):
             return touch
-        if self.limit_price is None or (self.limit_price - touch) * self.side.sign < 0:
+        if (self.limit_price - touch) * self.side.sign < 0:
             return None
         # A limit fills at its price, or at the touch when that is better for the order.
         return touch if (touch - self.limit_price) * self.side.sign < 0 else self.limit_price
@@ -74,71 +81,121 @@ class Resting:
         touch = quote.ask if self.side is Side.BUY else quote.bid
         return self.stop_price is not None and (touch - self.stop_price) * self.side.sign >= 0
 
+    def live_key(self) -> Key:
+        if self.limit_price is None or self.type in (OrderType.MARKET, OrderType.STOP):
+            return (0, _ZERO, self.ticket)
+        return (1, -self.side.sign * self.limit_price, self.ticket)
 
-def _priority(entry: tuple[Decimal, Resting]) -> tuple[int, Decimal, Ticket]:
-    """Market-like orders first, then the best limit, then the oldest."""
-    order = entry[1]
-    if order.limit_price is None:
-        return (0, Decimal(0), order.ticket)
-    return (1, -order.side.sign * order.limit_price, order.ticket)
+    def stop_key(self) -> Key:
+        # Buy stops trigger as the ask rises to them (lowest first), sell stops as the bid
+        # falls to them (highest first).
+        return (1, self.side.sign * (self.stop_price or _ZERO), self.ticket)
+
+
+@dataclass(slots=True)
+class _Side:
+    live: list[Key] = field(default_factory=list)
+    stops: list[Key] = field(default_factory=list)
+
+
+def _discard(keys: list[Key], key: Key) -> None:
+    i = bisect_left(keys, key)
+    if i < len(keys) and keys[i] == key:
+        del keys[i]
 
 
 class Book:
     """Resting orders by symbol; ``match`` turns a quote into venue reports."""
 
     def __init__(self) -> None:
-        self._by_symbol: dict[str, dict[Ticket, Resting]] = {}
-        self._symbol_of: dict[Ticket, str] = {}
+        self._orders: dict[Ticket, Resting] = {}
+        self._sides: dict[tuple[str, Side], _Side] = {}
+        self._keys: dict[Ticket, Key] = {}
+        self._count: dict[str, int] = {}
+
+    def _side(self, order: Resting) -> _Side:
+        return self._sides.setdefault((order.symbol, order.side), _Side())
+
+    def _index(self, order: Resting) -> None:
+        side = self._side(order)
+        key = order.live_key() if order.live else order.stop_key()
+        insort(side.live if order.live else side.stops, key)
+        self._keys[order.ticket] = key
+
+    def _unindex(self, order: Resting) -> None:
+        side = self._side(order)
+        _discard(side.live if order.live else side.stops, self._keys.pop(order.ticket))
 
     def add(self, order: Resting) -> None:
-        self._by_symbol.setdefault(order.symbol, {})[order.ticket] = order
-        self._symbol_of[order.ticket] = order.symbol
+        self._orders[order.ticket] = order
+        self._count[order.symbol] = self._count.get(order.symbol, 0) + 1
+        self._index(order)
 
     def get(self, ticket: Ticket) -> Resting | None:
-        symbol = self._symbol_of.get(ticket)
-        return None if symbol is None else self._by_symbol[symbol].get(ticket)
+        return self._orders.get(ticket)
 
     def remove(self, ticket: Ticket) -> Resting | None:
-        symbol = self._symbol_of.pop(ticket, None)
-        return None if symbol is None else self._by_symbol[symbol].pop(ticket, None)
+        order = self._orders.pop(ticket, None)
+        if order is not None:
+            self._unindex(order)
+            self._count[order.symbol] -= 1
+        return order
+
+    def amend(
+        self,
+        ticket: Ticket,
+        remaining: Decimal,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+    ) -> Resting | None:
+        """Change a resting order's size and prices (it keeps its place only if its price
+        is unchanged: the key holds the ticket, so time priority is by arrival)."""
+        order = self._orders.get(ticket)
+        if order is not None:
+            self._unindex(order)
+            order.remaining, order.limit_price, order.stop_price = (
+                remaining,
+                limit_price,
+                stop_price,
+            )
+            self._index(order)
+        return order
 
     def has(self, symbol: str) -> bool:
-        return bool(self._by_symbol.get(symbol))
+        return self._count.get(symbol, 0) > 0
 
     def tickets(self, symbol: str | None = None) -> list[Ticket]:
-        if symbol is None:
-            return sorted(self._symbol_of)
-        return sorted(self._by_symbol.get(symbol, {}))
+        return sorted(t for t, o in self._orders.items() if symbol in (None, o.symbol))
+
+    def _trigger(self, order: Resting) -> None:
+        self._unindex(order)
+        order.live = True
+        self._index(order)
 
     def match(self, quote: Quote, *, partial: bool) -> list[VenueReport]:
-        """Fill (and trigger) what ``quote`` crosses, best price first, then oldest."""
+        """Trigger the stops and fill the orders ``quote`` crosses, best first."""
         reports: list[VenueReport] = []
-        resting = self._by_symbol.get(quote.symbol)
-        if not resting:
-            return reports
-        for order in list(resting.values()):
-            if not order.live and order.triggered(quote):
-                order.live = True
+        for side_of in (Side.BUY, Side.SELL):
+            side = self._sides.get((quote.symbol, side_of))
+            if side is None:
+                continue
+            while side.stops and self._orders[side.stops[0][2]].triggered(quote):
+                order = self._orders[side.stops[0][2]]
+                self._trigger(order)
                 if order.type is OrderType.STOP_LIMIT:
                     reports.append(Acknowledged(order.ticket, live=True))
-        left = {
-            Side.BUY: quote.ask_size if partial else None,
-            Side.SELL: quote.bid_size if partial else None,
-        }
-        crossing = [
-            (price, o) for o in resting.values() if o.live and (price := o.fill_price(quote))
-        ]
-        crossing.sort(key=_priority)
-        for price, order in crossing:
-            if order.ticket not in resting:  # cancelled as an OCO sibling above
-                continue
-            available = left[order.side]
-            qty = order.remaining if available is None else min(order.remaining, available)
-            if qty <= 0:
-                continue
-            if available is not None:
-                left[order.side] = available - qty
-            reports.extend(self._fill(order, qty, price, quote.at))
+            available = (
+                (quote.ask_size if side_of is Side.BUY else quote.bid_size) if partial else None
+            )
+            while side.live and (available is None or available > 0):
+                order = self._orders[side.live[0][2]]
+                price = order.fill_price(quote)
+                if price is None:
+                    break  # the best order does not cross: nothing behind it does
+                qty = order.remaining if available is None else min(order.remaining, available)
+                if available is not None:
+                    available -= qty
+                reports.extend(self._fill(order, qty, price, quote.at))
         return reports
 
     def fill_now(self, order: Resting, quote: Quote, *, partial: bool) -> list[VenueReport]:
@@ -146,7 +203,7 @@ class Book:
         if not order.live:
             if not order.triggered(quote):
                 return []
-            order.live = True
+            self._trigger(order)
         price = order.fill_price(quote)
         if price is None:
             return []
@@ -165,8 +222,11 @@ class Book:
             return reports
         self.remove(order.ticket)
         if order.oco:
-            book = self._by_symbol.get(order.symbol, {})
-            siblings = [t for t, r in book.items() if r.oco == order.oco and r.login == order.login]
+            siblings = [
+                t
+                for t, r in self._orders.items()
+                if r.oco == order.oco and r.login == order.login and r.symbol == order.symbol
+            ]
             for ticket in siblings:
                 self.remove(ticket)
             if siblings:

@@ -289,11 +289,11 @@ class SimVenue:
         return None
 
     def _on_change(self, order: VenueOrder) -> list[VenueReport]:
-        resting = self._book.get(order.ticket)
+        resting = self._book.amend(
+            order.ticket, order.quantity, order.limit_price, order.stop_price
+        )
         if resting is None:
             return [ChangeRefused(order.ticket, TOO_LATE)]
-        resting.remaining = order.quantity
-        resting.limit_price, resting.stop_price = order.limit_price, order.stop_price
         reports: list[VenueReport] = [ChangeConfirmed(order.ticket)]
         quote = self._quotes.get(order.symbol)
         if quote is not None:
