@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,6 +42,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             return
         built = await bootstrap(config, feed=True)
         app.state.container = built
+        # What start-up built lives as long as the server: move it out of the collector's
+        # sight, so that full collections (50-70 ms with it) stay rare and short.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
