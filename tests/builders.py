@@ -221,3 +221,15 @@ async def snapshot(store: SqlStore) -> dict[str, object]:
             )
         ).all()
     return {"counts": counts, "orders": [tuple(r) for r in states]}
+
+
+async def eventually(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``await check()`` is true (a venue timer, such as an expiry, has fired)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check}")
+        await asyncio.sleep(0.01)

@@ -13,7 +13,7 @@ from ordergate.domain.errors import MarketClosed
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.domain.orders import OrderType, Side, TimeInForce
-from tests.builders import events_of, limit, market, world
+from tests.builders import eventually, events_of, limit, market, world
 
 D = Decimal
 
@@ -92,8 +92,13 @@ async def test_good_till_date_orders_expire_at_their_time(store):
     soon = w.engine.clock.now() + timedelta(milliseconds=300)
     gtd = await w.engine.place(w.me, limit(price="4990", tif=TimeInForce.GTD, expires_at=soon))
     gtc = await w.engine.place(w.me, limit(price="4991"))
-    await w.engine.settle()
-    assert (await status(w, gtd), await status(w, gtc)) == (S.EXPIRED, S.WORKING)
+    await w.engine.settle()  # acknowledged; the expiry timer fires in its own time
+
+    async def expired():
+        return await status(w, gtd) is S.EXPIRED
+
+    await eventually(expired)
+    assert await status(w, gtc) is S.WORKING
     assert w.venue.resting() == [gtc.key]
 
 
@@ -124,8 +129,11 @@ async def test_day_orders_expire_at_the_end_of_the_session(store):
     w.quote("MES 12-26", "5000.00", "5000.25")
     day = await w.engine.place(w.me, limit(price="4990", symbol="MES 12-26", tif=TimeInForce.DAY))
     assert day.expires_at == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
-    await w.engine.settle()
-    assert await status(w, day) is S.EXPIRED
+
+    async def expired():
+        return await status(w, day) is S.EXPIRED
+
+    await eventually(expired)
     with pytest.raises(MarketClosed):  # the daily break has begun
         await w.engine.place(w.me, limit(price="4990", symbol="MES 12-26", tif=TimeInForce.DAY))
 
@@ -225,3 +233,10 @@ async def test_hedging_account_keeps_both_legs_and_values_each(store):
     # long closes at the bid: +487.50; short closes at the ask: (5000.00 - 5010.25) x 50 = -512.50
     assert values == [(Side.BUY, D("487.50")), (Side.SELL, D("-512.50"))]
     assert (state.unrealized_pnl, state.balance) == (D("-25.00"), D("1000000.00"))
+
+
+async def test_settling_does_not_wait_for_a_day_order_to_expire(store):
+    w = await world(store)  # ES 12-26 has no sessions: a day order lives until midnight UTC
+    day = await w.engine.place(w.me, limit(price="4990", tif=TimeInForce.DAY))
+    await asyncio.wait_for(w.engine.settle(), timeout=10)
+    assert await status(w, day) is S.WORKING

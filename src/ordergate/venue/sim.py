@@ -86,7 +86,9 @@ class SimVenue:
         self._quotes: dict[str, Quote] = {}
         self._instruments: dict[str, Instrument] = {}
         self._book = Book()
-        self._heap: list[tuple[float, int, Action]] = []
+        self._heap: list[tuple[float, int, Action, bool]] = []
+        #: queued actions the venue owes an answer for (drain waits for these, not for timers)
+        self._owed = 0
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -140,14 +142,18 @@ class SimVenue:
 
     # -- scheduling ------------------------------------------------------------------------
 
-    def _schedule(self, delay_ms: int, action: Action) -> None:
+    def _schedule(self, delay_ms: int, action: Action, *, owed: bool = True) -> None:
+        """Queue ``action``; ``owed=False`` for a timer (an expiry) that nobody waits for."""
         loop = asyncio.get_running_loop()
         if self._closing:
             raise RuntimeError("the simulated venue is closed")
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="sim-venue")
-        heapq.heappush(self._heap, (loop.time() + delay_ms / 1000, next(self._seq), action))
-        self._idle.clear()
+        due = loop.time() + delay_ms / 1000
+        heapq.heappush(self._heap, (due, next(self._seq), action, owed))
+        if owed:
+            self._owed += 1
+            self._idle.clear()
         self._wakeup.set()
 
     def _later(self, delay_ms: int, reports: list[VenueReport]) -> list[VenueReport]:
@@ -160,8 +166,9 @@ class SimVenue:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._closing:
-            if not self._heap:
+            if not self._owed:
                 self._idle.set()
+            if not self._heap:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
@@ -175,16 +182,20 @@ class SimVenue:
                 finally:
                     timer.cancel()
                 continue
-            _, _, action = heapq.heappop(self._heap)
+            _, _, action, owed = heapq.heappop(self._heap)
             try:
                 reports = action()
                 if reports and self._listener is not None:
                     await self._listener.on_venue_reports(reports)
             except Exception:  # the venue must outlive one bad report
                 log.exception("simulated venue action failed")
+            finally:
+                self._owed -= owed
 
     async def drain(self) -> None:
-        while self._heap or not self._idle.is_set():
+        """Wait until every answer the venue owes is delivered (expiry timers not included:
+        they fire in their own time)."""
+        while self._owed:
             if self._worker is None or self._worker.done():
                 return
             await self._idle.wait()
@@ -198,6 +209,7 @@ class SimVenue:
             await self._worker
             self._worker = None
         self._heap.clear()
+        self._owed = 0
         self._idle.set()
 
     # -- orders ----------------------------------------------------------------------------
@@ -236,7 +248,8 @@ class SimVenue:
     def _schedule_expiry(self, order: Resting) -> None:
         if order.expires_at is not None:
             wait = (order.expires_at - self.clock.now()).total_seconds()
-            self._schedule(max(0, int(wait * 1000) + 1), partial(self._on_expiry, order.ticket))
+            delay = max(0, int(wait * 1000) + 1)
+            self._schedule(delay, partial(self._on_expiry, order.ticket), owed=False)
 
     def _on_submit(self, order: VenueOrder) -> list[VenueReport]:
         now = self.clock.now()
