@@ -13,7 +13,7 @@ from ordergate.domain.errors import MarketClosed
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.domain.orders import OrderType, Side, TimeInForce
-from tests.builders import eventually, events_of, limit, market, world
+from tests.builders import events_of, eventually, limit, market, world
 
 D = Decimal
 
