@@ -189,3 +189,16 @@ async def test_orders_the_venue_still_processes_are_not_in_the_answer(ct):
     response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
     assert response.json() == {"orderIds": [working], "success": True}
     assert await state(ct, "Sim101", submitted) == "Submitted"
+
+
+async def test_order_answers_carry_json_numbers_not_strings(ct):
+    order_id = await place(ct, "ES 12-26", "5990.25")
+    await ct.container.engine.settle()
+    response = await ct.client.get(f"/v1/api/accounts/Sim101/orders/{order_id}", headers=ct.auth())
+    assert b'"quantity":1,' in response.content
+    assert b'"limitPrice":5990.25,' in response.content
+    body = response.json()
+    assert (body["orderState"], body["action"], body["orderType"], body["timeInForce"]) == (
+        "Working", "Buy", "Limit", "Gtc")
+    listed = await ct.client.get("/v1/api/accounts/sim101/orders", headers=ct.auth())
+    assert [o["orderId"] for o in listed.json()["orders"]] == [order_id]

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
+from ordergate.api.crosstrade.docs import ACCOUNT_ERRORS, reply, request_body, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
 from ordergate.api.crosstrade.views import order_out
 from ordergate.api.crosstrade.wire import parse_action, parse_order_type, parse_tif
@@ -121,86 +123,116 @@ async def get_order(ctx: Ctx, args: OrderArgs) -> dict[str, Any]:
     return {**order_out(order, account.name), "success": True}
 
 
-_CANCEL_EXAMPLE = {"orderIds": ["adb3868865de4b59b0e147b8300e4a29"], "success": True}
+_ORDER_ID = "adb3868865de4b59b0e147b8300e4a29"
+_ORDER = {
+    "account": "Sim101",
+    "orderId": _ORDER_ID,
+    "instrument": "ES 12-26",
+    "instrumentType": "Future",
+    "action": "Buy",
+    "orderType": "Limit",
+    "orderState": "Working",
+    "quantity": 1,
+    "filled": 0,
+    "remaining": 1,
+    "averageFillPrice": 0,
+    "limitPrice": 5990.25,
+    "stopPrice": 0,
+    "timeInForce": "Gtc",
+    "gtd": None,
+    "oco": "",
+    "name": "",
+    "time": "2026-11-20T15:30:00Z",
+    "epoch": 1795707000000,
+    "updated": "2026-11-20T15:30:00Z",
+}
+_CANCEL_EXAMPLE = {
+    "orderIds": [_ORDER_ID, "2141df9fc0254ba9b34c8a5e38722249"],
+    "success": True,
+}
 
 
 @router.post(
     "/accounts/{account}/orders/cancel",
     summary="Cancel orders by account and/or instrument",
     description=(
-        "Cancels every working order of the account, or only the given instrument's. "
-        "Answers the ids of the orders whose cancel was accepted (empty when nothing "
-        "matched). Orders the venue is still processing are left alone."
+        "Cancels every working order of the account, or only the given instrument's (an NT8 "
+        "name such as `ES 12-26`, or `ES`, `ES1!`, `ESZ26`). Answers the ids of the orders "
+        "whose cancel was accepted (empty when nothing matched); orders the venue is still "
+        "processing (submitted, changing) or already cancelling are left out. Unknown body "
+        "fields are refused, so a misspelt `instrument` never widens the cancel."
     ),
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "schema": CancelOrdersArgs.model_json_schema(),
-                    "example": {"instrument": "ES 12-26"},
-                }
-            }
-        }
-    },
-    responses={
-        200: {"content": {"application/json": {"example": _CANCEL_EXAMPLE}}},
-        400: {"content": {"application/json": {"example": {"error": "Invalid request"}}}},
-    },
+    openapi_extra=request_body(CancelOrdersArgs, {"instrument": "ES 12-26"}),
+    responses=responses(_CANCEL_EXAMPLE, *ACCOUNT_ERRORS),
 )
-async def cancel_orders_route(account: str, request: Request, ctx: CallerDep) -> dict[str, Any]:
-    return await run(
-        ctx, "CancelOrders", await body_args(request, CancelOrdersArgs, account=account)
+async def cancel_orders_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    return reply(
+        await run(ctx, "CancelOrders", await body_args(request, CancelOrdersArgs, account=account))
     )
 
 
-@router.post("/accounts/{account}/orders/{orderId}/cancel", summary="Cancel one order")
+@router.post(
+    "/accounts/{account}/orders/{orderId}/cancel",
+    summary="Cancel one order",
+    description="Asks the venue to cancel one working order; the venue confirms later.",
+    openapi_extra=request_body(OrderArgs, {}, ("account", "orderId")),
+    responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
+)
 async def cancel_order_route(
     account: str,
     orderId: str,
     request: Request,
     ctx: CallerDep,
-) -> dict[str, Any]:
+) -> Response:
     args = await body_args(request, OrderArgs, account=account, orderId=orderId)
-    return await run(ctx, "Cancel", args)
+    return reply(await run(ctx, "Cancel", args))
 
 
 @router.post(
     "/accounts/{account}/orders/place",
     summary="Place an order",
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "schema": PlaceArgs.model_json_schema(),
-                    "example": {
-                        "instrument": "ES 12-26",
-                        "action": "Buy",
-                        "quantity": 1,
-                        "orderType": "Limit",
-                        "limitPrice": 5990.25,
-                        "timeInForce": "Gtc",
-                    },
-                }
-            }
-        }
-    },
+    description=(
+        "Market, Limit, StopMarket or StopLimit; Day, Gtc or Gtd (with gtdTime). Enums in any "
+        "case. The order is submitted: its state follows through GET …/orders/{orderId}."
+    ),
+    openapi_extra=request_body(
+        PlaceArgs,
+        {
+            "instrument": "ES 12-26",
+            "action": "Buy",
+            "quantity": 1,
+            "orderType": "Limit",
+            "limitPrice": 5990.25,
+            "timeInForce": "Gtc",
+        },
+    ),
+    responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
-async def place_route(account: str, request: Request, ctx: CallerDep) -> dict[str, Any]:
-    return await run(ctx, "PlaceOrder", await body_args(request, PlaceArgs, account=account))
+async def place_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    return reply(await run(ctx, "PlaceOrder", await body_args(request, PlaceArgs, account=account)))
 
 
-@router.get("/accounts/{account}/orders", summary="The account's open orders")
-async def list_orders_route(account: str, request: Request, ctx: CallerDep) -> dict[str, Any]:
-    return await run(ctx, "GetOrders", query_args(request, AccountArgs, account=account))
+@router.get(
+    "/accounts/{account}/orders",
+    summary="The account's open orders",
+    description="Every order of the account that is not yet filled, cancelled or rejected.",
+    responses=responses({"orders": [_ORDER], "success": True}, *ACCOUNT_ERRORS),
+)
+async def list_orders_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    return reply(await run(ctx, "GetOrders", query_args(request, AccountArgs, account=account)))
 
 
-@router.get("/accounts/{account}/orders/{orderId}", summary="One order")
+@router.get(
+    "/accounts/{account}/orders/{orderId}",
+    summary="One order",
+    description="The order with its state in NT8 terms (Working, PartFilled, CancelPending…).",
+    responses=responses({**_ORDER, "success": True}, *ACCOUNT_ERRORS),
+)
 async def get_order_route(
     account: str,
     orderId: str,
     request: Request,
     ctx: CallerDep,
-) -> dict[str, Any]:
-    return await run(
-        ctx, "GetOrder", query_args(request, OrderArgs, account=account, orderId=orderId)
-    )
+) -> Response:
+    args = query_args(request, OrderArgs, account=account, orderId=orderId)
+    return reply(await run(ctx, "GetOrder", args))

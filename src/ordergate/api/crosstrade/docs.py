@@ -1,0 +1,102 @@
+"""OpenAPI documentation of the CrossTrade routes, and how a route sends its answer.
+
+Every route documents its request body (the args model without path parameters, with an
+example), its 200 with an example, and the dialect's error answers; ``reply`` renders an
+operation's body so that Decimals stay exact JSON numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ordergate.api.crosstrade.ops import Args
+from ordergate.api.crosstrade.wire import CrossTradeJson
+
+__all__ = ["ACCOUNT_ERRORS", "ERRORS", "query_parameters", "reply", "request_body", "responses"]
+
+
+def request_body(
+    model: type[Args], example: dict[str, Any], path: tuple[str, ...] = ("account",)
+) -> dict[str, Any]:
+    """The OpenAPI request body of a POST route: the args model without its path
+    parameters, and an example."""
+    schema = model.model_json_schema()
+    for name in path:
+        schema.get("properties", {}).pop(name, None)
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
+    return {
+        "requestBody": {"content": {"application/json": {"schema": schema, "example": example}}}
+    }
+
+
+def _example(body: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"content": {"application/json": {"example": body}}}
+    if description is not None:
+        out["description"] = description
+    return out
+
+
+ERRORS: dict[int, dict[str, Any]] = {
+    400: _example(
+        {"success": False, "error": "Invalid request", "detail": "body.quantity: ..."},
+        "Invalid request: a malformed body or query, or a value refused",
+    ),
+    401: _example(
+        {
+            "success": False,
+            "error": "Unauthorized: missing bearer token (Authorization: Bearer <token>)",
+            "code": "UNAUTHENTICATED",
+        },
+        "No or bad bearer token",
+    ),
+    404: _example(
+        {"success": False, "error": "Account 'Sim101' not found", "code": "ACCOUNT_NOT_FOUND"},
+        "Unknown account, or one this token may not act on (answered alike)",
+    ),
+    429: _example({"error": "Rate limit exceeded"}, "Rate limit exceeded (see Retry-After)"),
+}
+_DEFAULT = _example(
+    {"success": False, "error": "<what was refused>", "code": "<CODE>"},
+    "Any other refusal, in CrossTrade's error form",
+)
+
+
+def query_parameters(*params: tuple[str, str, str, bool]) -> dict[str, Any]:
+    """OpenAPI query parameters (name, description, JSON type, required) of a GET route that
+    reads its query string itself."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": required,
+                "description": description,
+                "schema": {"type": kind},
+            }
+            for name, description, kind, required in params
+        ]
+    }
+
+
+def responses(
+    ok: dict[str, Any], *errors: int, **more: dict[str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a route: 200 with ``ok`` as example, the standard error
+    forms of ``errors``, ``more`` by status (``s409=...``), and the error form as default."""
+    out: dict[int | str, dict[str, Any]] = {200: _example(ok)}
+    out.update({status: ERRORS[status] for status in errors})
+    out.update({int(key[1:]): value for key, value in more.items()})
+    out["default"] = _DEFAULT  # also keeps FastAPI from listing a 422 it never answers
+    return out
+
+
+ACCOUNT_ERRORS = (400, 401, 404, 429)
+
+
+def reply(body: dict[str, Any], status: int = 200) -> Response:
+    """An operation's answer as the route sends it: rendered here, so that its Decimals stay
+    exact JSON numbers (FastAPI's own serialization would turn them into strings)."""
+    return CrossTradeJson(body, status_code=status)
