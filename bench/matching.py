@@ -267,7 +267,7 @@ def bench_worst(partial: bool, repeat: int) -> dict[str, Any]:
         book = _book(seeded)
         gc.collect()
         start = time.perf_counter()
-        reports = book.match(quote, partial=partial)
+        reports = book.match(quote, partial=partial, at=quote.at)
         samples.append(time.perf_counter() - start)
         if _fills(reports) != want:
             raise BenchError(f"worst case: {len(reports)} fills, expected the {len(want)} buys")

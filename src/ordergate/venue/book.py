@@ -172,8 +172,9 @@ class Book:
         order.live = True
         self._index(order)
 
-    def match(self, quote: Quote, *, partial: bool) -> list[VenueReport]:
-        """Trigger the stops and fill the orders ``quote`` crosses, best first."""
+    def match(self, quote: Quote, *, partial: bool, at: datetime) -> list[VenueReport]:
+        """Trigger the stops and fill the orders ``quote`` crosses, best first; fills are
+        stamped ``at`` (when the venue matched, not when the quote was made)."""
         reports: list[VenueReport] = []
         for side_of in (Side.BUY, Side.SELL):
             side = self._sides.get((quote.symbol, side_of))
@@ -195,10 +196,12 @@ class Book:
                 qty = order.remaining if available is None else min(order.remaining, available)
                 if available is not None:
                     available -= qty
-                reports.extend(self._fill(order, qty, price, quote.at))
+                reports.extend(self._fill(order, qty, price, at))
         return reports
 
-    def fill_now(self, order: Resting, quote: Quote, *, partial: bool) -> list[VenueReport]:
+    def fill_now(
+        self, order: Resting, quote: Quote, *, partial: bool, at: datetime
+    ) -> list[VenueReport]:
         """Match one just-arrived order against the current quote."""
         if not order.live:
             if not order.triggered(quote):
@@ -211,7 +214,7 @@ class Book:
             (quote.ask_size if order.side is Side.BUY else quote.bid_size) if partial else None
         )
         qty = order.remaining if available is None else min(order.remaining, available)
-        return self._fill(order, qty, price, quote.at) if qty > 0 else []
+        return self._fill(order, qty, price, at) if qty > 0 else []
 
     def _fill(
         self, order: Resting, qty: Decimal, price: Decimal, at: datetime

@@ -265,7 +265,9 @@ class SimVenue:
         rules = self.config.rules(order.symbol)
         fills: list[VenueReport] = []
         if quote is not None:
-            fills = self._book.fill_now(resting, quote, partial=rules.partial_fills)
+            fills = self._book.fill_now(
+                resting, quote, partial=rules.partial_fills, at=self.clock.now()
+            )
         if fills and resting.remaining == 0 and not rules.fill_delay_ms:
             return fills  # filled on arrival: the fill is the acknowledgement
         ack: list[VenueReport] = [Acknowledged(order.ticket, live=resting.live)]
@@ -311,7 +313,9 @@ class SimVenue:
         quote = self._quotes.get(order.symbol)
         if quote is not None:
             rules = self.config.rules(order.symbol)
-            fills = self._book.fill_now(resting, quote, partial=rules.partial_fills)
+            fills = self._book.fill_now(
+                resting, quote, partial=rules.partial_fills, at=self.clock.now()
+            )
             reports.extend(self._later(rules.fill_delay_ms, fills))
         return reports
 
@@ -344,5 +348,6 @@ class SimVenue:
     def _match(self, quote: Quote) -> list[VenueReport]:
         rules = self.config.rules(quote.symbol)
         return self._later(
-            rules.fill_delay_ms, self._book.match(quote, partial=rules.partial_fills)
+            rules.fill_delay_ms,
+            self._book.match(quote, partial=rules.partial_fills, at=self.clock.now()),
         )

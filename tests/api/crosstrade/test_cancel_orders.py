@@ -199,6 +199,10 @@ async def test_order_answers_carry_json_numbers_not_strings(ct):
     assert b'"limitPrice":5990.25,' in response.content
     body = response.json()
     assert (body["orderState"], body["action"], body["orderType"], body["timeInForce"]) == (
-        "Working", "Buy", "Limit", "Gtc")
+        "Working",
+        "Buy",
+        "Limit",
+        "Gtc",
+    )
     listed = await ct.client.get("/v1/api/accounts/sim101/orders", headers=ct.auth())
     assert [o["orderId"] for o in listed.json()["orders"]] == [order_id]

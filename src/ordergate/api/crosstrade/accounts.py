@@ -1,9 +1,386 @@
-"""CrossTrade accounts endpoints (being written)."""
+"""Accounts: the list, one account with its values, the snapshot of all with their positions,
+and the P&L high-water marks.
+
+An account's values come from ``engine.account_state`` (balance, open tickets at the current
+quotes) and the ledger (realized P&L), computed when asked.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from weakref import WeakKeyDictionary
 
-__all__ = ["router"]
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ordergate.api.crosstrade.context import CallerDep
+from ordergate.api.crosstrade.docs import reply, responses
+from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
+from ordergate.api.crosstrade.positions import position_out, visible_accounts
+from ordergate.api.crosstrade.wire import epoch_ms, iso, num
+from ordergate.domain.accounts import Account
+from ordergate.engine.accounting import AccountState
+from ordergate.engine.compound import NetPosition, positions
+from ordergate.engine.service import OrderEngine
+from ordergate.store.executions import SqlExecutionQueries
+
+__all__ = ["Watermarks", "account_out", "router", "watermarks_of"]
 
 router = APIRouter(tags=["accounts"])
+
+#: NT8's Currency names for the ISO codes it knows; others are shown as their code.
+DENOMINATION = {
+    "USD": "UsDollar",
+    "EUR": "Euro",
+    "GBP": "BritishPound",
+    "JPY": "JapaneseYen",
+    "CHF": "SwissFranc",
+    "CAD": "CanadianDollar",
+    "AUD": "AustralianDollar",
+    "NZD": "NewZealandDollar",
+    "HKD": "HongKongDollar",
+    "SEK": "SwedishKrona",
+    "NOK": "NorwegianKrone",
+    "DKK": "DanishKrone",
+}
+
+AccountField = Field(min_length=1, max_length=64, description="Name of the account in NT8")
+
+
+@dataclass(slots=True)
+class Mark:
+    """One account's session: where it started and the highs seen since."""
+
+    session: date
+    since: datetime
+    #: the account's realized P&L (ever) when the session's first valuation was taken
+    realized_start: Decimal
+    pnl_high: Decimal
+    netliq_high: Decimal
+    unrealized_high: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    """An account valued now: its state, realized P&L (ever) and net positions."""
+
+    account: Account
+    state: AccountState
+    realized: Decimal
+    positions: list[NetPosition]
+
+
+class Watermarks:
+    """P&L and net-liquidation high-water marks, kept in this process's memory.
+
+    A session is a UTC day. Every valuation of an account (any account, snapshot,
+    position-summing or watermark request; the P&L stream may add its own) is observed; the
+    highs are of the values observed, so they are as fine-grained as the requests are. They
+    start again at 00:00 UTC and when the process restarts.
+    """
+
+    def __init__(self) -> None:
+        self._marks: dict[int, Mark] = {}
+
+    def observe(self, value: Valuation, now: datetime) -> Mark:
+        state = value.state
+        mark = self._marks.get(state.login)
+        if mark is None or mark.session != now.date():
+            mark = Mark(
+                session=now.date(),
+                since=now,
+                realized_start=value.realized,
+                pnl_high=state.unrealized_pnl,
+                netliq_high=state.equity,
+                unrealized_high=state.unrealized_pnl,
+            )
+            self._marks[state.login] = mark
+        pnl = value.realized - mark.realized_start + state.unrealized_pnl
+        mark.pnl_high = max(mark.pnl_high, pnl)
+        mark.netliq_high = max(mark.netliq_high, state.equity)
+        mark.unrealized_high = max(mark.unrealized_high, state.unrealized_pnl)
+        return mark
+
+
+_WATERMARKS: WeakKeyDictionary[OrderEngine, Watermarks] = WeakKeyDictionary()
+
+
+def watermarks_of(engine: OrderEngine) -> Watermarks:
+    """The high-water marks of the process that runs ``engine``."""
+    found = _WATERMARKS.get(engine)
+    if found is None:
+        found = _WATERMARKS[engine] = Watermarks()
+    return found
+
+
+async def valuations(ctx: Ctx, accounts: list[Account]) -> list[Valuation]:
+    """Value ``accounts`` (each already one the caller may act on) now, and observe them."""
+    async with ctx.container.store.transaction(readonly=True) as tx:
+        realized = await SqlExecutionQueries(tx.connection).realized_pnl(
+            [a.login for a in accounts]
+        )
+    now = ctx.container.clock.now()
+    marks = watermarks_of(ctx.engine)
+    out = []
+    for account in accounts:
+        state = await ctx.engine.account_state(ctx.principal, account.login)
+        value = Valuation(
+            account, state, realized[account.login], await positions(ctx.engine, account)
+        )
+        marks.observe(value, now)
+        out.append(value)
+    return out
+
+
+async def _one(ctx: Ctx, ref: str) -> Valuation:
+    async with ctx.engine.store.transaction(readonly=True) as tx:
+        account = await ctx.engine.account(tx, ctx.principal, ref)
+    (value,) = await valuations(ctx, [account])
+    return value
+
+
+def account_out(value: Valuation) -> dict[str, Any]:
+    """An account as NT8 shows it, ``item`` holding its values in its currency: cash is the
+    balance, net liquidation the equity, margins those ordergate's risk check uses, buying
+    power the notional the free margin still allows."""
+    account, state = value.account, value.state
+    free = max(state.free_margin, Decimal(0))
+    return {
+        "id": account.login,
+        "name": account.name,
+        "displayName": account.name,
+        "provider": "Simulator",
+        "denomination": DENOMINATION.get(account.currency, account.currency),
+        "currency": account.currency,
+        "status": "Enabled" if account.enabled else "Disabled",
+        "connectionStatus": "Connected",
+        "positionMode": account.mode.value.capitalize(),
+        "leverage": account.leverage,
+        "item": {
+            "buyingPower": num(free * account.leverage),
+            "cashValue": num(state.balance),
+            "totalCashBalance": num(state.balance),
+            "netLiquidation": num(state.equity),
+            "realizedProfitLoss": num(value.realized),
+            "unrealizedProfitLoss": num(state.unrealized_pnl),
+            "initialMargin": num(state.margin_used),
+            "maintenanceMargin": num(state.margin_used),
+            "excessInitialMargin": num(state.free_margin),
+            "excessMaintenanceMargin": num(state.free_margin),
+            "commission": 0,
+            "fee": 0,
+        },
+    }
+
+
+class NoArgs(Args):
+    pass
+
+
+@operation("ListAccounts", NoArgs)
+async def list_accounts(ctx: Ctx, args: NoArgs) -> dict[str, Any]:
+    values = await valuations(ctx, await visible_accounts(ctx))
+    return {"accounts": [account_out(v) for v in values], "success": True}
+
+
+class AccountArgs(Args):
+    account: str = AccountField
+
+
+@operation("GetAccount", AccountArgs)
+async def get_account(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
+    return {**account_out(await _one(ctx, args.account)), "success": True}
+
+
+@operation("GetSnapshot", NoArgs)
+async def get_snapshot(ctx: Ctx, args: NoArgs) -> dict[str, Any]:
+    now = ctx.container.clock.now()
+    values = await valuations(ctx, await visible_accounts(ctx))
+    accounts: list[dict[str, Any]] = []
+    for value in values:
+        working = await ctx.engine.open_orders(ctx.principal, value.account.login)
+        accounts.append(
+            {
+                "account": {
+                    **account_out(value),
+                    "isAccountFlat": all(p.side is None for p in value.positions),
+                    "workingOrders": len(working),
+                },
+                "positions": [position_out(p, value.account.name) for p in value.positions],
+            }
+        )
+    return {
+        "type": "snapshot",
+        "timestamp": iso(now),
+        "epoch": epoch_ms(now),
+        "accounts": accounts,
+        "success": True,
+    }
+
+
+@operation("GetWatermarks", AccountArgs)
+async def get_watermarks(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
+    value = await _one(ctx, args.account)
+    mark = watermarks_of(ctx.engine).observe(value, ctx.container.clock.now())
+    state = value.state
+    realized = value.realized - mark.realized_start
+    highs = {
+        "pnlhigh": num(mark.pnl_high),
+        "netliqhigh": num(mark.netliq_high),
+        "unrealhigh": num(mark.unrealized_high),
+    }
+    return {
+        "success": True,
+        "data": {
+            "account": value.account.name,
+            "session": mark.session.isoformat(),
+            "since": iso(mark.since),
+            "watermarks": highs,
+            "stats": {
+                "pnl": num(realized + state.unrealized_pnl),
+                "total": num(realized + state.unrealized_pnl),
+                "realized": num(realized),
+                "unrealized": num(state.unrealized_pnl),
+                "poscount": sum(1 for p in value.positions if p.side is not None),
+                "netliq": num(state.equity),
+                **highs,
+            },
+        },
+    }
+
+
+_ACCOUNT = {
+    "id": 1001,
+    "name": "Sim101",
+    "displayName": "Sim101",
+    "provider": "Simulator",
+    "denomination": "UsDollar",
+    "currency": "USD",
+    "status": "Enabled",
+    "connectionStatus": "Connected",
+    "positionMode": "Netting",
+    "leverage": 100,
+    "item": {
+        "buyingPower": 99820000,
+        "cashValue": 1000000,
+        "totalCashBalance": 1000000,
+        "netLiquidation": 1000200,
+        "realizedProfitLoss": 0,
+        "unrealizedProfitLoss": 200,
+        "initialMargin": 6000,
+        "maintenanceMargin": 6000,
+        "excessInitialMargin": 994200,
+        "excessMaintenanceMargin": 994200,
+        "commission": 0,
+        "fee": 0,
+    },
+}
+_POSITION = {
+    "account": "Sim101",
+    "instrument": "ES 12-26",
+    "instrumentType": "Future",
+    "marketPosition": "Long",
+    "quantity": 2,
+    "averagePrice": 6001.125,
+    "marketPrice": 6003.125,
+    "unrealizedProfitLoss": 200,
+}
+
+
+@router.get(
+    "/accounts",
+    summary="The accounts this token may act on",
+    description="Every account the caller may trade, each with its current values (item).",
+    responses=responses({"accounts": [_ACCOUNT], "success": True}, 400, 401, 429),
+)
+async def list_accounts_route(request: Request, ctx: CallerDep) -> Response:
+    return reply(await run(ctx, "ListAccounts", query_args(request, NoArgs)))
+
+
+@router.get(
+    "/accounts/snapshot",
+    summary="Snapshot of every account with its positions",
+    description=(
+        "Every account the caller may act on, valued now, with its net positions. "
+        "isAccountFlat is NT8's: no position (a hedged, offsetting pair counts as flat); "
+        "workingOrders counts the orders still working, which a flat account may have."
+    ),
+    responses=responses(
+        {
+            "type": "snapshot",
+            "timestamp": "2026-11-20T15:30:00Z",
+            "epoch": 1795188600000,
+            "accounts": [
+                {
+                    "account": {**_ACCOUNT, "isAccountFlat": False, "workingOrders": 1},
+                    "positions": [_POSITION],
+                }
+            ],
+            "success": True,
+        },
+        400,
+        401,
+        429,
+    ),
+)
+async def snapshot_route(request: Request, ctx: CallerDep) -> Response:
+    return reply(await run(ctx, "GetSnapshot", query_args(request, NoArgs)))
+
+
+@router.get(
+    "/accounts/{account}",
+    summary="One account",
+    responses=responses({**_ACCOUNT, "success": True}, 400, 401, 404, 429),
+)
+async def get_account_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    return reply(await run(ctx, "GetAccount", query_args(request, AccountArgs, account=account)))
+
+
+@router.get(
+    "/accounts/{account}/watermarks",
+    summary="P&L and net-liquidation high-water marks",
+    description=(
+        "The account's session statistics and their highs. A session is the UTC day. "
+        "realized is the P&L realized since the session's first observation (from the "
+        "ledger), unrealized that of the open positions now, pnl = total = realized + "
+        "unrealized (ordergate charges no commissions), netliq the equity, poscount the "
+        "instruments held. The highs (pnlhigh, netliqhigh, unrealhigh) are kept in this "
+        "server process's memory, from every time it valued the account (any account, "
+        "snapshot or watermarks request) since the session began or the process started "
+        "(since): they miss peaks nobody asked about, and start again with the process. "
+        "Several processes sharing one database each keep their own."
+    ),
+    responses=responses(
+        {
+            "success": True,
+            "data": {
+                "account": "Sim101",
+                "session": "2026-11-20",
+                "since": "2026-11-20T09:12:00Z",
+                "watermarks": {"pnlhigh": 250, "netliqhigh": 1000250, "unrealhigh": 250},
+                "stats": {
+                    "pnl": 200,
+                    "total": 200,
+                    "realized": 0,
+                    "unrealized": 200,
+                    "poscount": 1,
+                    "netliq": 1000200,
+                    "pnlhigh": 250,
+                    "netliqhigh": 1000250,
+                    "unrealhigh": 250,
+                },
+            },
+        },
+        400,
+        401,
+        404,
+        429,
+    ),
+)
+async def watermarks_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    return reply(await run(ctx, "GetWatermarks", query_args(request, AccountArgs, account=account)))

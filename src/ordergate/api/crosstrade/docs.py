@@ -14,7 +14,15 @@ from starlette.responses import Response
 from ordergate.api.crosstrade.ops import Args
 from ordergate.api.crosstrade.wire import CrossTradeJson
 
-__all__ = ["ACCOUNT_ERRORS", "ERRORS", "query_parameters", "reply", "request_body", "responses"]
+__all__ = [
+    "ACCOUNT_ERRORS",
+    "ERRORS",
+    "example",
+    "query_parameters",
+    "reply",
+    "request_body",
+    "responses",
+]
 
 
 def request_body(
@@ -32,7 +40,7 @@ def request_body(
     }
 
 
-def _example(body: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+def example(body: dict[str, Any], description: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"content": {"application/json": {"example": body}}}
     if description is not None:
         out["description"] = description
@@ -40,11 +48,11 @@ def _example(body: dict[str, Any], description: str | None = None) -> dict[str, 
 
 
 ERRORS: dict[int, dict[str, Any]] = {
-    400: _example(
+    400: example(
         {"success": False, "error": "Invalid request", "detail": "body.quantity: ..."},
         "Invalid request: a malformed body or query, or a value refused",
     ),
-    401: _example(
+    401: example(
         {
             "success": False,
             "error": "Unauthorized: missing bearer token (Authorization: Bearer <token>)",
@@ -52,13 +60,13 @@ ERRORS: dict[int, dict[str, Any]] = {
         },
         "No or bad bearer token",
     ),
-    404: _example(
+    404: example(
         {"success": False, "error": "Account 'Sim101' not found", "code": "ACCOUNT_NOT_FOUND"},
         "Unknown account, or one this token may not act on (answered alike)",
     ),
-    429: _example({"error": "Rate limit exceeded"}, "Rate limit exceeded (see Retry-After)"),
+    429: example({"error": "Rate limit exceeded"}, "Rate limit exceeded (see Retry-After)"),
 }
-_DEFAULT = _example(
+_DEFAULT = example(
     {"success": False, "error": "<what was refused>", "code": "<CODE>"},
     "Any other refusal, in CrossTrade's error form",
 )
@@ -86,7 +94,7 @@ def responses(
 ) -> dict[int | str, dict[str, Any]]:
     """The documented answers of a route: 200 with ``ok`` as example, the standard error
     forms of ``errors``, ``more`` by status (``s409=...``), and the error form as default."""
-    out: dict[int | str, dict[str, Any]] = {200: _example(ok)}
+    out: dict[int | str, dict[str, Any]] = {200: example(ok)}
     out.update({status: ERRORS[status] for status in errors})
     out.update({int(key[1:]): value for key, value in more.items()})
     out["default"] = _DEFAULT  # also keeps FastAPI from listing a 422 it never answers

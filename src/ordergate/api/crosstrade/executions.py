@@ -1,9 +1,138 @@
-"""CrossTrade executions endpoints (being written)."""
+"""Executions: the account's fills, from the ledger, newest within a lookback window."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import timedelta
+from typing import Any
 
-__all__ = ["router"]
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ordergate.api.crosstrade.context import CallerDep
+from ordergate.api.crosstrade.docs import query_parameters, reply, responses
+from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
+from ordergate.api.crosstrade.views import instrument_type
+from ordergate.api.crosstrade.wire import ACTION_OUT, epoch_ms, iso, num
+from ordergate.domain.accounts import Account
+from ordergate.domain.errors import NotFound
+from ordergate.domain.orders import Side
+from ordergate.store.executions import Execution, SqlExecutionQueries
+
+__all__ = ["execution_out", "router"]
 
 router = APIRouter(tags=["executions"])
+
+#: The most executions one answer carries (900 s of a busy account stays far below it).
+MAX_EXECUTIONS = 5000
+_ID_MAX = 2**63 - 1
+
+AccountField = Field(min_length=1, max_length=64, description="Name of the account in NT8")
+
+
+def execution_out(execution: Execution, account: str) -> dict[str, Any]:
+    """A fill as an NT8 execution. ``marketPosition`` is the side it traded (Long for a buy,
+    Short for a sell); ``name`` is the order's strategy tag; ordergate charges no commission."""
+    return {
+        "id": str(execution.id),
+        "time": iso(execution.at),
+        "epoch": epoch_ms(execution.at),
+        "name": execution.tag or "",
+        "orderId": execution.order_id,
+        "account": account,
+        "instrument": execution.symbol,
+        "instrumentType": instrument_type(execution.symbol),
+        "action": ACTION_OUT[execution.side],
+        "marketPosition": "Long" if execution.side is Side.BUY else "Short",
+        "isExit": execution.closes_ticket is not None,
+        "price": num(execution.price),
+        "quantity": num(execution.quantity),
+        "commission": 0,
+    }
+
+
+async def _account(ctx: Ctx, ref: str) -> Account:
+    async with ctx.engine.store.transaction(readonly=True) as tx:
+        return await ctx.engine.account(tx, ctx.principal, ref)
+
+
+class ExecutionsArgs(Args):
+    account: str = AccountField
+    lookbackTime: int = Field(
+        default=320, ge=1, le=900, description="Seconds back from now (default 320, max 900)"
+    )
+
+
+@operation("GetExecutions", ExecutionsArgs)
+async def get_executions(ctx: Ctx, args: ExecutionsArgs) -> dict[str, Any]:
+    account = await _account(ctx, args.account)
+    since = ctx.container.clock.now() - timedelta(seconds=args.lookbackTime)
+    async with ctx.container.store.transaction(readonly=True) as tx:
+        found = await SqlExecutionQueries(tx.connection).since(account.login, since, MAX_EXECUTIONS)
+    return {"executions": [execution_out(e, account.name) for e in found], "success": True}
+
+
+class ExecutionArgs(Args):
+    account: str = AccountField
+    executionId: int = Field(ge=1, le=_ID_MAX, description="The execution's id")
+
+
+@operation("GetExecution", ExecutionArgs)
+async def get_execution(ctx: Ctx, args: ExecutionArgs) -> dict[str, Any]:
+    account = await _account(ctx, args.account)
+    async with ctx.container.store.transaction(readonly=True) as tx:
+        found = await SqlExecutionQueries(tx.connection).get(account.login, args.executionId)
+    if found is None:
+        raise NotFound(f"Execution '{args.executionId}' not found in account {account.name}")
+    return {**execution_out(found, account.name), "success": True}
+
+
+_EXECUTION = {
+    "id": "42",
+    "time": "2026-11-20T15:30:00.125000Z",
+    "epoch": 1795188600125,
+    "name": "",
+    "orderId": "d99b2043460849ddae409d1b15cb92ff",
+    "account": "Sim101",
+    "instrument": "ES 12-26",
+    "instrumentType": "Future",
+    "action": "Sell",
+    "marketPosition": "Short",
+    "isExit": True,
+    "price": 6004.5,
+    "quantity": 1,
+    "commission": 0,
+}
+
+
+@router.get(
+    "/accounts/{account}/executions",
+    summary="The account's recent executions",
+    description=(
+        "Fills of the last lookbackTime seconds (default 320, at most 900), in the order "
+        "they were recorded, "
+        f"at most {MAX_EXECUTIONS}. id is the execution's id for GET …/executions/{{id}}."
+    ),
+    openapi_extra=query_parameters(
+        ("lookbackTime", "Seconds back from now (default 320, at most 900)", "integer", False)
+    ),
+    responses=responses({"executions": [_EXECUTION], "success": True}, 400, 401, 404, 429),
+)
+async def executions_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    return reply(
+        await run(ctx, "GetExecutions", query_args(request, ExecutionsArgs, account=account))
+    )
+
+
+@router.get(
+    "/accounts/{account}/executions/{executionId}",
+    summary="One execution",
+    description="404 when the account has no execution with this id.",
+    responses=responses({**_EXECUTION, "success": True}, 400, 401, 404, 429),
+)
+async def execution_route(
+    account: str, executionId: str, request: Request, ctx: CallerDep
+) -> Response:
+    args = query_args(request, ExecutionArgs, account=account, executionId=executionId)
+    return reply(await run(ctx, "GetExecution", args))

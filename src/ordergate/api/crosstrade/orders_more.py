@@ -1,9 +1,367 @@
-"""CrossTrade orders (more) endpoints (being written)."""
+"""Orders, continued: an order's lifecycle, change, replace, flat-place and cancel-and-bracket.
+
+Replace, flat-place and cancel-and-bracket wait for the venue between their steps (see
+``engine/brackets.py`` for how each handles the races of a real venue).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from decimal import Decimal
+from typing import Any, Final
 
-__all__ = ["router"]
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ordergate.api.crosstrade.context import CallerDep
+from ordergate.api.crosstrade.docs import query_parameters, reply, request_body, responses
+from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
+from ordergate.api.crosstrade.orders import PlaceArgs, place_command
+from ordergate.api.crosstrade.wire import (
+    ACTION_OUT,
+    ORDER_STATE,
+    epoch_ms,
+    iso,
+    num,
+    parse_action,
+    parse_tif,
+)
+from ordergate.domain.commands import ChangeOrder
+from ordergate.domain.errors import OrderNotFound
+from ordergate.domain.ids import parse_order_id
+from ordergate.engine.brackets import Bracket, cancel_and_bracket, flat_place, replace_order
+from ordergate.store.lifecycle import FillRecord, StateChange, order_timeline
+
+__all__ = ["MAX_LIFECYCLE_LIMIT", "router"]
 
 router = APIRouter(tags=["orders"])
+
+#: The lifecycle's hard ceiling on entries (CrossTrade's): a larger ``limit`` is capped.
+MAX_LIFECYCLE_LIMIT: Final = 2000
+
+Account = Field(min_length=1, max_length=64, description="Name of the account in NT8")
+OrderIdField = Field(description="The order's id (32 lower-case hex)")
+_ID = "adb3868865de4b59b0e147b8300e4a29"
+_ORDER_PATH = ("account", "orderId")
+_ERRORS = (400, 401, 404, 429)
+_NEW_ID = "2141df9fc0254ba9b34c8a5e38722249"
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+
+
+class LifecycleArgs(Args):
+    account: str = Account
+    orderId: str = OrderIdField
+    includeFills: bool = Field(default=True, description="Merge the order's fills in")
+    limit: int = Field(
+        default=200,
+        ge=1,
+        description=f"Most entries to return, oldest first (capped at {MAX_LIFECYCLE_LIMIT})",
+    )
+
+
+def _entry(entry: StateChange | FillRecord) -> dict[str, Any]:
+    if isinstance(entry, FillRecord):
+        return {
+            "type": "fill",
+            "time": iso(entry.at),
+            "epoch": epoch_ms(entry.at),
+            "executionId": str(entry.id),
+            "action": ACTION_OUT[entry.side],
+            "quantity": num(entry.quantity),
+            "price": num(entry.price),
+        }
+    return {
+        "type": "state",
+        "time": iso(entry.at),
+        "epoch": epoch_ms(entry.at),
+        # NT8 orders start Initialized; ours are created straight into Submitted.
+        "fromState": "Initialized" if entry.from_status is None else ORDER_STATE[entry.from_status],
+        "toState": ORDER_STATE[entry.to_status],
+        "reason": entry.reason,
+        "actor": entry.actor,
+    }
+
+
+@operation("GetLifecycle", LifecycleArgs)
+async def get_lifecycle(ctx: Ctx, args: LifecycleArgs) -> dict[str, Any]:
+    order_id = parse_order_id(args.orderId)
+    limit = min(args.limit, MAX_LIFECYCLE_LIMIT)
+    # One read transaction: the order and its trail as of the same moment.
+    async with ctx.container.store.transaction(readonly=True) as tx:
+        account = await ctx.engine.account(tx, ctx.principal, args.account)
+        order = await tx.orders.get(account.login, order_id)
+        if order is None:
+            raise OrderNotFound(f"order {order_id} not found in account {account.name}")
+        timeline = await order_timeline(
+            tx.connection, order.key, include_fills=args.includeFills, limit=limit
+        )
+    return {
+        "account": account.name,
+        "orderId": order.id,
+        "instrument": order.symbol,
+        "orderState": ORDER_STATE[order.status],
+        "events": [_entry(e) for e in timeline.entries],
+        "count": len(timeline.entries),
+        "limit": limit,
+        "truncated": timeline.truncated,
+        "success": True,
+    }
+
+
+# -- change ----------------------------------------------------------------------------------
+
+
+class ChangeArgs(Args):
+    account: str = Account
+    orderId: str = OrderIdField
+    quantity: Decimal | None = Field(default=None, description="New total quantity")
+    limitPrice: Decimal | None = Field(default=None, description="New limit price")
+    stopPrice: Decimal | None = Field(default=None, description="New stop price")
+
+
+@operation("ChangeOrder", ChangeArgs)
+async def change_order(ctx: Ctx, args: ChangeArgs) -> dict[str, Any]:
+    order = await ctx.engine.change(
+        ctx.principal,
+        ChangeOrder(
+            account=args.account,
+            order=parse_order_id(args.orderId),
+            quantity=args.quantity,
+            limit_price=args.limitPrice,
+            stop_price=args.stopPrice,
+        ),
+    )
+    return {"orderId": order.id, "success": True}
+
+
+# -- replace and flat-place ------------------------------------------------------------------
+
+
+class ReplaceArgs(PlaceArgs):
+    orderId: str = OrderIdField
+
+
+@operation("ReplaceOrder", ReplaceArgs)
+async def replace(ctx: Ctx, args: ReplaceArgs) -> dict[str, Any]:
+    old = parse_order_id(args.orderId)
+    new = await place_command(ctx, args)
+    order = await replace_order(ctx.engine, ctx.principal, args.account, old, new)
+    return {"orderId": order.id, "replacedOrderId": old, "success": True}
+
+
+@operation("FlatPlaceOrder", PlaceArgs)
+async def flat_place_order(ctx: Ctx, args: PlaceArgs) -> dict[str, Any]:
+    order = await flat_place(ctx.engine, ctx.principal, await place_command(ctx, args))
+    return {"orderId": order.id, "success": True}
+
+
+# -- cancel and bracket ----------------------------------------------------------------------
+
+
+class BracketArgs(Args):
+    account: str = Account
+    instrument: str = Field(min_length=1, max_length=32, examples=["ES 12-26"])
+    action: str = Field(
+        examples=["Buy"], description="Side of the position protected: Buy for a long"
+    )
+    quantity: Decimal = Field(examples=[1], description="Clamped to the position's size")
+    takeProfit: Decimal | None = Field(default=None, description="Price of the take-profit limit")
+    stopLoss: Decimal | None = Field(default=None, description="Price of the stop-loss stop")
+    timeInForce: str = Field(default="Gtc", description="Day, Gtc (default)")
+    ocoId: str | None = Field(default=None, max_length=64, description="Default: a new one")
+    strategy: str | None = Field(default=None, max_length=64, description="A tag of yours")
+
+
+@operation("CancelAndBracket", BracketArgs)
+async def bracket(ctx: Ctx, args: BracketArgs) -> dict[str, Any]:
+    cmd = Bracket(
+        account=args.account,
+        symbol=await ctx.symbol(args.instrument),
+        side=parse_action(args.action),
+        quantity=args.quantity,
+        take_profit=args.takeProfit,
+        stop_loss=args.stopLoss,
+        tif=parse_tif(args.timeInForce),
+        oco=args.ocoId,
+        tag=args.strategy,
+    )
+    report = await cancel_and_bracket(ctx.engine, ctx.principal, cmd)
+    legs = [o for o in (report.take_profit, report.stop_loss) if o is not None]
+    return {
+        "orderIds": [o.id for o in legs],
+        "takeProfitOrderId": None if report.take_profit is None else report.take_profit.id,
+        "stopLossOrderId": None if report.stop_loss is None else report.stop_loss.id,
+        "ocoId": report.oco,
+        "quantity": num(report.quantity),
+        "cancelledOrderIds": list(report.cancelled),
+        "notCancelledOrderIds": list(report.not_cancelled),
+        "success": True,
+    }
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/accounts/{account}/orders/{orderId}/lifecycle",
+    summary="An order's lifecycle",
+    description=(
+        "Every state transition of the order (NT8 states; the first is from Initialized) "
+        "with who made it and why, and (includeFills, default true) each fill just before "
+        "the transition it caused. Oldest first, at most limit entries (default 200, capped "
+        f"at {MAX_LIFECYCLE_LIMIT}); truncated says whether more exist."
+    ),
+    openapi_extra=query_parameters(
+        ("includeFills", "Merge the fills in (default true)", "boolean", False),
+        ("limit", f"Most entries (200; capped at {MAX_LIFECYCLE_LIMIT})", "integer", False),
+    ),
+    responses=responses(
+        {
+            "account": "Sim101",
+            "orderId": _ID,
+            "instrument": "ES 12-26",
+            "orderState": "Filled",
+            "events": [
+                {
+                    "type": "state",
+                    "time": "2026-11-20T15:30:00Z",
+                    "epoch": 1795707000000,
+                    "fromState": "Initialized",
+                    "toState": "Submitted",
+                    "reason": "submitted",
+                    "actor": "user:demo",
+                },
+                {
+                    "type": "fill",
+                    "time": "2026-11-20T15:30:00Z",
+                    "epoch": 1795707000000,
+                    "executionId": "17",
+                    "action": "Buy",
+                    "quantity": 1,
+                    "price": 6000.25,
+                },
+                {
+                    "type": "state",
+                    "time": "2026-11-20T15:30:00Z",
+                    "epoch": 1795707000000,
+                    "fromState": "Submitted",
+                    "toState": "Filled",
+                    "reason": "filled 1 @ 6000.25",
+                    "actor": "venue",
+                },
+            ],
+            "count": 3,
+            "limit": 200,
+            "truncated": False,
+            "success": True,
+        },
+        *_ERRORS,
+    ),
+)
+async def lifecycle_route(account: str, orderId: str, request: Request, ctx: CallerDep) -> Response:
+    args = query_args(request, LifecycleArgs, account=account, orderId=orderId)
+    return reply(await run(ctx, "GetLifecycle", args))
+
+
+@router.put(
+    "/accounts/{account}/orders/{orderId}/change",
+    summary="Change an order",
+    description=(
+        "Changes the quantity and/or the limit or stop price of a resting order; give at least "
+        "one. The venue confirms the change (the order shows ChangePending until then). A "
+        "price the order's type does not use is refused."
+    ),
+    openapi_extra=request_body(ChangeArgs, {"limitPrice": 5985.5}, _ORDER_PATH),
+    responses=responses({"orderId": _ID, "success": True}, *_ERRORS),
+)
+async def change_route(account: str, orderId: str, request: Request, ctx: CallerDep) -> Response:
+    args = await body_args(request, ChangeArgs, account=account, orderId=orderId)
+    return reply(await run(ctx, "ChangeOrder", args))
+
+
+_PLACE_EXAMPLE = {
+    "instrument": "ES 12-26",
+    "action": "Buy",
+    "quantity": 1,
+    "orderType": "Limit",
+    "limitPrice": 5990.25,
+    "timeInForce": "Gtc",
+}
+
+
+@router.post(
+    "/accounts/{account}/orders/{orderId}/replace",
+    summary="Replace an order (cancel, then place a new one)",
+    description=(
+        "Cancels the order and, once the venue has confirmed the cancel, places the new order "
+        "described by the body (the same fields as place); answers the new order's id. The "
+        "two are never working together: if the order fills before the cancel, the venue "
+        "refuses the cancel, or the cancel is not confirmed in time, nothing is placed and "
+        "the error says which. A malformed body changes nothing."
+    ),
+    openapi_extra=request_body(ReplaceArgs, _PLACE_EXAMPLE, _ORDER_PATH),
+    responses=responses({"orderId": _NEW_ID, "replacedOrderId": _ID, "success": True}, *_ERRORS),
+)
+async def replace_route(account: str, orderId: str, request: Request, ctx: CallerDep) -> Response:
+    args = await body_args(request, ReplaceArgs, account=account, orderId=orderId)
+    return reply(await run(ctx, "ReplaceOrder", args))
+
+
+@router.post(
+    "/accounts/{account}/orders/flatplace",
+    summary="Flatten the instrument, then place an order",
+    description=(
+        "Cancels the account's orders in the instrument and closes its position there, then "
+        "places the order (whether or not a position existed). The order is placed only once "
+        "the position is seen flat; if it cannot be closed, nothing is placed."
+    ),
+    openapi_extra=request_body(PlaceArgs, {**_PLACE_EXAMPLE, "orderType": "Market"}),
+    responses=responses({"orderId": _ID, "success": True}, *_ERRORS),
+)
+async def flat_place_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    args = await body_args(request, PlaceArgs, account=account)
+    return reply(await run(ctx, "FlatPlaceOrder", args))
+
+
+@router.post(
+    "/accounts/{account}/orders/cancel_and_bracket",
+    summary="Cancel the instrument's orders, then bracket the position",
+    description=(
+        "Cancels every order of the account in the instrument, then places a take-profit "
+        "limit and a stop-loss stop on the other side of the position (action is the side "
+        "of the position protected), as one OCO group; give takeProfit, stopLoss or both. "
+        "The bracket goes out as soon as the venue has answered the cancels; the quantity is "
+        "clamped to the position; if the position went flat meanwhile nothing is placed; "
+        "with no position the bracket is an entry. notCancelledOrderIds lists orders the "
+        "venue had still not cancelled when the bracket was placed."
+    ),
+    openapi_extra=request_body(
+        BracketArgs,
+        {
+            "instrument": "ES 12-26",
+            "action": "Buy",
+            "quantity": 1,
+            "takeProfit": 6050,
+            "stopLoss": 5950,
+        },
+    ),
+    responses=responses(
+        {
+            "orderIds": [_NEW_ID, _ID],
+            "takeProfitOrderId": _NEW_ID,
+            "stopLossOrderId": _ID,
+            "ocoId": "bracket-5f0c2d6e9a4b4d7c8e1f2a3b4c5d6e7f",
+            "quantity": 1,
+            "cancelledOrderIds": ["16f6774e302748ce962f2d60b58b2eb1"],
+            "notCancelledOrderIds": [],
+            "success": True,
+        },
+        *_ERRORS,
+    ),
+)
+async def bracket_route(account: str, request: Request, ctx: CallerDep) -> Response:
+    args = await body_args(request, BracketArgs, account=account)
+    return reply(await run(ctx, "CancelAndBracket", args))
