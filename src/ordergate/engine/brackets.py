@@ -33,13 +33,12 @@ from ordergate.domain.errors import (
     DomainError,
     InvalidInput,
     InvalidPrice,
-    MarketClosed,
     OrderLocked,
     OrderNotCancellable,
     OrderNotFound,
     Rejected,
 )
-from ordergate.domain.ids import OrderId, new_order_id
+from ordergate.domain.ids import OrderId
 from ordergate.domain.orders import (
     CANCELLABLE,
     Order,
@@ -49,7 +48,6 @@ from ordergate.domain.orders import (
     TimeInForce,
 )
 from ordergate.domain.principal import Principal
-from ordergate.engine.risk import check_order
 from ordergate.engine.service import OrderEngine
 
 __all__ = [
@@ -73,43 +71,8 @@ T = TypeVar("T")
 
 async def check_place(engine: OrderEngine, principal: Principal, cmd: PlaceOrder) -> None:
     """Raise what ``engine.place`` would raise for ``cmd`` now, but for margin (which the
-    flow's own first steps change): who may act, the instrument, the order's own rules, the
-    lot and tick grid, the expiry and an open market. Changes nothing."""
-    now = engine.clock.now()
-    async with engine.store.transaction(readonly=True) as tx:
-        account = await engine.account(tx, principal, cmd.account)
-        account.ensure_enabled()
-        instrument = await engine.instrument(tx, cmd.symbol)
-    expires = cmd.expires_at
-    if cmd.tif is TimeInForce.DAY:
-        if expires is not None:
-            raise InvalidInput("only a gtd order takes an expiry")
-        expires = instrument.day_end(now)
-        if expires is None:
-            raise MarketClosed(f"{instrument.symbol}: market_closed")
-    order = Order(
-        id=new_order_id(),
-        ticket=None,
-        login=account.login,
-        symbol=instrument.symbol,
-        side=cmd.side,
-        type=cmd.type,
-        quantity=cmd.quantity,
-        limit_price=cmd.limit_price,
-        stop_price=cmd.stop_price,
-        tif=cmd.tif,
-        expires_at=expires,
-        oco=cmd.oco,
-        tag=cmd.tag,
-        stop_loss=cmd.stop_loss,
-        take_profit=cmd.take_profit,
-        created_at=now,
-        updated_at=now,
-    )
-    check_order(order, instrument, now)
-    refusal = engine.venue.submission_refusal(instrument.symbol, now)
-    if refusal is not None:
-        raise MarketClosed(f"{instrument.symbol}: {refusal}")
+    flow's own first steps change). Changes nothing."""
+    await engine.check_place(principal, cmd)
 
 
 def _wait(timeout: float | None) -> float:

@@ -186,40 +186,60 @@ class OrderEngine(ExecutionMixin):
         await self.venue.submit([venue_order(order)])
         return order
 
+    async def check_place(self, principal: Principal, cmd: PlaceOrder) -> None:
+        """Raise what ``place`` would raise for ``cmd`` now, but for margin: who may act, the
+        account, the instrument, the order's own rules, its grid and expiry, an open market.
+        Changes nothing (compound flows check before their first step)."""
+        async with self.store.transaction(readonly=True) as tx:
+            await self._new_order(tx, principal, cmd, self.clock.now(), None)
+
+    async def _new_order(
+        self,
+        tx: Transaction,
+        principal: Principal,
+        cmd: PlaceOrder,
+        now: datetime,
+        closes: PositionTicket | None,
+    ) -> tuple[Account, Instrument, Order]:
+        """The order ``cmd`` asks for, checked (all but margin); a closing order skips the
+        grid checks (it takes what the ticket holds)."""
+        account = await self.account(tx, principal, cmd.account)
+        account.ensure_enabled()
+        instrument = await self.instrument(tx, cmd.symbol)
+        order = Order(
+            id=new_order_id(),
+            ticket=None,
+            login=account.login,
+            symbol=instrument.symbol,
+            side=cmd.side,
+            type=cmd.type,
+            quantity=cmd.quantity,
+            limit_price=cmd.limit_price,
+            stop_price=cmd.stop_price,
+            tif=cmd.tif,
+            expires_at=self._expiry(cmd, instrument, now),
+            oco=cmd.oco,
+            tag=cmd.tag,
+            stop_loss=cmd.stop_loss,
+            take_profit=cmd.take_profit,
+            comment=cmd.comment,
+            closes_ticket=None if closes is None else closes.ticket,
+            created_at=now,
+            updated_at=now,
+        )
+        if closes is None:
+            check_order(order, instrument, now)
+        refusal = self.venue.submission_refusal(instrument.symbol, now)
+        if refusal is not None:
+            raise MarketClosed(f"{instrument.symbol}: {refusal}")
+        return account, instrument, order
+
     async def _place(
         self, principal: Principal, cmd: PlaceOrder, *, closes: PositionTicket | None = None
     ) -> Order:
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            account = await self.account(tx, principal, cmd.account)
-            account.ensure_enabled()
-            instrument = await self.instrument(tx, cmd.symbol)
-            order = Order(
-                id=new_order_id(),
-                ticket=None,
-                login=account.login,
-                symbol=instrument.symbol,
-                side=cmd.side,
-                type=cmd.type,
-                quantity=cmd.quantity,
-                limit_price=cmd.limit_price,
-                stop_price=cmd.stop_price,
-                tif=cmd.tif,
-                expires_at=self._expiry(cmd, instrument, now),
-                oco=cmd.oco,
-                tag=cmd.tag,
-                stop_loss=cmd.stop_loss,
-                take_profit=cmd.take_profit,
-                comment=cmd.comment,
-                closes_ticket=None if closes is None else closes.ticket,
-                created_at=now,
-                updated_at=now,
-            )
-            if closes is None:
-                check_order(order, instrument, now)
-            refusal = self.venue.submission_refusal(instrument.symbol, now)
-            if refusal is not None:
-                raise MarketClosed(f"{instrument.symbol}: {refusal}")
+            account, instrument, order = await self._new_order(tx, principal, cmd, now, closes)
             if closes is None:
                 exposure = await tx.accounts.exposure(account.login)
                 await check_margin(
