@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -520,13 +520,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-url", default=PG_URL, help="admin URL of the PostgreSQL server")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     args = parser.parse_args(argv)
+    check_sizes(parser, args)
+    return args
+
+
+def check_sizes(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Turn ``--sizes`` into positive integers and check ``--repeat`` (shared by the benches)."""
     try:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         parser.error("--sizes takes comma-separated integers, e.g. 1000,10000")
     if not args.sizes or min(args.sizes) < 1 or args.repeat < 1:
         parser.error("sizes and --repeat must be positive")
-    return args
 
 
 async def targets(args: argparse.Namespace, skipped: dict[str, str]) -> list[Target]:
@@ -576,16 +581,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def bench_main(
+    args: argparse.Namespace, run_bench: Callable[[argparse.Namespace], Awaitable[Any]]
+) -> int:
+    """Run a benchmark: 1 if its self-checks failed, else 0 (JSON on stdout with --json)."""
     try:
-        report = asyncio.run(run(args))
+        report = asyncio.run(run_bench(args))
     except BenchError as exc:
         log(f"benchmark invalid: {exc}")
         return 1
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return bench_main(parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -55,13 +55,13 @@ from cancel_orders import (
     WARM,
     WARM_ORDERS,
     BenchError,
-    PostgresTarget,
-    SqliteTarget,
     Target,
+    check_sizes,
     log,
     machine,
     measure_bare,
     measure_engine,
+    targets,
 )
 from ordergate.api.crosstrade.wire import dumps
 from ordergate.auth.users import UserService
@@ -531,30 +531,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat, args.rpc_requests = "1000,10000", 1, 2000
-    try:
-        args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        parser.error("--sizes takes comma-separated integers, e.g. 1000,10000")
-    if not args.sizes or min(args.sizes) < 1 or args.repeat < 1:
-        parser.error("sizes and --repeat must be positive")
+    check_sizes(parser, args)
     if not 1 <= args.in_flight <= 100 or args.rpc_requests < args.in_flight:
         parser.error("--in-flight must be 1..100 (the server's limit per connection)")
     return args
-
-
-async def targets(args: argparse.Namespace, skipped: dict[str, str]) -> list[Target]:
-    chosen: list[Target] = []
-    if args.db in ("sqlite", "both"):
-        chosen.append(SqliteTarget())
-    if args.db in ("postgresql", "both"):
-        pg = PostgresTarget(args.pg_url)
-        reason = await pg.probe()
-        if reason is None:
-            chosen.append(pg)
-        else:
-            skipped["postgresql"] = reason
-            log(f"postgresql: skipped: {reason}")
-    return chosen
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

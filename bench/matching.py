@@ -15,7 +15,6 @@ import asyncio
 import cProfile
 import gc
 import io
-import json
 import logging
 import os
 import platform
@@ -42,6 +41,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cancel_orders import BenchError, bench_main, log
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.ids import Login, Ticket, UserId
 from ordergate.domain.instruments import Instrument
@@ -66,14 +66,6 @@ PG_URL = os.environ.get(
     "ORDERGATE_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 PG_DB = "ordergate_bench_matching"
-
-
-class BenchError(Exception):
-    """The benchmark did not measure what it claims to (wrong fills, wrong positions)."""
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class Spec(NamedTuple):
@@ -230,7 +222,7 @@ def bench_stream(quotes: Sequence[Quote], partial: bool, budget_s: float) -> dic
     gc.collect()
     start = time.perf_counter()
     for i, quote in enumerate(quotes):
-        reports = match(quote, partial=partial)
+        reports = match(quote, partial=partial, at=quote.at)
         if reports:
             produced[i] = reports
         if i % 1000 == 999 and time.perf_counter() - start > budget_s:
@@ -781,15 +773,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        report = asyncio.run(run(args))
-    except BenchError as exc:
-        log(f"benchmark invalid: {exc}")
-        return 1
-    if args.json:
-        print(json.dumps(report, indent=2))
-    return 0
+    return bench_main(parse_args(argv), run)
 
 
 if __name__ == "__main__":

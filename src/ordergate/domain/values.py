@@ -1,4 +1,4 @@
-"""Exact numbers: Decimal-backed prices, quantities and money. Never float."""
+"""Exact numbers: Decimal-backed prices, quantities and money (no binary floating point)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ _MAX_DIGITS = 10
 
 
 def to_decimal(raw: object, what: str = "value") -> Decimal:
-    """Parse ``raw`` (Decimal, int or str; never float) to a finite Decimal of SCALE places."""
+    """Parse ``raw`` (a Decimal, int or str only) to a finite Decimal of at most SCALE places."""
     if isinstance(raw, bool) or not isinstance(raw, Decimal | int | str):
         raise InvalidInput(f"{what} must be a decimal number, got {type(raw).__name__}")
     try:

@@ -88,8 +88,8 @@ async def test_seed_example_with_instrument_cancels_only_that_instrument(ct, liv
     )
 
 
-async def test_websocket_example_frame_shape_is_served_by_the_same_operation(ct):
-    # The rpc form carries the account in args; here through REST the same args validate.
+async def test_account_names_are_case_insensitive(ct):
+    # The WebSocket example frame itself is tested in test_ws_rpc.py.
     es = await place(ct, "ES 09-26", "5990")
     await ct.container.engine.settle()
     response = await ct.client.post(
@@ -145,7 +145,7 @@ async def test_malformed_request_is_invalid_and_changes_nothing(ct, body):
     assert await snapshot(ct.container.store) == before
 
 
-async def test_unknown_instrument_is_a_clear_400(ct):
+async def test_unknown_instrument_is_a_clear_404(ct):
     response = await ct.client.post(
         SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={"instrument": "ZZ 01-30"}
     )
