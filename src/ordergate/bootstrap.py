@@ -145,7 +145,7 @@ async def bootstrap(
     try:
         if migrate:
             await upgrade(db)
-        store = SqlStore(db)
+        store = SqlStore(db, order_cache=settings.order_cache)
         configured = None if settings.secret is None else settings.secret.get_secret_value()
         secret = await load_or_create_secret(store, configured)
         clock = clock or SystemClock()

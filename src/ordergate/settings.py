@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = Field(
         default=True, description="Whether the CrossTrade rate limit applies at all."
     )
+    order_cache: bool = Field(
+        default=True,
+        description=(
+            "Answer single-order reads (CrossTrade GetOrder) from a per-process cache that "
+            "this process's own writes keep fresh; accounts are kept 1 s. Turn it off when "
+            "several processes share one database: one would not see the others' changes."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Interface `ordergate serve` binds to.")
     port: int = Field(
         default=8000, ge=0, le=65535, description="Port `ordergate serve` listens on."

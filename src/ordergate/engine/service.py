@@ -57,6 +57,7 @@ from ordergate.domain.principal import Principal, Role, ensure_can_act
 from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
 from ordergate.engine.accounting import AccountState, account_state
 from ordergate.engine.execution import ExecutionMixin
+from ordergate.engine.orderview import OrderView, ViewedStore
 from ordergate.engine.ports import (
     BatchCancel,
     Clock,
@@ -150,6 +151,9 @@ class OrderEngine(ExecutionMixin):
         self._instruments: dict[str, Instrument] = {}
         self.protection = Protection()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: ``get_order`` answers from the store's order view when it keeps one: only the
+        #: store can keep it fresh, as every write goes through it (engine/orderview.py).
+        self.view: OrderView | None = store.order_view if isinstance(store, ViewedStore) else None
         venue.bind(self)
 
     async def instrument(self, tx: Transaction, symbol: str) -> Instrument:
@@ -464,17 +468,55 @@ class OrderEngine(ExecutionMixin):
         return FlattenReport(report, tuple(closing))
 
     async def open_orders(self, principal: Principal, account: AccountRef) -> list[Order]:
+        return (await self.find_open_orders(principal, account))[1]
+
+    async def find_open_orders(
+        self, principal: Principal, account: AccountRef
+    ) -> tuple[Account, list[Order]]:
+        """The account ``account`` names and its open orders, in one read transaction."""
         async with self.store.transaction(readonly=True) as tx:
             found = await self.account(tx, principal, account)
-            return await tx.orders.open_orders(found.login)
+            return found, await tx.orders.open_orders(found.login)
 
     async def get_order(self, principal: Principal, account: AccountRef, ref: OrderRef) -> Order:
+        return (await self.find_order(principal, account, ref))[1]
+
+    async def find_order(
+        self, principal: Principal, account: AccountRef, ref: OrderRef
+    ) -> tuple[Account, Order]:
+        """The account ``account`` names and its order ``ref``, if ``principal`` may act on
+        it: from the order view when it holds both, else in one read transaction."""
+        view = self.view
+        if view is None:
+            return await self._read_order(principal, account, ref, None, None)
+        found = view.account(account)
+        if found is not None:
+            ensure_can_act(principal, found)  # the view never skips the permission rule
+            order = view.order(found.login, ref)
+            if order is not None:
+                return found, order
+        return await self._read_order(principal, account, ref, found, view)
+
+    async def _read_order(
+        self,
+        principal: Principal,
+        account: AccountRef,
+        ref: OrderRef,
+        found: Account | None,
+        view: OrderView | None,
+    ) -> tuple[Account, Order]:
+        mark = 0 if view is None else view.mark()  # before the read: see OrderView.keep
         async with self.store.transaction(readonly=True) as tx:
-            found = await self.account(tx, principal, account)
+            if found is None:
+                found = await self.account(tx, principal, account)
+                if view is not None:
+                    view.keep_account(found)
             order = await tx.orders.get(found.login, ref)
-            if order is None:
-                raise OrderNotFound(f"order {ref} not found in account {found.name}")
-            return order
+        if order is None:
+            raise OrderNotFound(f"order {ref} not found in account {found.name}")
+        if view is not None:
+            view.keep(mark, order)
+        return found, order
 
     async def recover(self) -> int:
         """After a restart: hand every non-terminal order back to the venue and watch the

@@ -30,6 +30,7 @@ from ordergate.domain.errors import StaleOrder
 from ordergate.domain.ids import Login, OrderId, Ticket
 from ordergate.domain.orders import NON_TERMINAL, Order, OrderStatus, OrderType, Side, Transition
 from ordergate.domain.reports import CancelAccepted
+from ordergate.engine.orderview import Writes
 from ordergate.engine.ports import BatchCancel, MovedOrder
 from ordergate.store.mapping import order_from_row, order_values
 from ordergate.store.tables import order_events, orders
@@ -61,9 +62,18 @@ def _event_rows(
 
 
 class SqlOrderRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Orders on ``conn``. Every write names the orders it touches to ``writes`` (when given)
+    before its transaction can commit, so the order view never answers them stale."""
+
+    def __init__(self, conn: AsyncConnection, writes: Writes | None = None) -> None:
         self._conn = conn
         self._pg = conn.dialect.name == "postgresql"
+        self._writes = writes
+
+    def _touch(self, tickets: Collection[Ticket] = (), logins: Collection[Login] = ()) -> None:
+        if self._writes is not None:
+            self._writes.tickets(tickets)
+            self._writes.logins(logins)
 
     async def add(self, order: Order, step: Transition, actor: str, request_id: str) -> Ticket:
         order.request_id = request_id
@@ -71,6 +81,7 @@ class SqlOrderRepository:
         result = await self._conn.execute(insert(orders).values(values).returning(orders.c.ticket))
         ticket = Ticket(result.scalar_one())
         order.ticket = ticket
+        self._touch([ticket])  # new, but a ticket number can come back (SQLite rowids)
         rows = _event_rows(ticket, [step], actor, request_id, order.created_at)
         await self._conn.execute(insert(order_events), rows)
         return ticket
@@ -104,6 +115,7 @@ class SqlOrderRepository:
         values = order_values(order)
         for key in ("id", "login", "symbol", "side", "created_at"):
             del values[key]
+        self._touch([order.ticket])
         result = await self._conn.execute(
             update(orders)
             .where(orders.c.ticket == order.ticket, orders.c.version == expected_version)
@@ -157,6 +169,7 @@ class SqlOrderRepository:
         where = [*scope, o.status.in_(batch.cancellable)]
         if batch.refused_symbols:
             where.append(o.symbol.not_in(list(batch.refused_symbols)))
+        self._touch(logins=[batch.login])
         # Quantities come back as raw units, so that building 100k report rows stays cheap.
         quantity = type_coerce(o.quantity, BigInteger)
         remaining = type_coerce(o.quantity - o.filled, BigInteger)
@@ -297,6 +310,7 @@ class SqlOrderRepository:
     ) -> list[MovedOrder]:
         o = orders.c
         where = [o.login == login, o.request_id == request_id]
+        self._touch(logins=[login])
         if except_tickets:
             where.append(~self._member(o.ticket, except_tickets))
         return await self._move_batch(
@@ -326,6 +340,9 @@ class SqlOrderRepository:
             else_=o.prior_status,
         )
         members = self._member(o.ticket, tickets)
-        return await self._move_batch(
+        moved = await self._move_batch(
             [members], source, target, actor, reason, members, new_request_id, at
         )
+        # Marked once moved (before the commit): the logins, not up to 100k tickets.
+        self._touch(logins={m.login for m in moved})
+        return moved

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ordergate.engine.orderview import OrderView, Writes
 from ordergate.store.accounts import SqlAccountRepository
 from ordergate.store.orders import SqlOrderRepository
 from ordergate.store.positions import SqlPositionRepository
@@ -16,23 +17,34 @@ __all__ = ["SqlStore", "SqlTransaction"]
 
 
 class SqlTransaction:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, view: OrderView | None = None) -> None:
         self.connection = conn
+        self._writes = None if view is None else Writes(view)
         self.accounts = SqlAccountRepository(conn)
-        self.orders = SqlOrderRepository(conn)
+        self.orders = SqlOrderRepository(conn, self._writes)
         self.positions = SqlPositionRepository(conn)
         self._committed = False
 
     async def commit(self) -> None:
-        await self.connection.commit()
-        self._committed = True
+        try:
+            await self.connection.commit()
+            self._committed = True
+        finally:
+            # At once, before the caller goes on: nobody is answered the replaced orders.
+            self._end()
+
+    def _end(self) -> None:
+        if self._writes is not None:
+            self._writes.end()
 
 
 class SqlStore:
-    """Hands out units of work on ``engine``."""
+    """Hands out units of work on ``engine``. With ``order_cache`` (the default) it keeps an
+    ``OrderView`` that every unit of work invalidates for the orders it writes."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, order_cache: bool = True) -> None:
         self.engine = engine
+        self.order_view = OrderView() if order_cache else None
 
     @property
     def dialect(self) -> str:
@@ -44,9 +56,12 @@ class SqlStore:
             if readonly:
                 conn = await conn.execution_options(readonly=True)
             await conn.begin()
-            tx = SqlTransaction(conn)
+            tx = SqlTransaction(conn, self.order_view)
             try:
                 yield tx
             finally:
-                if not tx._committed:
-                    await conn.rollback()
+                try:
+                    if not tx._committed:
+                        await conn.rollback()
+                finally:
+                    tx._end()

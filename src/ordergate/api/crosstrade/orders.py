@@ -109,17 +109,14 @@ class AccountArgs(Args):
 
 @operation("GetOrders", AccountArgs)
 async def list_orders(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
-    async with ctx.engine.store.transaction(readonly=True) as tx:
-        account = await ctx.engine.account(tx, ctx.principal, args.account)
-    orders = await ctx.engine.open_orders(ctx.principal, account.login)
+    account, orders = await ctx.engine.find_open_orders(ctx.principal, args.account)
     return {"orders": [order_out(o, account.name) for o in orders], "success": True}
 
 
 @operation("GetOrder", OrderArgs)
 async def get_order(ctx: Ctx, args: OrderArgs) -> dict[str, Any]:
-    async with ctx.engine.store.transaction(readonly=True) as tx:
-        account = await ctx.engine.account(tx, ctx.principal, args.account)
-    order = await ctx.engine.get_order(ctx.principal, account.login, parse_order_id(args.orderId))
+    order_id = parse_order_id(args.orderId)
+    account, order = await ctx.engine.find_order(ctx.principal, args.account, order_id)
     return {**order_out(order, account.name), "success": True}
 
 
