@@ -13,8 +13,9 @@ For each database and each size N, on fresh copies of the state ``cancel_orders.
 
 Every run is checked: the answer lists exactly the N order ids, the venue then confirms all N
 cancels, account 2002's orders and events are untouched. Then, once per database, the rpc
-round trip of ``GetOrder`` (database) and ``GetQuote`` (memory) with 1 and with 100 requests
-in flight on one connection.
+round trip with 1 and with 100 requests in flight on one connection, of ``GetOrder`` of one
+order (after the first, answered from the order view), ``GetOrder`` of a different order
+each time (each the first read of its order: the database) and ``GetQuote`` (memory).
 ``python bench/crosstrade.py --help``; results and findings in bench/README.md.
 """
 
@@ -33,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -91,7 +92,7 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def served(url: str) -> AsyncIterator[str]:
+async def served(url: str, order_cache: bool = True) -> AsyncIterator[str]:
     """``ordergate serve`` on ``url`` in a process of its own (rate limit off, no market
     feed), until it answers /healthz: its base URL. Stopped with SIGINT, as Ctrl-C would."""
     port = free_port()
@@ -100,6 +101,7 @@ async def served(url: str) -> AsyncIterator[str]:
         "ORDERGATE_MARKET_SOURCE": "none",
         "ORDERGATE_RATE_LIMIT_ENABLED": "false",
         "ORDERGATE_LOG_LEVEL": "warning",
+        "ORDERGATE_ORDER_CACHE": str(order_cache).lower(),
     }
     command = ["-c", "from ordergate.cli import main; main()", "serve", "--db", url]
     command += ["--host", "127.0.0.1", "--port", str(port)]
@@ -260,6 +262,7 @@ class Options:
     compression: str | None = None
     rpc_requests: int = 10_000
     in_flight: int = 100
+    order_cache: bool = True
 
 
 async def measure_http(target: Target, n: int, options: Options) -> tuple[float, float]:
@@ -315,7 +318,7 @@ async def measure_ws(target: Target, n: int, options: Options) -> tuple[float, i
     return elapsed, pushed
 
 
-# The rpcs timed: one that reads the database (two read transactions), one served from memory.
+# What each timed rpc must answer: the order asked for, working; the market's quote.
 RPC_CHECKS = {
     "GetOrder": lambda data, args: (
         data.get("orderId") == args["orderId"] and data.get("orderState") == "Working"
@@ -324,10 +327,11 @@ RPC_CHECKS = {
         data.get("instrument") == args["instrument"] and data.get("bid") == MARKET
     ),
 }
+Args = Callable[[int], dict[str, Any]]  # the args of the i-th request
 
 
 async def rpc_load(
-    rpc: Rpc, api: str, args: dict[str, Any], requests: int, in_flight: int
+    rpc: Rpc, api: str, args: Args, requests: int, in_flight: int
 ) -> tuple[list[float], float]:
     """``requests`` rpcs ``api``, ``in_flight`` at a time: each one's seconds, and the wall
     time of them all."""
@@ -337,8 +341,9 @@ async def rpc_load(
 
     async def worker() -> None:
         while (i := next(numbers)) < requests:
-            took, data = await rpc.call(f"{label}-{i}", api, args)
-            if not RPC_CHECKS[api](data, args):
+            sent = args(i)
+            took, data = await rpc.call(f"{label}-{i}", api, sent)
+            if not RPC_CHECKS[api](data, sent):
                 raise BenchError(f"{api} answered {str(data)[:300]}")
             latencies.append(took)
 
@@ -361,26 +366,44 @@ def percentiles(latencies: list[float], wall: float) -> dict[str, float]:
 
 
 async def measure_rpc(target: Target, n: int, options: Options) -> list[dict[str, Any]]:
-    """Round trips of each rpc of RPC_CHECKS on one connection: 1 in flight (up to 1000
-    requests), then ``options.in_flight`` (``options.rpc_requests``), after a warm-up."""
+    """Round trips on one connection, 1 in flight (up to 1000 requests), then
+    ``options.in_flight`` (``options.rpc_requests``): ``GetOrder`` of one order and
+    ``GetQuote`` after a warm-up; "GetOrder cold", without one, asks for a different order
+    each time (as many as there are; past that they repeat, and the row says so)."""
     engine, url, token = await prepared(target)
     found = []
     try:
-        order = min(await order_ids(engine, LOGIN))
-        calls = {
-            "GetOrder": {"account": ACCOUNTS[LOGIN], "orderId": order},
-            "GetQuote": {"instrument": SYMBOL},
-        }
-        async with served(url) as server, rpc_client(server, token, options.compression) as rpc:
-            total, flight = options.rpc_requests, options.in_flight
-            for api, args in calls.items():
-                await rpc_load(rpc, api, args, min(total, 2000), flight)
-                single = await rpc_load(rpc, api, args, min(total, 1000), 1)
-                loaded = await rpc_load(rpc, api, args, total, flight)
+        ids = sorted(await order_ids(engine, LOGIN))
+        hot, rest = ids[0], ids[1:]
+        account = ACCOUNTS[LOGIN]
+        total, flight = options.rpc_requests, options.in_flight
+        single_n, loaded_n = min(total, 1000), total
+        calls: dict[str, tuple[str, Args, bool, Args]] = {
+            "GetOrder": ("GetOrder", lambda i: {"account": account, "orderId": hot}, True,
+                         lambda i: {"account": account, "orderId": hot}),
+            "GetOrder cold": ("GetOrder",
+                              lambda i: {"account": account, "orderId": rest[i % len(rest)]},
+                              False,
+                              lambda i: {"account": account,
+                                         "orderId": rest[(single_n + i) % len(rest)]}),
+            "GetQuote": ("GetQuote", lambda i: {"instrument": SYMBOL}, True,
+                         lambda i: {"instrument": SYMBOL}),
+        }  # fmt: skip
+        async with (
+            served(url, options.order_cache) as server,
+            rpc_client(server, token, options.compression) as rpc,
+        ):
+            for name, (api, first, warm, then) in calls.items():
+                if warm:
+                    await rpc_load(rpc, api, first, min(total, 2000), flight)
+                single = await rpc_load(rpc, api, first, single_n, 1)
+                loaded = await rpc_load(rpc, api, then, loaded_n, flight)
                 found.append(
                     {
                         "db": target.name,
-                        "api": api,
+                        "api": name,
+                        "order_cache": options.order_cache,
+                        "distinct_orders": min(len(rest), single_n + loaded_n) if not warm else 1,
                         "in_flight_1": percentiles(*single),
                         f"in_flight_{flight}": percentiles(*loaded),
                     }
@@ -505,7 +528,7 @@ def verdicts(
                 )  # fmt: skip
     for rpc in rpcs:
         if rpc["api"] != "GetOrder":
-            continue  # the target is set on GetOrder; GetQuote shows the ceiling without I/O
+            continue  # the target is set on GetOrder; the others show the database and the ceiling
         value = rpc[f"in_flight_{flight}"]["p99_ms"]
         found.append(
             {"target": f"{rpc['db']} ws GetOrder p99 < {TARGET_P99_MS} ms, {flight} in flight",
@@ -525,6 +548,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--ws-compression", action="store_true", help="offer permessage-deflate (default: off)"
     )
     parser.add_argument("--quick", action="store_true", help="1k and 10k, 1 run, 2k rpcs")
+    parser.add_argument(
+        "--rpc-only", action="store_true", help="only the rpc round trips, on the last size"
+    )
+    parser.add_argument(
+        "--no-order-cache",
+        action="store_true",
+        help="serve with ORDERGATE_ORDER_CACHE=false (every GetOrder reads the database)",
+    )
     parser.add_argument("--budget", type=float, default=1800, help="seconds before giving up")
     parser.add_argument("--pg-url", default=base.PG_URL, help="admin URL of the PostgreSQL server")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
@@ -537,8 +568,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+async def bench_target(
+    target: Target,
+    args: argparse.Namespace,
+    options: Options,
+    results: list[Result],
+    emit: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Every size on ``target`` (each added to ``results`` and shown), then the rpc load on
+    the last size's state (with ``--rpc-only``, only that): the rpc measurements."""
+    last = args.sizes[-1]
+    if args.rpc_only:
+        await target.seed(last)
+        return await measure_rpc(target, last, options)
+    for n in args.sizes:
+        results.append(await bench_size(target, n, args.repeat, options))
+        emit(table_row(results[-1]))
+    # The last size's seeded state is still there: the rpc load on it.
+    return await measure_rpc(target, last, options)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    options = Options("deflate" if args.ws_compression else None, args.rpc_requests, args.in_flight)
+    options = Options(
+        "deflate" if args.ws_compression else None,
+        args.rpc_requests,
+        args.in_flight,
+        not args.no_order_cache,
+    )
     skipped: dict[str, str] = {}
     chosen = await targets(args, skipped)
     stream = sys.stderr if args.json else sys.stdout
@@ -550,21 +606,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     about |= {p: f"{p} {metadata.version(p)}" for p in SERVER_PACKAGES}
     shown = (*base.VERSIONS, *SERVER_PACKAGES)
     emit(f"{about['cpus']} CPUs, " + ", ".join(v for k, v in about.items() if k in shown))
-    emit(f"bulk cancel, medians of {args.repeat} runs, each on a fresh copy of the seeded state")
-    emit("| " + " | ".join(HEADER) + " |")
-    emit("|" + "---|" * len(HEADER))
+    if not args.rpc_only:
+        emit(f"bulk cancel, medians of {args.repeat} runs, each on a fresh copy of the state")
+        emit("| " + " | ".join(HEADER) + " |")
+        emit("|" + "---|" * len(HEADER))
     results: list[Result] = []
     rpcs: list[dict[str, Any]] = []
     for target in chosen:
         try:
-            for n in args.sizes:
-                results.append(await bench_size(target, n, args.repeat, options))
-                emit(table_row(results[-1]))
-                if n == args.sizes[-1]:  # the seeded state is still there: the rpc load on it
-                    rpcs += await measure_rpc(target, n, options)
+            rpcs += await bench_target(target, args, options, results, emit)
         finally:
             await target.close()
-    emit(f"\nWebSocket rpc round trip, one connection, {args.rpc_requests:,} requests")
+    cache = "off" if args.no_order_cache else "on"
+    emit(f"\nWebSocket rpc round trip, one connection, order cache {cache}")
     emit("| db | api | in flight | requests | p50 ms | p90 ms | p99 ms | max ms | rpc/s |")
     emit("|---|---|---|---|---|---|---|---|---|")
     for rpc in rpcs:
