@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ordergate.auth.jwt import JwtCodec
 from ordergate.auth.secret import load_or_create_secret
+from ordergate.auth.signin import SignIn, Throttle
 from ordergate.auth.users import UserService
 from ordergate.demo import REFERENCE_PRICES
 from ordergate.domain.instruments import Instrument
@@ -51,6 +52,7 @@ class Container:
     bus: EventBus
     users: UserService
     jwt: JwtCodec
+    signin: SignIn
     clock: Clock
     market: MarketData
     #: the running market source (``bootstrap(feed=True)`` with a source configured)
@@ -157,6 +159,15 @@ async def bootstrap(
         source = _market_source(settings, market) if feed else None
         engine = OrderEngine(store, venue, clock=clock, sink=bus)
         market.subscribe(engine.on_quote)  # stop-loss and take-profit watch every quote
+        users = UserService(store, clock=clock)
+        jwt = JwtCodec(secret, ttl=timedelta(minutes=settings.jwt_ttl_minutes), clock=clock)
+        window = settings.signin_window_s
+        signin = SignIn(
+            users,
+            jwt,
+            per_login=Throttle(settings.signin_max_failures, window, clock),
+            per_address=Throttle(settings.signin_address_max_failures, window, clock),
+        )
         container = Container(
             settings=settings,
             db=db,
@@ -164,8 +175,9 @@ async def bootstrap(
             venue=venue,
             engine=engine,
             bus=bus,
-            users=UserService(store, clock=clock),
-            jwt=JwtCodec(secret, ttl=timedelta(minutes=settings.jwt_ttl_minutes), clock=clock),
+            users=users,
+            jwt=jwt,
+            signin=signin,
             clock=clock,
             market=market,
         )

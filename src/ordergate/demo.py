@@ -35,6 +35,7 @@ __all__ = [
     "DEMO_INSTRUMENTS",
     "DEMO_ORDERS",
     "DEMO_USER",
+    "MANAGER_USER",
     "FX_WEEK",
     "GLOBEX",
     "REFERENCE_PRICES",
@@ -47,6 +48,8 @@ __all__ = [
 D = Decimal
 ADMIN_USER = "admin"
 DEMO_USER = "demo"
+#: A manager of the demo group, for ScaleTrade manager sessions: login and password.
+MANAGER_USER = ("desk", 900, "Desk900pass")
 DEMO_GROUP = "demo"
 
 # Python weekday numbers: 0 = Monday ... 6 = Sunday. An end before the start runs overnight.
@@ -187,13 +190,19 @@ class DemoSeed:
 
 
 async def _ensure_user(
-    users: UserService, name: str, role: Role, groups: tuple[str, ...], added: list[str]
+    users: UserService,
+    name: str,
+    role: Role,
+    groups: tuple[str, ...],
+    added: list[str],
+    sign_in: tuple[int, str] | None = None,
 ) -> User:
     try:
         return await users.get_user(name)
     except UserNotFound:
         added.append(name)
-        return await users.add_user(name, role, groups)
+        login, password = sign_in if sign_in is not None else (None, None)
+        return await users.add_user(name, role, groups, password, login)
 
 
 async def _add_instruments(container: Container) -> tuple[str, ...]:
@@ -259,6 +268,8 @@ async def seed_demo(container: Container) -> DemoSeed:
     users: list[str] = []
     await _ensure_user(container.users, ADMIN_USER, Role.ADMIN, (), users)
     demo = await _ensure_user(container.users, DEMO_USER, Role.TRADER, (DEMO_GROUP,), users)
+    name, login, password = MANAGER_USER
+    await _ensure_user(container.users, name, Role.MANAGER, (DEMO_GROUP,), users, (login, password))
     accounts = await _add_accounts(container, UserId(demo.id))
     orders = await _place_orders(container, UserId(demo.id), {a.login for a in accounts})
     return DemoSeed(instruments, tuple(users), tuple(a.name for a in accounts), orders)

@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     jwt_ttl_minutes: int = Field(
         default=480, ge=1, description="Lifetime of a ScaleTrade session JWT, in minutes."
     )
+    signin_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed ScaleTrade sign-ins of one login allowed per window before it is "
+        "refused (429) until the oldest failure leaves the window.",
+    )
+    signin_address_max_failures: int = Field(
+        default=50,
+        ge=1,
+        description="Failed ScaleTrade sign-ins from one client address allowed per window.",
+    )
+    signin_window_s: int = Field(
+        default=300, ge=1, description="The sign-in throttle's window, in seconds."
+    )
     log_level: LogLevel = Field(default="info", description="Log level of the server.")
     market_source: MarketSource = Field(
         default="synthetic",

@@ -292,3 +292,34 @@ async def test_an_out_of_range_login_or_user_id_finds_nothing(store: SqlStore, n
         await service.set_account_password(number, "s3cret!")
     with pytest.raises(AuthError):
         await service.principal_for_user(number)
+
+
+async def test_staff_and_account_logins_share_one_number_space(store: SqlStore) -> None:
+    service = UserService(store)
+    owner = await service.add_user("owner", Role.TRADER)
+    async with store.transaction() as tx:
+        await tx.accounts.add(account(1001, "Sim101", owner=owner.id))
+        await tx.commit()
+
+    with pytest.raises(AlreadyExists, match="login 1001 is taken"):
+        await service.add_user("desk", Role.MANAGER, ["demo"], "desk-pass", login=1001)
+    desk = await service.add_user("desk", Role.MANAGER, ["demo"], "desk-pass", login=900)
+    with pytest.raises(AlreadyExists, match="login 900 is taken"):
+        await service.add_user("desk2", Role.ADMIN, (), "desk-pass", login=900)
+    with pytest.raises(AlreadyExists, match="login 900 is taken"):
+        async with store.transaction() as tx:
+            await tx.accounts.add(account(900, "Clash", owner=owner.id))
+
+    found = await service.credentials(900)
+    assert found is not None
+    assert (found.account, found.user) == (None, desk)
+    client = await service.credentials(1001)
+    assert client is not None
+    assert client.account is not None
+    assert client.account.name == "Sim101"
+    assert await service.credentials(4242) is None
+
+
+async def test_a_trader_has_no_staff_login(store: SqlStore) -> None:
+    with pytest.raises(InvalidInput, match="accounts' logins"):
+        await UserService(store).add_user("t", Role.TRADER, (), "a-password", login=77)

@@ -67,10 +67,13 @@ def authenticate(db: str, token: str) -> tuple[Principal, list[OrderStatus]]:
 def test_init_demo_prints_a_token_that_authenticates_the_demo_user(db: str) -> None:
     out = ok_json("init", "--demo", "--db", db)
     assert out["created"] is True
-    assert out["demo"]["added"]["users"] == ["admin", "demo"]
+    assert out["demo"]["added"]["users"] == ["admin", "demo", "desk"]
     assert out["demo"]["added"]["accounts"] == ["Sim101", "Sim102"]
     assert out["demo"]["added"]["orders"] > 0
     assert {"name": "Sim101", "login": 1001, "password": "Sim101pass"} in out["demo"]["accounts"]
+    assert {"name": "desk (manager)", "login": 900, "password": "Desk900pass"} in out["demo"][
+        "accounts"
+    ]
 
     principal, statuses = authenticate(db, out["demo"]["token"])
     assert (principal.name, principal.role) == ("demo", Role.TRADER)
@@ -106,10 +109,15 @@ def test_init_without_if_new_refuses_an_existing_database(db: str) -> None:
 
 
 def test_administration_commands_print_parseable_json(db: str) -> None:
-    user = ok_json("user", "add", "alice", "--role", "manager", "--group", "desk", "--db", db)
+    user = ok_json(
+        *shlex.split("user add alice --role manager --group desk --login 910 --password desk-pw"),
+        "--db",
+        db,
+    )
     assert user == {
         "id": user["id"],
         "name": "alice",
+        "login": 910,
         "role": "manager",
         "groups": ["desk"],
         "enabled": True,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__
-from ordergate.api import admin, crosstrade, health
+from ordergate.api import admin, crosstrade, health, scaletrade
 from ordergate.api.errors import install_error_handlers
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -19,9 +19,10 @@ __all__ = ["DESCRIPTION", "create_app"]
 DESCRIPTION = """\
 Self-hosted order-management server with a built-in simulated exchange.
 
-It will speak two trading APIs over one order engine: the **CrossTrade v1 API**
-(under `/v1/api`, bearer tokens) and the **ScaleTrade client REST API** (JWT from
-`/sign/in`). Orders placed through one are visible and cancellable through the other.
+It speaks two trading APIs over one order engine: the **CrossTrade v1 API**
+(under `/v1/api`, bearer tokens) and the **ScaleTrade client REST API** (`/sign/in`,
+`/trade/...`, `/trades`, `/market/symbol`; JWT from `/sign/in`). Orders placed through
+one are visible and cancellable through the other.
 
 Errors outside a dialect's paths have the form `{"error": "<CODE>", "message": "..."}`.
 """
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(health.router)
     app.include_router(admin.router)
     crosstrade.install(app, settings)
+    scaletrade.install(app)
     return app

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ from ordergate.store import SqlStore
 from ordergate.store.mapping import account_from_row
 from ordergate.store.tables import accounts, api_tokens, user_groups, users
 
-__all__ = ["User", "UserService"]
+__all__ = ["Credentials", "User", "UserService", "verify_secret"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 # Ids and logins are BIGINT: a larger number from a request can match nothing, and is
@@ -47,6 +48,8 @@ _MAX_LABEL = 64
 _USER_COLUMNS = (
     users.c.id,
     users.c.name,
+    users.c.login,
+    users.c.created_at,
     users.c.role,
     users.c.enabled,
     users.c.password_hash,
@@ -64,6 +67,25 @@ class User:
     role: Role
     groups: frozenset[str]
     enabled: bool
+    #: the ScaleTrade sign-in login of a manager or admin
+    login: int | None = None
+    created_at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a ScaleTrade sign-in login names: an account (client session) or a manager or
+    admin (staff session), with its password hash."""
+
+    account: Account | None
+    user: User | None
+    password_hash: str | None
+    registered_at: datetime | None = None
+
+    @property
+    def enabled(self) -> bool:
+        holder = self.account or self.user
+        return holder is not None and holder.enabled
 
 
 class UserService:
@@ -80,37 +102,56 @@ class UserService:
         role: Role,
         groups: Iterable[str] = (),
         password: str | None = None,
+        login: int | None = None,
     ) -> User:
-        """A new enabled user; ``password`` is for a manager's ScaleTrade sign-in."""
+        """A new enabled user; a manager or admin signs in to ScaleTrade with ``login`` and
+        ``password`` (the login must not be an account's: they share one number space)."""
         _check_name(name)
         role = _role(role)
         group_set = _groups(groups)
+        if login is not None:
+            if role is Role.TRADER:
+                raise InvalidInput("a trader signs in with its accounts' logins, not its own")
+            if isinstance(login, bool) or not 0 <= login <= _MAX_BIGINT:
+                raise InvalidInput("login must be a non-negative 64-bit integer")
         password_hash = None
         if password is not None:
             check_password(password)
             # Hashed before the transaction opens, so no write lock is held while it runs.
             password_hash = await hash_password_async(password)
         try:
-            user_id = await self._insert_user(name, role, group_set, password_hash)
+            now = self._clock.now()
+            user_id = await self._insert_user(name, role, group_set, password_hash, login, now)
         except IntegrityError:
             if await self._find(name) is None:
+                if login is not None:
+                    raise AlreadyExists(f"login {login} is taken") from None
                 raise  # not the name: an id clash or a constraint unknown here; say so
             raise AlreadyExists(f"a user named {name} exists") from None
-        return User(user_id, name, role, group_set, True)
+        return User(user_id, name, role, group_set, True, login, now)
 
     async def _insert_user(
-        self, name: str, role: Role, groups: frozenset[str], password_hash: str | None
+        self,
+        name: str,
+        role: Role,
+        groups: frozenset[str],
+        password_hash: str | None,
+        login: int | None,
+        now: datetime,
     ) -> UserId:
         async with self._store.transaction() as tx:
             conn = tx.connection
+            if login is not None and await _account_login_taken(conn, login):
+                raise AlreadyExists(f"login {login} is taken by an account")
             result = await conn.execute(
                 insert(users)
                 .values(
                     name=name,
+                    login=login,
                     role=role.value,
                     password_hash=password_hash,
                     enabled=True,
-                    created_at=self._clock.now(),
+                    created_at=now,
                 )
                 .returning(users.c.id)
             )
@@ -218,7 +259,7 @@ class UserService:
         same argon2 work whether or not the user exists."""
         found = await self._find(name)
         user, password_hash = found if found is not None else (None, None)
-        if not await _verify(password_hash, password):
+        if not await verify_secret(password_hash, password):
             return None
         return user if user is not None and user.enabled else None
 
@@ -238,6 +279,23 @@ class UserService:
                 raise AccountNotFound(f"no account with login {login}")
             await tx.commit()
 
+    async def credentials(self, login: int) -> Credentials | None:
+        """The account or the staff user that signs in to ScaleTrade as ``login``."""
+        if isinstance(login, bool) or not 0 <= login <= _MAX_BIGINT:
+            return None
+        async with self._store.transaction(readonly=True) as tx:
+            conn = tx.connection
+            stmt = select(accounts).where(accounts.c.login == login)
+            row = (await conn.execute(stmt)).mappings().first()
+            if row is not None:
+                account = account_from_row(row)
+                return Credentials(account, None, row["password_hash"], row["created_at"])
+            found = await _users(conn, users.c.login == login)
+        if not found:
+            return None
+        user, password_hash = found[0]
+        return Credentials(None, user, password_hash, user.created_at)
+
     async def verify_account_password(self, login: int, password: str) -> Account | None:
         """The enabled account ``login`` if ``password`` is its password, else None, with
         the same argon2 work whether or not the account exists."""
@@ -247,13 +305,13 @@ class UserService:
             async with self._store.transaction(readonly=True) as tx:
                 row = (await tx.connection.execute(stmt)).mappings().first()
         password_hash = None if row is None else row["password_hash"]
-        if not await _verify(password_hash, password) or row is None:
+        if not await verify_secret(password_hash, password) or row is None:
             return None
         account = account_from_row(row)
         return account if account.enabled else None
 
 
-async def _verify(password_hash: str | None, password: str) -> bool:
+async def verify_secret(password_hash: str | None, password: str) -> bool:
     """Check ``password``; without a hash to check, or with a password no one could have
     set, spend the same work anyway and say no."""
     if password_hash is None or not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
@@ -312,7 +370,20 @@ async def _users(
 
 
 def _user(row: RowMapping, groups: frozenset[str]) -> User:
-    return User(UserId(row["id"]), row["name"], Role(row["role"]), groups, row["enabled"])
+    return User(
+        UserId(row["id"]),
+        row["name"],
+        Role(row["role"]),
+        groups,
+        row["enabled"],
+        row["login"],
+        row["created_at"],
+    )
+
+
+async def _account_login_taken(conn: AsyncConnection, login: int) -> bool:
+    stmt = select(accounts.c.login).where(accounts.c.login == login)
+    return (await conn.execute(stmt)).first() is not None
 
 
 def _groups_by_user(rows: Sequence[RowMapping]) -> dict[int, frozenset[str]]:

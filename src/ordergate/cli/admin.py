@@ -45,7 +45,11 @@ def user_add(
         typer.Option("--group", metavar="GROUP", help="A group (repeat for several)."),
     ] = None,
     password: Annotated[
-        str | None, typer.Option(help="Password for a manager's ScaleTrade sign-in.")
+        str | None, typer.Option(help="Password for a manager's or admin's ScaleTrade sign-in.")
+    ] = None,
+    login: Annotated[
+        int | None,
+        typer.Option(help="Integer login a manager or admin signs in to ScaleTrade with."),
     ] = None,
     db: Db = None,
     as_json: AsJson = False,
@@ -54,10 +58,11 @@ def user_add(
 
     async def work() -> dict[str, Any]:
         async with opened(load_settings(db)) as c:
-            user = await c.users.add_user(name, role, group or (), password)
+            user = await c.users.add_user(name, role, group or (), password, login)
         return {
             "id": user.id,
             "name": user.name,
+            "login": user.login,
             "role": user.role.value,
             "groups": sorted(user.groups),
             "enabled": user.enabled,

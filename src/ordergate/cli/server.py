@@ -19,7 +19,13 @@ from ordergate.cli.common import (
     run,
     shown_url,
 )
-from ordergate.demo import DEMO_ACCOUNTS, DEMO_USER, issue_demo_token, seed_demo
+from ordergate.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_USER,
+    MANAGER_USER,
+    issue_demo_token,
+    seed_demo,
+)
 from ordergate.settings import Settings
 from ordergate.store import create_engine
 
@@ -80,6 +86,8 @@ async def _init(settings: Settings, demo: bool, if_new: bool) -> dict[str, Any]:
             accounts = [
                 {"name": a.name, "login": a.login, "password": a.password} for a in DEMO_ACCOUNTS
             ]
+            manager, login, password = MANAGER_USER
+            accounts.append({"name": f"{manager} (manager)", "login": login, "password": password})
             result["demo"] = {
                 "added": {
                     "instruments": list(seed.instruments),

@@ -21,8 +21,10 @@ __all__ = [
     "ChangeOrder",
     "ClosePosition",
     "Flatten",
+    "ModifyTrade",
     "OrderRef",
     "PlaceOrder",
+    "new_level",
 ]
 
 AccountRef = int | str
@@ -49,13 +51,53 @@ class PlaceOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeOrder:
-    """Change a resting order; a field left None stays as it is."""
+    """Change a resting order; a field left None stays as it is.
+
+    A stop-loss or take-profit of 0 removes it (MT4's convention). An ``expires_at`` makes the
+    order good-till-date; ``clear_expiry`` makes it good-till-cancelled."""
 
     account: AccountRef
     order: OrderRef
     quantity: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    expires_at: datetime | None = None
+    clear_expiry: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.clear_expiry and all(
+            v is None
+            for v in (
+                self.quantity,
+                self.limit_price,
+                self.stop_price,
+                self.stop_loss,
+                self.take_profit,
+                self.expires_at,
+            )
+        )
+
+
+def new_level(current: Decimal | None, asked: Decimal | None) -> Decimal | None:
+    """A stop-loss or take-profit after a change that asks for ``asked``: None keeps the
+    current level, 0 removes it."""
+    if asked is None:
+        return current
+    return None if asked == 0 else asked
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyTrade:
+    """Set or remove (0) the stop-loss and take-profit of an open position ticket; None
+    leaves a level as it is."""
+
+    account: AccountRef
+    ticket: Ticket
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

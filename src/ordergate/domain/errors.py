@@ -7,6 +7,7 @@ its own status codes and bodies in one place (``api/<dialect>/errors.py``)::
     ├── InvalidInput                 a value is malformed or out of range (bad quantity, price...)
     │   ├── InvalidQuantity          not positive, outside lot limits or off the lot step
     │   └── InvalidPrice             not positive, off the tick grid, or missing for the type
+    │       └── InvalidStops         a stop-loss or take-profit on the wrong side of the price
     ├── NotFound                     a thing does not exist (or the caller may not know it does)
     │   ├── AccountNotFound
     │   ├── InstrumentNotFound
@@ -16,15 +17,20 @@ its own status codes and bodies in one place (``api/<dialect>/errors.py``)::
     ├── Conflict                     the thing exists but its state forbids the request
     │   ├── InvalidOrderTransition   the state machine refuses "<from> -> <to>"
     │   ├── OrderLocked              the venue is still processing the order
-    │   ├── OrderNotCancellable      terminal or already pending cancel
+    │   ├── OrderNotCancellable      terminal (filled: a trade now, not an order) ...
+    │   │   └── AlreadyPendingCancel ... or a cancel is already pending
     │   ├── AlreadyExists            a unique name or login is taken
     │   └── StaleOrder               a concurrent writer changed the order first
     ├── Rejected                     a pre-trade check refused the order
     │   ├── AccountDisabled
     │   ├── InsufficientMargin
-    │   └── MarketClosed
+    │   ├── MarketClosed
+    │   └── NoQuote                  no price to act at (or to value a trade at)
     ├── AuthError                    the caller is not who it claims (bad token, expired JWT)
-    └── PermissionDenied             the caller may not act on this account
+    │   ├── BadCredentials           a sign-in's login or password is wrong (never says which)
+    │   └── SignInDisabled           the password is right but the account or user is disabled
+    ├── PermissionDenied             the caller may not act on this account
+    └── Throttled                    too many attempts (sign-in failures); try again later
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ __all__ = [
     "AccountDisabled",
     "AccountNotFound",
     "AlreadyExists",
+    "AlreadyPendingCancel",
     "AuthError",
+    "BadCredentials",
     "Conflict",
     "DomainError",
     "InstrumentNotFound",
@@ -42,7 +50,9 @@ __all__ = [
     "InvalidOrderTransition",
     "InvalidPrice",
     "InvalidQuantity",
+    "InvalidStops",
     "MarketClosed",
+    "NoQuote",
     "NotFound",
     "OrderLocked",
     "OrderNotCancellable",
@@ -50,7 +60,9 @@ __all__ = [
     "PermissionDenied",
     "PositionNotFound",
     "Rejected",
+    "SignInDisabled",
     "StaleOrder",
+    "Throttled",
     "UserNotFound",
 ]
 
@@ -75,6 +87,10 @@ class InvalidQuantity(InvalidInput):
 
 class InvalidPrice(InvalidInput):
     code = "INVALID_PRICE"
+
+
+class InvalidStops(InvalidPrice):
+    code = "INVALID_STOPS"
 
 
 class NotFound(DomainError):
@@ -117,6 +133,11 @@ class OrderNotCancellable(Conflict):
     code = "ORDER_NOT_CANCELLABLE"
 
 
+class AlreadyPendingCancel(OrderNotCancellable):
+    # Keeps its parent's code: CrossTrade clients see the same code as before.
+    pass
+
+
 class AlreadyExists(Conflict):
     code = "ALREADY_EXISTS"
 
@@ -141,9 +162,30 @@ class MarketClosed(Rejected):
     code = "MARKET_CLOSED"
 
 
+class NoQuote(Rejected):
+    code = "NO_QUOTE"
+
+
 class AuthError(DomainError):
     code = "UNAUTHENTICATED"
 
 
 class PermissionDenied(DomainError):
     code = "PERMISSION_DENIED"
+
+
+class BadCredentials(AuthError):
+    code = "BAD_CREDENTIALS"
+
+
+class SignInDisabled(AuthError):
+    code = "SIGN_IN_DISABLED"
+
+
+class Throttled(DomainError):
+    code = "THROTTLED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        #: whole seconds until an attempt can succeed
+        self.retry_after = retry_after

@@ -123,6 +123,10 @@ class OrderRepository(Protocol):
 
     async def by_oco(self, login: Login, oco: str) -> list[Order]: ...
 
+    async def deleted_pending(self, login: Login) -> list[Order]:
+        """The account's non-market orders that were cancelled, expired or rejected."""
+        ...
+
     async def cancel_batch(
         self, batch: BatchCancel
     ) -> tuple[list[CancelAccepted], list[tuple[Order, str | None]]]:
@@ -166,6 +170,12 @@ class PositionRepository(Protocol):
     async def get(self, ticket: Ticket) -> PositionTicket | None: ...
 
     async def save(self, tickets: Sequence[PositionTicket], new: bool = False) -> None: ...
+
+    async def set_levels(
+        self, ticket: Ticket, stop_loss: Decimal | None, take_profit: Decimal | None
+    ) -> bool:
+        """Set an open ticket's stop-loss and take-profit; False if it is not open."""
+        ...
 
     async def add_fill(self, fill: Fill) -> None: ...
 

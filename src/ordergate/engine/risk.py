@@ -7,13 +7,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from ordergate.domain.accounts import Account
-from ordergate.domain.errors import InsufficientMargin, InvalidInput, Rejected
+from ordergate.domain.errors import InsufficientMargin, InvalidInput, InvalidStops, Rejected
 from ordergate.domain.instruments import Instrument
-from ordergate.domain.orders import Order, OrderType, TimeInForce
+from ordergate.domain.orders import Order, OrderType, Side, TimeInForce
 from ordergate.domain.values import Price, Quantity
 from ordergate.venue.base import Quote
 
-__all__ = ["check_margin", "check_order", "mark_price", "required_margin"]
+__all__ = [
+    "check_levels",
+    "check_margin",
+    "check_order",
+    "check_stops",
+    "mark_price",
+    "required_margin",
+]
 
 
 def check_order(order: Order, instrument: Instrument, now: datetime) -> None:
@@ -31,6 +38,37 @@ def check_order(order: Order, instrument: Instrument, now: datetime) -> None:
         raise InvalidInput("expiry must be in the future")
     if order.type is OrderType.MARKET and order.tif is TimeInForce.GTD:
         raise InvalidInput("a market order cannot be good-till-date")
+
+
+def check_levels(
+    side: Side,
+    reference: Decimal,
+    stop_loss: Decimal | None,
+    take_profit: Decimal | None,
+    what: str,
+) -> None:
+    """A long's stop-loss below ``reference`` and its take-profit above; a short's the other
+    way round. A level on the wrong side would close the trade the moment it opens."""
+    sign = side.sign
+    if stop_loss is not None and (reference - stop_loss) * sign <= 0:
+        where = "below" if side is Side.BUY else "above"
+        raise InvalidStops(f"a {side} stop-loss must be {where} the {what} {reference}")
+    if take_profit is not None and (take_profit - reference) * sign <= 0:
+        where = "above" if side is Side.BUY else "below"
+        raise InvalidStops(f"a {side} take-profit must be {where} the {what} {reference}")
+
+
+def check_stops(order: Order, quote: Quote | None) -> None:
+    """The order's stop-loss and take-profit against its entry: its limit (or stop) price,
+    or for a market order the price it would fill at now (unknown without a quote)."""
+    if order.stop_loss is None and order.take_profit is None:
+        return
+    entry = order.limit_price if order.limit_price is not None else order.stop_price
+    if entry is None:
+        if quote is None:
+            return
+        entry = quote.ask if order.side is Side.BUY else quote.bid
+    check_levels(order.side, entry, order.stop_loss, order.take_profit, "entry price")
 
 
 def mark_price(quote: Quote | None, order: Order | None = None) -> Decimal | None:

@@ -25,9 +25,11 @@ from ordergate.domain.commands import (
     Flatten,
     OrderRef,
     PlaceOrder,
+    new_level,
 )
 from ordergate.domain.errors import (
     AccountNotFound,
+    AlreadyPendingCancel,
     DomainError,
     InstrumentNotFound,
     InvalidInput,
@@ -68,7 +70,7 @@ from ordergate.engine.ports import (
     Transaction,
 )
 from ordergate.engine.protection import Protection, Touched
-from ordergate.engine.risk import check_margin, check_order
+from ordergate.engine.risk import check_margin, check_order, check_stops
 from ordergate.venue.base import Quote, Venue, VenueOrder
 
 __all__ = ["PROTECTION", "OrderEngine", "venue_order"]
@@ -130,6 +132,29 @@ def _failure(order: Order, reason: str | None) -> CancelFailure:
         code=code,
         message=message,
         reason=reason,
+    )
+
+
+def _changed(order: Order, cmd: ChangeOrder) -> Order:
+    """``order`` as ``cmd`` asks it to be (checked by the caller)."""
+    tif, expires_at = order.tif, order.expires_at
+    if cmd.clear_expiry:
+        if tif is TimeInForce.DAY:
+            raise InvalidInput("a day order expires at the session end; its expiry stays")
+        tif, expires_at = TimeInForce.GTC, None
+    elif cmd.expires_at is not None:
+        if order.type is OrderType.MARKET:
+            raise InvalidInput("a market order cannot be good-till-date")
+        tif, expires_at = TimeInForce.GTD, cmd.expires_at
+    return replace(
+        order,
+        quantity=order.quantity if cmd.quantity is None else cmd.quantity,
+        limit_price=order.limit_price if cmd.limit_price is None else cmd.limit_price,
+        stop_price=order.stop_price if cmd.stop_price is None else cmd.stop_price,
+        stop_loss=new_level(order.stop_loss, cmd.stop_loss),
+        take_profit=new_level(order.take_profit, cmd.take_profit),
+        tif=tif,
+        expires_at=expires_at,
     )
 
 
@@ -233,6 +258,7 @@ class OrderEngine(ExecutionMixin):
         )
         if closes is None:
             check_order(order, instrument, now)
+            check_stops(order, self.venue.quote(instrument.symbol))
         refusal = self.venue.submission_refusal(instrument.symbol, now)
         if refusal is not None:
             raise MarketClosed(f"{instrument.symbol}: {refusal}")
@@ -280,8 +306,10 @@ class OrderEngine(ExecutionMixin):
 
     async def change(self, principal: Principal, cmd: ChangeOrder) -> Order:
         """Change quantity and/or prices of a resting order; the venue confirms."""
-        if cmd.quantity is None and cmd.limit_price is None and cmd.stop_price is None:
-            raise InvalidInput("nothing to change: give quantity, limit price or stop price")
+        if cmd.empty:
+            raise InvalidInput(
+                "nothing to change: give quantity, a price, stop-loss, take-profit or expiry"
+            )
         now = self.clock.now()
         async with self.store.transaction() as tx:
             account = await self.account(tx, principal, cmd.account)
@@ -289,13 +317,9 @@ class OrderEngine(ExecutionMixin):
             order = await self._order(tx, account, cmd.order)
             self._ensure_resting(order, "changed")
             instrument = await self.instrument(tx, order.symbol)
-            changed = replace(
-                order,
-                quantity=order.quantity if cmd.quantity is None else cmd.quantity,
-                limit_price=order.limit_price if cmd.limit_price is None else cmd.limit_price,
-                stop_price=order.stop_price if cmd.stop_price is None else cmd.stop_price,
-            )
+            changed = _changed(order, cmd)
             check_order(changed, instrument, now)
+            check_stops(changed, self.venue.quote(order.symbol))
             if changed.quantity <= order.filled:
                 raise InvalidQuantity(f"quantity must exceed the filled {order.filled}")
             refusal = self.venue.submission_refusal(order.symbol, now)
@@ -316,7 +340,7 @@ class OrderEngine(ExecutionMixin):
         if order.status in LOCKED:
             raise OrderLocked(f"order {order.id} is {order.status}: the venue is processing it")
         if order.status is OrderStatus.PENDING_CANCEL:
-            raise OrderNotCancellable(f"order {order.id} is already pending cancel")
+            raise AlreadyPendingCancel(f"order {order.id} is already pending cancel")
         if order.status not in CANCELLABLE:
             raise OrderNotCancellable(f"order {order.id} is {order.status} and cannot be {what}")
 

@@ -15,7 +15,7 @@ from ordergate.domain.ids import Login
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import NON_TERMINAL
 from ordergate.store.mapping import account_from_row, instrument_from_row, instrument_values
-from ordergate.store.tables import accounts, instruments, orders, positions
+from ordergate.store.tables import accounts, instruments, orders, positions, users
 from ordergate.store.types import Fixed
 
 __all__ = ["SqlAccountRepository"]
@@ -37,6 +37,10 @@ class SqlAccountRepository:
         return None if row is None else account_from_row(row)
 
     async def add(self, account: Account, password_hash: str | None = None) -> None:
+        # Accounts and staff users sign in to ScaleTrade with logins from one number space.
+        staff = select(users.c.id).where(users.c.login == account.login)
+        if (await self._conn.execute(staff)).first() is not None:
+            raise AlreadyExists(f"login {account.login} is taken by a user")
         try:
             async with self._conn.begin_nested():
                 await self._conn.execute(

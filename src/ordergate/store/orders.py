@@ -41,6 +41,7 @@ __all__ = ["SqlOrderRepository"]
 _SIDES = {s.value: s for s in Side}
 _TYPES = {t.value: t for t in OrderType}
 _STATUSES = {s.value: s for s in OrderStatus}
+_DELETED = [s.value for s in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED)]
 _EVENT_COLUMNS = ["order_ticket", "from_status", "to_status", "reason", "actor", "request_id", "at"]
 
 
@@ -136,6 +137,20 @@ class SqlOrderRepository:
         if symbol is not None:
             stmt = stmt.where(orders.c.symbol == symbol)
         stmt = stmt.order_by(orders.c.ticket)
+        return [order_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
+
+    async def deleted_pending(self, login: Login) -> list[Order]:
+        """The account's pending (not market) orders that ended without a fill of all of
+        them: cancelled, expired or rejected; oldest first."""
+        stmt = (
+            select(orders)
+            .where(
+                orders.c.login == login,
+                orders.c.status.in_(_DELETED),
+                orders.c.type != OrderType.MARKET.value,
+            )
+            .order_by(orders.c.ticket)
+        )
         return [order_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
 
     async def by_oco(self, login: Login, oco: str) -> list[Order]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,6 +48,18 @@ class SqlPositionRepository:
             await self._conn.execute(
                 update(positions).where(positions.c.ticket == t.ticket).values(values)
             )
+
+    async def set_levels(
+        self, ticket: Ticket, stop_loss: Decimal | None, take_profit: Decimal | None
+    ) -> bool:
+        """Set an open ticket's stop-loss and take-profit, and nothing else (a fill may be
+        writing its quantity); False if it is no longer open."""
+        result = await self._conn.execute(
+            update(positions)
+            .where(positions.c.ticket == ticket, positions.c.quantity > 0)
+            .values(stop_loss=stop_loss, take_profit=take_profit)
+        )
+        return bool(result.rowcount)
 
     async def add_fill(self, fill: Fill) -> None:
         await self._conn.execute(

@@ -57,6 +57,8 @@ users = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
+    # A manager's or admin's ScaleTrade sign-in login; shares its numbers with accounts.login.
+    Column("login", BigInteger, unique=True),
     Column("role", String(16), nullable=False),
     Column("password_hash", String(255)),
     Column("enabled", Boolean, nullable=False, default=True),

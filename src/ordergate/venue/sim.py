@@ -309,6 +309,10 @@ class SimVenue:
         )
         if resting is None:
             return [ChangeRefused(order.ticket, TOO_LATE)]
+        if resting.expires_at != order.expires_at:
+            # An earlier timer finds the new time on its ticket and waits for it (_on_expiry).
+            resting.expires_at = order.expires_at
+            self._schedule_expiry(resting)
         reports: list[VenueReport] = [ChangeConfirmed(order.ticket)]
         quote = self._quotes.get(order.symbol)
         if quote is not None:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ordergate.api.crosstrade.ops import Args
 from ordergate.api.crosstrade.wire import CrossTradeJson
+from ordergate.api.openapi import query_parameters
 
 __all__ = [
     "ACCOUNT_ERRORS",
@@ -70,23 +71,6 @@ _DEFAULT = example(
     {"success": False, "error": "<what was refused>", "code": "<CODE>"},
     "Any other refusal, in CrossTrade's error form",
 )
-
-
-def query_parameters(*params: tuple[str, str, str, bool]) -> dict[str, Any]:
-    """OpenAPI query parameters (name, description, JSON type, required) of a GET route that
-    reads its query string itself."""
-    return {
-        "parameters": [
-            {
-                "name": name,
-                "in": "query",
-                "required": required,
-                "description": description,
-                "schema": {"type": kind},
-            }
-            for name, description, kind, required in params
-        ]
-    }
 
 
 def responses(

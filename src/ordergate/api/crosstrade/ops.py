@@ -8,14 +8,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 
+from ordergate.api.bodies import body_model, invalid, validate
 from ordergate.api.crosstrade.instruments import resolve_instrument
-from ordergate.api.crosstrade.wire import parse_json
 from ordergate.bootstrap import Container
-from ordergate.domain.errors import InstrumentNotFound, InvalidInput
+from ordergate.domain.errors import InstrumentNotFound
 from ordergate.domain.principal import Principal
 from ordergate.engine.service import OrderEngine
 
@@ -89,33 +88,9 @@ def operation(name: str, args: type[BaseModel]) -> Callable[[Handler], Handler]:
     return register
 
 
-def validate(model: type[M], data: Any, where: str = "body") -> M:
-    """``data`` as ``model``; a RequestValidationError (400 Invalid request) if it is not."""
-    if not isinstance(data, dict):
-        raise invalid(where, f"the {where} must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        for error in errors:
-            error["loc"] = (where, *error["loc"])
-        raise RequestValidationError(errors) from None
-
-
-def invalid(where: str, message: str) -> RequestValidationError:
-    """A malformed request (answered as the seed's 400 ``Invalid request``)."""
-    return RequestValidationError([{"loc": (where,), "msg": message, "type": "value_error"}])
-
-
 async def body_args(request: Request, model: type[M], **path: Any) -> M:
     """The args of a POST/PUT: the JSON body (exact decimals) plus the path parameters."""
-    try:
-        data = parse_json(await request.body())
-    except InvalidInput as exc:
-        raise invalid("body", exc.message) from None
-    if isinstance(data, dict):
-        data = {**data, **path}
-    return validate(model, data)
+    return await body_model(request, model, **path)
 
 
 def query_args(request: Request, model: type[M], **path: Any) -> M:

@@ -3,15 +3,12 @@ decimal numbers in and out of JSON, and timestamps."""
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-import orjson
 from starlette.responses import JSONResponse
 
+from ordergate.api.bodies import dumps, num, parse_json
 from ordergate.domain.errors import InvalidInput
 from ordergate.domain.orders import OrderStatus, OrderType, Side, TimeInForce
 
@@ -21,6 +18,7 @@ __all__ = [
     "ORDER_TYPE_OUT",
     "TIF_OUT",
     "CrossTradeJson",
+    "dumps",
     "epoch_ms",
     "iso",
     "num",
@@ -88,50 +86,12 @@ def parse_tif(raw: str) -> TimeInForce:
     return result
 
 
-def _no_constant(name: str) -> Any:
-    raise InvalidInput(f"{name} is not a number")
-
-
-def parse_json(raw: bytes) -> Any:
-    """A request body; JSON numbers become Decimals from their own text, never floats."""
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        raise InvalidInput("the body is not valid JSON") from None
-
-
-def num(value: Decimal | None) -> Decimal | None:
-    """A stored number for the wire: trailing zeros dropped (1.00000000 -> 1)."""
-    if value is None:
-        return None
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
-
-
 def iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
 def epoch_ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
-
-
-_MARK = "\x1fD"
-_MARKED = re.compile(rb'"\\u001fD(-?[0-9.]+)\\u001fD"')
-
-
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return f"{_MARK}{value:f}{_MARK}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(content: Any) -> bytes:
-    """JSON where Decimals are JSON numbers written from their exact text (as CrossTrade
-    clients expect numbers, and a float would not keep every digit)."""
-    return _MARKED.sub(rb"\1", orjson.dumps(content, default=_default))
 
 
 class CrossTradeJson(JSONResponse):

@@ -1,0 +1,19 @@
+"""The ScaleTrade client REST dialect: /sign/in, /trade/..., /trades and /market/symbol."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ordergate.api.errors import error_registry
+from ordergate.api.scaletrade import groups, queries, signin, trade
+from ordergate.api.scaletrade.errors import install_errors
+from ordergate.api.scaletrade.wire import ScaleTradeJson
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI) -> None:
+    """Add the ScaleTrade routes and error form to ``app``."""
+    install_errors(app, error_registry(app))
+    for module in (signin, trade, groups, queries):
+        app.include_router(module.router, default_response_class=ScaleTradeJson)

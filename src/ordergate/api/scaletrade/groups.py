@@ -1,0 +1,190 @@
+"""ScaleTrade's group requests: close a login's open trades (all, profitable or losing) and
+cancel its pending orders, optionally of one symbol.
+
+Each answers a row per ticket whose close or cancel was sent and a failure per matched ticket
+that was refused, with its return code: 200 when all were accepted, 207 when some failed, 404
+when nothing matched and 409 when nothing was accepted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ordergate.api.bodies import body_model
+from ordergate.api.scaletrade.docs import example, request_body, responses
+from ordergate.api.scaletrade.errors import error_body, failure_code, render
+from ordergate.api.scaletrade.models import CancelGroupRequest, CloseGroupRequest
+from ordergate.api.scaletrade.session import SessionDep
+from ordergate.api.scaletrade.wire import ACK_EXAMPLE, ScaleTradeJson, State, ack, cmd_of
+from ordergate.domain.commands import CancelOrders
+from ordergate.domain.orders import OrderType
+from ordergate.engine.trades import Profit, close_group
+
+__all__ = ["group_status", "router"]
+
+router = APIRouter(tags=["ScaleTrade"])
+
+
+def group_status(accepted: int, failures: list[dict[str, Any]]) -> tuple[int, str | None]:
+    """The status of a group answer, and for 409 the code of its error."""
+    if not accepted and not failures:
+        return 404, "RET_NOT_FOUND"
+    if not accepted:
+        codes = Counter(f["error"] for f in failures)
+        return 409, codes.most_common(1)[0][0] if len(codes) == 1 else "RET_ERROR"
+    return (207 if failures else 200), None
+
+
+def _group(rows: list[dict[str, Any]], failures: list[dict[str, Any]], done: str) -> Response:
+    status, code = group_status(len(rows), failures)
+    counts = {"matched": len(rows) + len(failures), done: len(rows), "failed": len(failures)}
+    if status == 404:
+        return ScaleTradeJson(error_body("RET_NOT_FOUND", "nothing matched the request"), 404)
+    if status == 200:
+        return ScaleTradeJson({"rows": rows, **counts})
+    body: dict[str, Any] = {"rows": rows, "failures": failures, **counts}
+    if status == 409 and code is not None:
+        message = f"none of the {len(failures)} matched was accepted"
+        body = {**error_body(code, message), **body}
+    return ScaleTradeJson(body, status_code=status)
+
+
+_GROUP_ERRORS = {
+    404: ("RET_NOT_FOUND", "Nothing matched the request"),
+    409: ("RET_TRADE_ORDER_LOCKED", "Matched, but none accepted (with rows, failures, counts)"),
+}
+
+
+@router.delete(
+    "/trade/close/group",
+    summary="Close a login's open trades: all, profitable or losing",
+    description=(
+        "type 0 all, 1 profitable, -1 losing (valued at the current quotes), optionally one "
+        "symbol. Each matched trade is a row (a closing order was sent, state 7) or a failure "
+        "with its reason; none is skipped."
+    ),
+    openapi_extra=request_body(CloseGroupRequest, {"login": 1001, "type": 0, "symbol": "EURUSD"}),
+    responses={
+        **responses(
+            {
+                "rows": [{**ACK_EXAMPLE, "state": 7, "cmd": 0}],
+                "matched": 1,
+                "closed": 1,
+                "failed": 0,
+            },
+            400,
+            extra=_GROUP_ERRORS,
+        ),
+        207: example(
+            {
+                "rows": [{**ACK_EXAMPLE, "state": 7, "cmd": 0}],
+                "failures": [{"order": 123457, "error": "RET_TRADE_MARKET_CLOSED", "message": "…"}],
+                "matched": 2,
+                "closed": 1,
+                "failed": 1,
+            },
+            "Some matched trades could not be closed",
+        ),
+    },
+)
+async def close_trades(request: Request, s: SessionDep) -> Response:
+    args = await body_model(request, CloseGroupRequest)
+    report = await close_group(
+        s.engine, s.principal, args.login, Profit(args.type), args.symbol, args.comment
+    )
+    rows = [
+        ack(
+            c.ticket.ticket,
+            State.CLOSE_REQUEST,
+            c.ticket.login,
+            c.ticket.symbol,
+            cmd_of(c.ticket.side, OrderType.MARKET),
+            c.ticket.quantity,
+        )
+        for c in report.closed
+    ]
+    failures = []
+    for f in report.failed:
+        _, code, message = render(f.error)
+        failures.append({"order": f.ticket.ticket, "error": code, "message": message})
+    return _group(rows, failures, "closed")
+
+
+_CANCEL_ROW = {**ACK_EXAMPLE, "state": 9}
+
+
+@router.delete(
+    "/trade/cancel/group",
+    summary="Cancel a login's pending orders (optionally one symbol's)",
+    description=(
+        "Cancels every pending order of the login, or only those in `symbol`, atomically. "
+        "200: all matched orders accepted (`rows` of acknowledgments, state 9). 207: some "
+        "failed (`failures`: order, error, message; e.g. RET_TRADE_ORDER_LOCKED while the "
+        "venue still processes an order, RET_TRADE_MARKET_CLOSED). 404 RET_NOT_FOUND: none "
+        "matched. 409: orders matched but none was accepted. 400 INVALID_DATA: a missing or "
+        "invalid login, a wrong type, an unknown field."
+    ),
+    openapi_extra=request_body(CancelGroupRequest, {"login": 1001, "symbol": "EURUSD"}),
+    responses={
+        **responses(
+            {
+                "rows": [_CANCEL_ROW, {**_CANCEL_ROW, "order": 123457, "cmd": 3}],
+                "matched": 2,
+                "cancelled": 2,
+                "failed": 0,
+            },
+            400,
+            extra={
+                404: ("RET_NOT_FOUND", "No matching pending trades found"),
+                409: (
+                    "RET_TRADE_ORDER_LOCKED",
+                    "Matched, but none accepted (mixed failures: RET_ERROR)",
+                ),
+            },
+        ),
+        207: example(
+            {
+                "rows": [_CANCEL_ROW],
+                "failures": [
+                    {
+                        "order": 123457,
+                        "error": "RET_TRADE_ORDER_LOCKED",
+                        "message": "the venue is still processing it (submitted)",
+                    }
+                ],
+                "matched": 2,
+                "cancelled": 1,
+                "failed": 1,
+            },
+            "Some matched orders failed",
+        ),
+    },
+)
+async def cancel_group(request: Request, s: SessionDep) -> Response:
+    args = await body_model(request, CancelGroupRequest)
+    report = await s.engine.cancel_orders(
+        s.principal, CancelOrders(account=args.login, symbol=args.symbol)
+    )
+    # One ack() per distinct (login, symbol, side, type, quantity), copied for each ticket: a
+    # 100k-order cancel then costs a dict copy per row, not the volume arithmetic (half the time).
+    shapes: dict[tuple[Any, ...], dict[str, Any]] = {}
+    rows = []
+    for a in report.accepted:
+        shape = (a.login, a.symbol, a.side, a.type, a.quantity)
+        row = shapes.get(shape)
+        if row is None:
+            cmd = cmd_of(a.side, a.type)
+            row = ack(a.ticket, State.CANCEL_REQUEST, a.login, a.symbol, cmd, a.quantity)
+            shapes[shape] = row
+        row = row.copy()
+        row["order"] = a.ticket
+        rows.append(row)
+    failures = [
+        {"order": f.ticket, "error": failure_code(f), "message": f.message} for f in report.failures
+    ]
+    return _group(rows, failures, "cancelled")

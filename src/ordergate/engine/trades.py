@@ -1,0 +1,225 @@
+"""Use cases addressed by ticket, MT4 style: what ScaleTrade's trade requests need.
+
+A ticket names an order, and the position ticket its fills opened carries the same number. A
+ticket of an account the caller may not act on answers exactly like an unknown one, so that a
+session learns nothing about other accounts' tickets.
+
+Each is a plain function of an ``OrderEngine``: who may act, the checks and the order flows
+stay in the engine; these find the account of a ticket and combine them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from ordergate.domain.accounts import Account
+from ordergate.domain.commands import AccountRef, ClosePosition, ModifyTrade, new_level
+from ordergate.domain.errors import (
+    DomainError,
+    InvalidInput,
+    NoQuote,
+    OrderLocked,
+    OrderNotFound,
+    PositionNotFound,
+)
+from ordergate.domain.ids import Login, Ticket
+from ordergate.domain.orders import Order
+from ordergate.domain.positions import PositionTicket
+from ordergate.domain.principal import Principal, can_act
+from ordergate.domain.values import Price
+from ordergate.engine.accounting import TicketValue, exit_price
+from ordergate.engine.risk import check_levels
+from ordergate.engine.service import OrderEngine
+
+__all__ = [
+    "AccountTrades",
+    "CloseGroupReport",
+    "Profit",
+    "TicketClosed",
+    "TicketFailed",
+    "account_trades",
+    "close_group",
+    "close_trade",
+    "modify_trade",
+    "ticket_account",
+]
+
+
+class Profit(enum.IntEnum):
+    """Which open tickets a group close takes (ScaleTrade's ``type``)."""
+
+    ALL = 0
+    PROFITABLE = 1
+    LOSING = -1
+
+
+@dataclass(frozen=True, slots=True)
+class TicketClosed:
+    """A ticket a group close sent a closing order for."""
+
+    ticket: PositionTicket
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFailed:
+    """A ticket a group close matched but could not close, and why."""
+
+    ticket: PositionTicket
+    error: DomainError
+
+
+@dataclass(slots=True)
+class CloseGroupReport:
+    closed: list[TicketClosed] = field(default_factory=list)
+    failed: list[TicketFailed] = field(default_factory=list)
+
+    @property
+    def matched(self) -> int:
+        return len(self.closed) + len(self.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTrades:
+    """Everything ScaleTrade's trade queries show of one account."""
+
+    account: Account
+    #: non-terminal orders (pending orders, and market orders not yet filled)
+    working: list[Order]
+    #: pending orders cancelled, expired or rejected
+    deleted: list[Order]
+    #: open tickets at the current quotes
+    open: list[TicketValue]
+    #: tickets closed in full
+    closed: list[PositionTicket]
+
+
+async def ticket_account(engine: OrderEngine, principal: Principal, ticket: Ticket) -> Account:
+    """The account of order (or position ticket) ``ticket``, if ``principal`` may act on it;
+    ``OrderNotFound`` for an unknown ticket and for one of someone else's accounts alike."""
+    async with engine.store.transaction(readonly=True) as tx:
+        order = await tx.orders.by_ticket(ticket)
+        account = None if order is None else await tx.accounts.get(order.login)
+    if account is None or not can_act(principal, account):
+        raise OrderNotFound(f"ticket {ticket} not found")
+    return account
+
+
+async def modify_trade(
+    engine: OrderEngine, principal: Principal, cmd: ModifyTrade
+) -> PositionTicket:
+    """Set or remove the stop-loss and take-profit of an open ticket. Levels must be on the
+    tick grid and on the right side of the price the ticket would close at now."""
+    if cmd.stop_loss is None and cmd.take_profit is None:
+        raise InvalidInput("nothing to modify: give a stop-loss or a take-profit")
+    async with engine.store.transaction() as tx:
+        account = await engine.account(tx, principal, cmd.account)
+        account.ensure_enabled()
+        ticket = await tx.positions.get(cmd.ticket)
+        if ticket is None or ticket.login != account.login or not ticket.is_open:
+            raise PositionNotFound(f"no open trade {cmd.ticket}")
+        instrument = await engine.instrument(tx, ticket.symbol)
+        stop_loss = new_level(ticket.stop_loss, cmd.stop_loss)
+        take_profit = new_level(ticket.take_profit, cmd.take_profit)
+        for what, value in (("stop loss", stop_loss), ("take profit", take_profit)):
+            if value is not None:
+                instrument.check_price(Price.of(value), what)
+        price = exit_price(ticket.side, engine.venue.quote(ticket.symbol))
+        if price is not None:
+            check_levels(ticket.side, price, stop_loss, take_profit, "current price")
+        if not await tx.positions.set_levels(ticket.ticket, stop_loss, take_profit):
+            raise PositionNotFound(f"no open trade {cmd.ticket}")
+        await tx.commit()
+    ticket.stop_loss, ticket.take_profit = stop_loss, take_profit
+    engine.protection.track(ticket)
+    return ticket
+
+
+def _closing(working: list[Order]) -> set[Ticket]:
+    """The tickets that closing orders in ``working`` are on their way to close."""
+    return {o.closes_ticket for o in working if o.closes_ticket is not None}
+
+
+def _being_closed(ticket: Ticket) -> OrderLocked:
+    # A second closing order would find the ticket closed when it fills, and be left stuck.
+    return OrderLocked(f"trade {ticket} is already being closed; wait for that close")
+
+
+async def close_trade(
+    engine: OrderEngine, principal: Principal, cmd: ClosePosition
+) -> TicketClosed:
+    """Send the market order that closes ticket ``cmd.ticket`` (all of it or
+    ``cmd.quantity``); ``OrderLocked`` while an earlier close of it is on its way."""
+    if cmd.ticket is None:
+        raise InvalidInput("give the ticket of the trade to close")
+    async with engine.store.transaction(readonly=True) as tx:
+        account = await engine.account(tx, principal, cmd.account)
+        ticket = await tx.positions.get(cmd.ticket)
+        if ticket is None or ticket.login != account.login or not ticket.is_open:
+            raise PositionNotFound(f"no open trade {cmd.ticket}")
+        if cmd.ticket in _closing(await tx.orders.open_orders(account.login, ticket.symbol)):
+            raise _being_closed(cmd.ticket)
+    return TicketClosed(ticket, (await engine.close_position(principal, cmd))[0])
+
+
+async def close_group(
+    engine: OrderEngine,
+    principal: Principal,
+    account: AccountRef,
+    which: Profit,
+    symbol: str | None = None,
+    comment: str = "",
+) -> CloseGroupReport:
+    """Close every open ticket of ``account`` (in ``symbol``) that ``which`` takes, each with
+    its own closing order; a ticket that cannot be closed is reported with the reason, never
+    skipped. A ticket with no price to value it at matches a profit filter only as a failure."""
+    state = await engine.account_state(principal, account)
+    async with engine.store.transaction(readonly=True) as tx:
+        if symbol is not None:
+            await engine.instrument(tx, symbol)
+        closing = _closing(await tx.orders.open_orders(Login(state.login), symbol))
+    report = CloseGroupReport()
+    for value in state.positions:
+        ticket = value.ticket
+        if symbol is not None and ticket.symbol != symbol:
+            continue
+        if which is not Profit.ALL:
+            if value.market_price is None:
+                error = NoQuote(f"no quote for {ticket.symbol} to value trade {ticket.ticket}")
+                report.failed.append(TicketFailed(ticket, error))
+                continue
+            pnl = value.unrealized_pnl
+            if (which is Profit.PROFITABLE and pnl <= 0) or (which is Profit.LOSING and pnl >= 0):
+                continue
+        if ticket.ticket in closing:
+            report.failed.append(TicketFailed(ticket, _being_closed(ticket.ticket)))
+            continue
+        try:
+            orders = await engine.close_position(
+                principal,
+                ClosePosition(account=state.login, ticket=ticket.ticket, comment=comment),
+            )
+        except DomainError as exc:
+            report.failed.append(TicketFailed(ticket, exc))
+        else:
+            report.closed.append(TicketClosed(ticket, orders[0]))
+    return report
+
+
+async def account_trades(
+    engine: OrderEngine, principal: Principal, ref: AccountRef, *, history: bool
+) -> AccountTrades:
+    """The account's working orders and open tickets, and with ``history`` its deleted
+    pending orders and closed tickets."""
+    state = await engine.account_state(principal, ref)
+    async with engine.store.transaction(readonly=True) as tx:
+        account = await engine.account(tx, principal, state.login)
+        working = await tx.orders.open_orders(account.login)
+        deleted: list[Order] = []
+        closed: list[PositionTicket] = []
+        if history:
+            deleted = await tx.orders.deleted_pending(account.login)
+            every = await tx.positions.for_account(account.login, include_closed=True)
+            closed = [t for t in every if not t.is_open]
+    return AccountTrades(account, working, deleted, list(state.positions), closed)
