@@ -11,6 +11,7 @@ is shared out in that priority and the rest keeps resting.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -104,6 +105,18 @@ def _discard(keys: list[Key], key: Key) -> None:
         del keys[i]
 
 
+def _without(keys: list[Key], gone: set[Key]) -> list[Key]:
+    if len(gone) <= _FEW:
+        for key in gone:
+            _discard(keys, key)
+        return keys
+    return [k for k in keys if k not in gone]
+
+
+#: Up to this many keys are taken out one by one (a move each); more, by one rebuild.
+_FEW = 32
+
+
 class Book:
     """Resting orders by symbol; ``match`` turns a quote into venue reports."""
 
@@ -140,6 +153,22 @@ class Book:
             self._unindex(order)
             self._count[order.symbol] -= 1
         return order
+
+    def remove_many(self, tickets: Iterable[Ticket]) -> None:
+        """Take many orders off the book in one pass: each touched side's keys are rebuilt
+        once, where removing them one by one would move the list for every order."""
+        gone: dict[tuple[str, Side], tuple[set[Key], set[Key]]] = {}
+        for ticket in tickets:
+            order = self._orders.pop(ticket, None)
+            if order is None:
+                continue
+            live, stops = gone.setdefault((order.symbol, order.side), (set(), set()))
+            (live if order.live else stops).add(self._keys.pop(ticket))
+            self._count[order.symbol] -= 1
+        for where, (live, stops) in gone.items():
+            side = self._sides[where]
+            side.live = _without(side.live, live)
+            side.stops = _without(side.stops, stops)
 
     def amend(
         self,

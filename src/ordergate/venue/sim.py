@@ -45,6 +45,7 @@ __all__ = ["MARKET_CLOSED", "SimVenue"]
 log = logging.getLogger(__name__)
 
 MARKET_CLOSED = "market_closed"
+BUSY = "venue busy: cancel refused"
 TOO_LATE = "too late: the order is no longer on the book"
 Action = Callable[[], list[VenueReport]]
 _RESTING = frozenset(
@@ -277,14 +278,28 @@ class SimVenue:
         self, login: Login, request_id: str, tickets: tuple[Ticket, ...]
     ) -> list[VenueReport]:
         refused: dict[str, list[Ticket]] = {}
+        taken: list[Ticket] = []
+        # What refuses every cancel of a symbol now is asked once per symbol; the random
+        # refusal stays one draw per order, in ticket order (the same seed, the same refusals).
+        standing: dict[str, tuple[str | None, int]] = {}
+        now = self.clock.now()
         for ticket in tickets:
             resting = self._book.get(ticket)
             if resting is None:
                 refused.setdefault(TOO_LATE, []).append(ticket)
-            elif (reason := self._refusal(resting.symbol)) is not None:
+                continue
+            symbol = resting.symbol
+            if symbol not in standing:
+                chance = self.config.rules(symbol).cancel_refusal_pct
+                standing[symbol] = (self._standing_refusal(symbol, now), chance)
+            reason, chance = standing[symbol]
+            if reason is None and chance and self._random.randrange(100) < chance:
+                reason = BUSY
+            if reason is not None:
                 refused.setdefault(reason, []).append(ticket)
             else:
-                self._book.remove(ticket)
+                taken.append(ticket)
+        self._book.remove_many(taken)
         reports: list[VenueReport] = [
             CancelRefused(tuple(group), reason) for reason, group in refused.items()
         ]
@@ -293,14 +308,12 @@ class SimVenue:
             reports.append(CancelConfirmed(login, request_id, done))
         return reports
 
-    def _refusal(self, symbol: str) -> str | None:
+    def _standing_refusal(self, symbol: str, at: datetime) -> str | None:
+        """Why the venue refuses every cancel in ``symbol`` now, if it does."""
         if self.refuse_cancels is not None:
             return self.refuse_cancels
-        if self._closed_now(symbol, self.clock.now()):
+        if self._closed_now(symbol, at):
             return MARKET_CLOSED
-        chance = self.config.rules(symbol).cancel_refusal_pct
-        if chance and self._random.randrange(100) < chance:
-            return "venue busy: cancel refused"
         return None
 
     def _on_change(self, order: VenueOrder) -> list[VenueReport]:
