@@ -280,11 +280,25 @@ class OrderEngine(ExecutionMixin):
                     lambda s: self._maybe_instrument(tx, s),
                     self.venue.quote,
                 )
+            else:
+                await self._ensure_closable(tx, closes, order.quantity)
             step = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
             await tx.orders.add(order, step, principal.actor, _request_id())
             await tx.commit()
         self._publish([transitioned(order, step)])
         return order
+
+    @staticmethod
+    async def _ensure_closable(tx: Transaction, ticket: PositionTicket, quantity: Decimal) -> None:
+        """Refuse a closing order that, with the closes of ``ticket`` already on their way,
+        would close more than it holds: the extra order would find the ticket closed when it
+        fills, and be left stuck. The ticket's row is locked, so two closes take turns."""
+        current = await tx.positions.get(ticket.ticket, lock=True)
+        if current is None or not current.is_open:
+            raise PositionNotFound(f"no open position ticket {ticket.ticket}")
+        on_its_way = await tx.orders.closing(current.login, current.symbol, current.ticket)
+        if on_its_way + quantity > current.quantity:
+            raise OrderLocked(f"trade {ticket.ticket} is already being closed; wait for that close")
 
     @staticmethod
     def _expiry(cmd: PlaceOrder, instrument: Instrument, now: datetime) -> datetime | None:

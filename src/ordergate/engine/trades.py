@@ -19,11 +19,10 @@ from ordergate.domain.errors import (
     DomainError,
     InvalidInput,
     NoQuote,
-    OrderLocked,
     OrderNotFound,
     PositionNotFound,
 )
-from ordergate.domain.ids import Login, Ticket
+from ordergate.domain.ids import Ticket
 from ordergate.domain.orders import Order
 from ordergate.domain.positions import PositionTicket
 from ordergate.domain.principal import Principal, can_act
@@ -136,21 +135,12 @@ async def modify_trade(
     return ticket
 
 
-def _closing(working: list[Order]) -> set[Ticket]:
-    """The tickets that closing orders in ``working`` are on their way to close."""
-    return {o.closes_ticket for o in working if o.closes_ticket is not None}
-
-
-def _being_closed(ticket: Ticket) -> OrderLocked:
-    # A second closing order would find the ticket closed when it fills, and be left stuck.
-    return OrderLocked(f"trade {ticket} is already being closed; wait for that close")
-
-
 async def close_trade(
     engine: OrderEngine, principal: Principal, cmd: ClosePosition
 ) -> TicketClosed:
     """Send the market order that closes ticket ``cmd.ticket`` (all of it or
-    ``cmd.quantity``); ``OrderLocked`` while an earlier close of it is on its way."""
+    ``cmd.quantity``); the engine refuses it (``OrderLocked``) while an earlier close of
+    the ticket is on its way."""
     if cmd.ticket is None:
         raise InvalidInput("give the ticket of the trade to close")
     async with engine.store.transaction(readonly=True) as tx:
@@ -158,8 +148,6 @@ async def close_trade(
         ticket = await tx.positions.get(cmd.ticket)
         if ticket is None or ticket.login != account.login or not ticket.is_open:
             raise PositionNotFound(f"no open trade {cmd.ticket}")
-        if cmd.ticket in _closing(await tx.orders.open_orders(account.login, ticket.symbol)):
-            raise _being_closed(cmd.ticket)
     return TicketClosed(ticket, (await engine.close_position(principal, cmd))[0])
 
 
@@ -175,10 +163,9 @@ async def close_group(
     its own closing order; a ticket that cannot be closed is reported with the reason, never
     skipped. A ticket with no price to value it at matches a profit filter only as a failure."""
     state = await engine.account_state(principal, account)
-    async with engine.store.transaction(readonly=True) as tx:
-        if symbol is not None:
+    if symbol is not None:
+        async with engine.store.transaction(readonly=True) as tx:
             await engine.instrument(tx, symbol)
-        closing = _closing(await tx.orders.open_orders(Login(state.login), symbol))
     report = CloseGroupReport()
     for value in state.positions:
         ticket = value.ticket
@@ -192,9 +179,6 @@ async def close_group(
             pnl = value.unrealized_pnl
             if (which is Profit.PROFITABLE and pnl <= 0) or (which is Profit.LOSING and pnl >= 0):
                 continue
-        if ticket.ticket in closing:
-            report.failed.append(TicketFailed(ticket, _being_closed(ticket.ticket)))
-            continue
         try:
             orders = await engine.close_position(
                 principal,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -138,6 +139,17 @@ class SqlOrderRepository:
             stmt = stmt.where(orders.c.symbol == symbol)
         stmt = stmt.order_by(orders.c.ticket)
         return [order_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
+
+    async def closing(self, login: Login, symbol: str, ticket: Ticket) -> Decimal:
+        """How much the account's working orders that close ``ticket`` have left to fill."""
+        stmt = select(orders.c.quantity, orders.c.filled).where(
+            orders.c.login == login,
+            orders.c.status.in_(NON_TERMINAL),
+            orders.c.symbol == symbol,
+            orders.c.closes_ticket == ticket,
+        )
+        rows = (await self._conn.execute(stmt)).all()
+        return sum((quantity - filled for quantity, filled in rows), Decimal(0))
 
     async def deleted_pending(self, login: Login) -> list[Order]:
         """The account's pending (not market) orders that ended without a fill of all of

@@ -31,8 +31,10 @@ class SqlPositionRepository:
         )
         return [position_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
 
-    async def get(self, ticket: Ticket) -> PositionTicket | None:
+    async def get(self, ticket: Ticket, *, lock: bool = False) -> PositionTicket | None:
         stmt = select(positions).where(positions.c.ticket == ticket)
+        if lock:
+            stmt = stmt.with_for_update()
         row = (await self._conn.execute(stmt)).mappings().first()
         return None if row is None else position_from_row(row)
 

@@ -1,0 +1,60 @@
+"""A ticket is never closed by more than it holds: while a close is on its way, another close
+of the same ticket is refused (OrderLocked), even when the two race, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from ordergate.domain.commands import ClosePosition
+from ordergate.domain.errors import OrderLocked
+from ordergate.domain.orders import OrderStatus
+from ordergate.store import SqlStore
+from tests.builders import market, world
+
+D = Decimal
+
+
+async def open_ticket(store: SqlStore, qty: str = "2") -> tuple[object, int]:
+    w = await world(store)
+    order = await w.engine.place(w.me, market(qty=qty))
+    await w.engine.settle()
+    w.venue.ack_delay_ms = 60_000  # closing orders stay on their way
+    return w, order.key
+
+
+async def test_a_second_close_of_a_ticket_on_its_way_is_refused(store: SqlStore) -> None:
+    w, ticket = await open_ticket(store)
+
+    await w.engine.close_position(w.me, ClosePosition(account=1001, ticket=ticket))  # type: ignore[attr-defined]
+    with pytest.raises(OrderLocked, match="already being closed"):
+        await w.engine.close_position(w.me, ClosePosition(account=1001, ticket=ticket))  # type: ignore[attr-defined]
+
+
+async def test_parts_of_a_ticket_may_be_closed_until_they_add_up_to_it(store: SqlStore) -> None:
+    w, ticket = await open_ticket(store, qty="3")
+    part = ClosePosition(account=1001, ticket=ticket, quantity=D("1"))
+
+    for _ in range(3):
+        await w.engine.close_position(w.me, part)  # type: ignore[attr-defined]
+    with pytest.raises(OrderLocked):
+        await w.engine.close_position(w.me, part)  # type: ignore[attr-defined]
+
+
+async def test_racing_closes_of_one_ticket_send_one_closing_order(store: SqlStore) -> None:
+    w, ticket = await open_ticket(store)
+    close = ClosePosition(account=1001, ticket=ticket)
+
+    outcomes = await asyncio.gather(
+        *(w.engine.close_position(w.me, close) for _ in range(4)),  # type: ignore[attr-defined]
+        return_exceptions=True,
+    )
+
+    sent = [o for o in outcomes if isinstance(o, list)]
+    assert len(sent) == 1
+    assert all(isinstance(o, OrderLocked) for o in outcomes if not isinstance(o, list))
+    async with store.transaction(readonly=True) as tx:
+        closing = [o for o in await tx.orders.open_orders(1001) if o.closes_ticket == ticket]
+    assert [o.status for o in closing] == [OrderStatus.SUBMITTED]
