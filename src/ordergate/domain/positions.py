@@ -15,7 +15,7 @@ from ordergate.domain.accounts import PositionMode
 from ordergate.domain.errors import InvalidQuantity, PositionNotFound
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import Side
-from ordergate.domain.values import SCALE
+from ordergate.domain.values import SCALE, shown
 
 __all__ = ["Fill", "PositionChange", "PositionTicket", "apply_fill"]
 
@@ -103,7 +103,9 @@ def apply_fill(
         if target is None or target.side is fill.side:
             raise PositionNotFound(f"no open ticket {fill.closes_ticket} to close")
         if left > target.quantity:
-            raise InvalidQuantity(f"close of {left} exceeds ticket quantity {target.quantity}")
+            raise InvalidQuantity(
+                f"close of {shown(left)} exceeds ticket quantity {shown(target.quantity)}"
+            )
         change.realized = _reduce(target, left, fill, point_value)
         change.reduced.append(target)
         return change

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from ordergate.domain.errors import InvalidInput, InvalidPrice, InvalidQuantity
 
-__all__ = ["SCALE", "Money", "Price", "Quantity", "to_decimal"]
+__all__ = ["SCALE", "Money", "Price", "Quantity", "shown", "to_decimal"]
 
 #: Decimal places every stored number keeps; storage uses integers of 10**-SCALE.
 SCALE = 8
@@ -124,3 +124,9 @@ class Money:
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+def shown(value: Decimal) -> str:
+    """A number for a message: no exponent and no trailing zeros (1.00000000 -> 1)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -57,6 +57,7 @@ from ordergate.domain.orders import (
 from ordergate.domain.positions import PositionTicket
 from ordergate.domain.principal import Principal, Role, ensure_can_act
 from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
+from ordergate.domain.values import shown
 from ordergate.engine.accounting import AccountState, account_state
 from ordergate.engine.execution import ExecutionMixin
 from ordergate.engine.orderview import OrderView, ViewedStore
@@ -478,7 +479,9 @@ class OrderEngine(ExecutionMixin):
         total = sum((t.quantity for t in tickets), Decimal(0))
         left = total if quantity is None else quantity
         if left > total:
-            raise InvalidQuantity(f"close quantity {left} exceeds the position {total}")
+            raise InvalidQuantity(
+                f"close quantity {shown(left)} exceeds the position {shown(total)}"
+            )
         plan = []
         for t in tickets:
             if left <= 0:
