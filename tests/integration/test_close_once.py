@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from ordergate.domain.accounts import PositionMode
 from ordergate.domain.commands import ClosePosition
 from ordergate.domain.errors import OrderLocked
 from ordergate.domain.orders import OrderStatus
@@ -58,3 +59,23 @@ async def test_racing_closes_of_one_ticket_send_one_closing_order(store: SqlStor
     async with store.transaction(readonly=True) as tx:
         closing = [o for o in await tx.orders.open_orders(1001) if o.closes_ticket == ticket]
     assert [o.status for o in closing] == [OrderStatus.SUBMITTED]
+
+
+async def test_closing_orders_placed_before_a_refused_one_still_reach_the_venue(
+    store: SqlStore,
+) -> None:
+    w = await world(store, mode=PositionMode.HEDGING)
+    first = await w.engine.place(w.me, market(qty="1"))
+    second = await w.engine.place(w.me, market(qty="1"))
+    await w.engine.settle()
+    w.venue.ack_delay_ms = 50  # the close of the second ticket is still on its way...
+    await w.engine.close_position(w.me, ClosePosition(account=1001, ticket=second.key))
+
+    with pytest.raises(OrderLocked):  # ...so closing the symbol is refused at that ticket
+        await w.engine.close_position(w.me, ClosePosition(account=1001, symbol="ES 12-26"))
+    await w.engine.settle()
+
+    async with store.transaction(readonly=True) as tx:
+        assert await tx.orders.open_orders(1001) == []  # nothing left submitted
+        assert await tx.positions.for_account(1001) == []  # both tickets closed
+    assert first.key != second.key

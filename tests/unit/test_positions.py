@@ -2,10 +2,7 @@
 
 from decimal import Decimal
 
-import pytest
-
 from ordergate.domain.accounts import PositionMode
-from ordergate.domain.errors import PositionNotFound
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import Side
 from ordergate.domain.positions import Fill, PositionTicket, apply_fill
@@ -65,8 +62,26 @@ def test_explicit_close_reduces_the_named_ticket_only():
     assert a.quantity == 1
     assert b.quantity == 0
     assert b.realized_pnl == D("-50")
-    with pytest.raises(PositionNotFound):
-        apply_fill(PositionMode.HEDGING, [a], fill(Side.SELL, "1", "4999", 4, closes=99), PV)
+
+
+def test_a_close_whose_ticket_is_gone_is_an_ordinary_fill_hedging():
+    # Another fill closed ticket 99 first; the venue filled this close anyway: the ledger takes
+    # it, and on a hedging account it stands as a ticket of its own.
+    a = held(1, Side.BUY, "1", "5000")
+    change = apply_fill(PositionMode.HEDGING, [a], fill(Side.SELL, "1", "4999", 4, closes=99), PV)
+    assert a.quantity == 1
+    assert change.opened is not None
+    assert (change.opened.side, change.opened.quantity) == (Side.SELL, D(1))
+
+
+def test_a_close_larger_than_its_ticket_nets_the_rest_fifo_netting():
+    a, b = held(1, Side.BUY, "1", "5000"), held(2, Side.BUY, "2", "5000")
+    change = apply_fill(PositionMode.NETTING, [a, b], fill(Side.SELL, "2", "5000", 5, closes=2), PV)
+    assert (a.quantity, b.quantity) == (D(1), D(0))  # the named ticket first...
+    change = apply_fill(PositionMode.NETTING, [a], fill(Side.SELL, "2", "5000", 6, closes=2), PV)
+    assert a.quantity == 0  # ...then, its ticket gone, oldest first
+    assert change.opened is not None
+    assert (change.opened.side, change.opened.quantity) == (Side.SELL, D(1))
 
 
 def test_partial_fills_of_one_order_grow_one_ticket_at_the_average():

@@ -12,10 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from ordergate.domain.accounts import PositionMode
-from ordergate.domain.errors import InvalidQuantity, PositionNotFound
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import Side
-from ordergate.domain.values import SCALE, shown
+from ordergate.domain.values import SCALE
 
 __all__ = ["Fill", "PositionChange", "PositionTicket", "apply_fill"]
 
@@ -99,16 +98,21 @@ def apply_fill(
     change = PositionChange()
     left = fill.quantity
     if fill.closes_ticket is not None:
-        target = next((t for t in open_tickets if t.ticket == fill.closes_ticket), None)
-        if target is None or target.side is fill.side:
-            raise PositionNotFound(f"no open ticket {fill.closes_ticket} to close")
-        if left > target.quantity:
-            raise InvalidQuantity(
-                f"close of {shown(left)} exceeds ticket quantity {shown(target.quantity)}"
-            )
-        change.realized = _reduce(target, left, fill, point_value)
-        change.reduced.append(target)
-        return change
+        target = next(
+            (
+                t
+                for t in open_tickets
+                if t.ticket == fill.closes_ticket and t.side is not fill.side and t.is_open
+            ),
+            None,
+        )
+        if target is not None:
+            qty = min(left, target.quantity)
+            change.realized += _reduce(target, qty, fill, point_value)
+            change.reduced.append(target)
+            left -= qty
+        # What the named ticket no longer holds (another fill closed it first) is an ordinary
+        # fill: the venue has filled it, and the ledger takes every fill.
     if mode is PositionMode.NETTING:
         for ticket in open_tickets:
             if left == 0:

@@ -452,10 +452,10 @@ class OrderEngine(ExecutionMixin):
         if not tickets:
             raise PositionNotFound(f"no open position in {cmd.symbol} for {account.name}")
         plan = self._closing_plan(tickets, cmd.quantity)
-        closing = [
-            await self._place(
-                principal,
-                PlaceOrder(
+        closing: list[Order] = []
+        try:
+            for t, qty in plan:
+                order = PlaceOrder(
                     account=account.login,
                     symbol=t.symbol,
                     side=t.side.opposite,
@@ -463,12 +463,13 @@ class OrderEngine(ExecutionMixin):
                     quantity=qty,
                     tif=TimeInForce.GTC,
                     comment=cmd.comment or f"close #{t.ticket}",
-                ),
-                closes=t,
-            )
-            for t, qty in plan
-        ]
-        await self.venue.submit([venue_order(o) for o in closing])
+                )
+                closing.append(await self._place(principal, order, closes=t))
+        finally:
+            # Every stored closing order goes to the venue, even when a later one is refused:
+            # one left out would stay submitted for ever.
+            if closing:
+                await self.venue.submit([venue_order(o) for o in closing])
         return closing
 
     @staticmethod
