@@ -1,0 +1,311 @@
+"""Load: placements and cancels at a fixed rate on loopback, through either dialect.
+
+An open-loop client sends requests on a fixed schedule (``--rate`` a second for ``--seconds``)
+whatever the answers do, and times each from when it was due, so that a slow server shows as
+latency, not as fewer requests. Most requests place a resting limit order; ``--cancel-share``
+of them cancel one the client placed earlier. Beside it the client asks ``/healthz`` ten times
+a second and reads the server's resident memory from /proc. The server is ``ordergate serve``
+in its own process on a copy of the seeded database (``--seed-orders`` resting orders in it
+first, e.g. 1,000,000 for the memory bound), with durable commits as configured by default.
+
+    .venv/bin/python bench/load.py --db sqlite --rate 2000 --seconds 20
+    .venv/bin/python bench/load.py --db postgresql --dialect scaletrade --rate 1000
+    .venv/bin/python bench/load.py --db sqlite --seed-orders 1000000 --rate 200 --seconds 10
+
+Targets (issue 6): 2,000 placements a second sustained with p99 under 50 ms, and the server's
+resident memory under 500 MB with 1M orders in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import cancel_orders as base
+from cancel_orders import LOGIN, SYMBOL, BenchError, bench_main, log, targets
+from crosstrade import percentiles, prepared, served
+from ordergate.auth.users import UserService
+from ordergate.store import SqlStore
+
+base.PG_SEED_DB, base.PG_RUN_DB = "ordergate_bench_load_seed", "ordergate_bench_load"
+
+PASSWORD = "bench-password"  # noqa: S105 - the bench account's, on a throwaway database
+TARGET_RATE, TARGET_P99_MS, TARGET_RSS_MB = 2000, 50.0, 500.0
+
+
+@dataclass
+class Tally:
+    """What the client saw: latencies by kind, statuses, health and memory samples."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"place": [], "cancel": []})
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    health_ms: list[float] = field(default_factory=list)
+    health_failures: int = 0
+    rss_mb: list[float] = field(default_factory=list)
+    placed: list[Any] = field(default_factory=list)
+
+
+class Dialect:
+    """How to place and cancel through one dialect."""
+
+    def __init__(self, name: str, base_url: str, token: str) -> None:
+        self.name = name
+        self.url = base_url
+        bearer = f"Bearer {token}" if name == "crosstrade" else token
+        self.headers = {"Authorization": bearer}
+
+    def place(self, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
+        price = Decimal(4950) + Decimal(rng.randint(0, 160)) * Decimal("0.25")  # below 5000
+        if self.name == "crosstrade":
+            body = {
+                "instrument": SYMBOL,
+                "action": "Buy",
+                "quantity": 1,
+                "orderType": "Limit",
+                "limitPrice": float(price),
+                "timeInForce": "Gtc",
+            }
+            return "POST", "/v1/api/accounts/Sim101/orders/place", body
+        body = {"login": LOGIN, "cmd": 2, "volume": 100, "symbol": SYMBOL}
+        body["open_price"] = float(price)
+        return "POST", "/trade/open/pending", body
+
+    def placed(self, answer: dict[str, Any]) -> Any:
+        return answer.get("orderId") if self.name == "crosstrade" else answer.get("order")
+
+    def cancel(self, ref: Any) -> tuple[str, str, dict[str, Any]]:
+        if self.name == "crosstrade":
+            return "POST", f"/v1/api/accounts/Sim101/orders/{ref}/cancel", {}
+        return "DELETE", "/trade/cancel", {"order": ref}
+
+
+async def one(
+    client: httpx.AsyncClient,
+    dialect: Dialect,
+    tally: Tally,
+    kind: str,
+    due: float,
+    rng: random.Random,
+) -> None:
+    if kind == "cancel" and tally.placed:
+        ref = tally.placed.pop(rng.randrange(len(tally.placed)))
+        method, path, body = dialect.cancel(ref)
+    else:
+        kind = "place"
+        method, path, body = dialect.place(rng)
+    try:
+        answer = await client.request(method, path, json=body, headers=dialect.headers)
+    except httpx.HTTPError as exc:
+        tally.errors[type(exc).__name__] += 1
+        return
+    tally.latencies[kind].append(time.perf_counter() - due)
+    tally.statuses[(kind, answer.status_code)] += 1
+    if kind == "place" and answer.status_code == 200:
+        ref = dialect.placed(answer.json())
+        if ref is not None:
+            tally.placed.append(ref)
+
+
+async def health(client: httpx.AsyncClient, tally: Tally, until: float) -> None:
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        try:
+            ok = (await client.get("/healthz", timeout=5)).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        tally.health_ms.append((time.perf_counter() - started) * 1000)
+        tally.health_failures += not ok
+        await asyncio.sleep(0.1)
+
+
+def server_pid(port: int) -> int | None:
+    """The ``ordergate serve`` process listening on ``port`` (Linux /proc)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"serve" in args and str(port).encode() in args:
+                return int(proc.name)
+    return None
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def memory(pid: int, tally: Tally, until: float) -> None:
+    while time.perf_counter() < until:
+        with contextlib.suppress(OSError):
+            tally.rss_mb.append(rss_mb(pid))
+        await asyncio.sleep(0.5)
+
+
+async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
+    tally = Tally()
+    rng = random.Random(args.random_seed)
+    limits = httpx.Limits(
+        max_connections=args.connections, max_keepalive_connections=args.connections
+    )
+    port = int(url.rsplit(":", 1)[1])
+    pid = server_pid(port)
+    if pid is None:
+        raise BenchError(f"no server process found on port {port}")
+    tally.rss_mb.append(rss_mb(pid))
+    async with (
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30, trust_env=False) as client,
+        httpx.AsyncClient(base_url=url, timeout=5, trust_env=False) as probe,
+    ):
+        start = time.perf_counter()
+        until = start + args.seconds
+        watchers = [
+            asyncio.create_task(health(probe, tally, until)),
+            asyncio.create_task(memory(pid, tally, until)),
+        ]
+        tasks: set[asyncio.Task[None]] = set()
+        interval = 1 / args.rate
+        for i in range(int(args.rate * args.seconds)):
+            due = start + i * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            kind = "cancel" if rng.random() < args.cancel_share else "place"
+            task = asyncio.create_task(one(client, dialect, tally, kind, due, rng))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - start
+        await asyncio.gather(*watchers)
+    tally.rss_mb.append(rss_mb(pid))
+    tally.statuses[("wall_ms", int(wall * 1000))] += 0
+    args.wall = wall
+    return tally
+
+
+async def session_token(url: str) -> str:
+    async with httpx.AsyncClient(base_url=url, trust_env=False) as client:
+        answer = await client.post("/sign/in", json={"login": LOGIN, "password": PASSWORD})
+        if answer.status_code != 200:
+            raise BenchError(f"sign-in answered {answer.status_code}: {answer.text}")
+        return str(answer.json()["__token"])
+
+
+def report(db: str, args: argparse.Namespace, tally: Tally) -> dict[str, Any]:
+    wall = args.wall
+    out: dict[str, Any] = {
+        "db": db,
+        "dialect": args.dialect,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "seed_orders": args.seed_orders,
+        "wall_s": round(wall, 2),
+        "statuses": {f"{k} {s}": n for (k, s), n in sorted(tally.statuses.items()) if n},
+        "errors": dict(tally.errors),
+        "health_max_ms": round(max(tally.health_ms, default=float("nan")), 1),
+        "health_failures": tally.health_failures,
+        "rss_mb_start": round(tally.rss_mb[0], 1),
+        "rss_mb_max": round(max(tally.rss_mb), 1),
+    }
+    for kind, samples in tally.latencies.items():
+        if len(samples) >= 2:
+            out[kind] = percentiles(samples, wall)
+    return out
+
+
+def verdict(out: dict[str, Any]) -> list[str]:
+    lines = []
+    place = out.get("place")
+    if place is not None and out["rate"] >= TARGET_RATE:
+        ok = place["per_s"] >= TARGET_RATE * 0.95 and place["p99_ms"] < TARGET_P99_MS
+        lines.append(
+            f"target {out['db']} {out['dialect']}: {TARGET_RATE} placements/s, p99 < "
+            f"{TARGET_P99_MS:.0f} ms: {place['per_s']}/s, p99 {place['p99_ms']} ms -> "
+            f"{'met' if ok else 'NOT met'}"
+        )
+    if out["seed_orders"] >= 1_000_000:
+        ok = out["rss_mb_max"] < TARGET_RSS_MB
+        lines.append(
+            f"target {out['db']}: RSS < {TARGET_RSS_MB:.0f} MB with {out['seed_orders']:,} orders: "
+            f"{out['rss_mb_max']} MB -> {'met' if ok else 'NOT met'}"
+        )
+    return lines
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    skipped: dict[str, str] = {}
+    results = []
+    for target in await targets(args, skipped):
+        try:
+            started = time.perf_counter()
+            await target.seed(args.seed_orders)
+            took = time.perf_counter() - started
+            log(f"{target.name}: seeded {args.seed_orders} orders in {took:.1f} s")
+            engine, url, token = await prepared(target)
+            if args.dialect == "scaletrade":
+                await UserService(SqlStore(engine)).set_account_password(LOGIN, PASSWORD)
+            await engine.dispose()
+            async with served(url) as base_url:
+                if args.dialect == "scaletrade":
+                    token = await session_token(base_url)
+                tally = await drive(base_url, Dialect(args.dialect, base_url, token), args)
+            out = report(target.name, args, tally)
+            results.append(out)
+            log(_table(out))
+            for line in verdict(out):
+                log(line)
+        finally:
+            await target.close()
+    return {"skipped": skipped, "results": results}
+
+
+def _table(out: dict[str, Any]) -> str:
+    lines = [f"{out['db']} {out['dialect']}: {out['rate']}/s for {out['seconds']} s "
+             f"({out['seed_orders']:,} orders seeded), wall {out['wall_s']} s"]  # fmt: skip
+    for kind in ("place", "cancel"):
+        p = out.get(kind)
+        if p:
+            lines.append(
+                f"  {kind}: {p['requests']} done, {p['per_s']}/s, p50 {p['p50_ms']} ms, "
+                f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms"
+            )
+    lines.append(f"  statuses {out['statuses']}, errors {out['errors']}")
+    lines.append(
+        f"  health max {out['health_max_ms']} ms, failures {out['health_failures']}; "
+        f"RSS {out['rss_mb_start']} -> max {out['rss_mb_max']} MB"
+    )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument("--dialect", choices=("crosstrade", "scaletrade"), default="crosstrade")
+    parser.add_argument("--rate", type=float, default=500, help="requests a second")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--cancel-share", type=float, default=0.2)
+    parser.add_argument("--seed-orders", type=int, default=0, help="resting orders seeded first")
+    parser.add_argument("--connections", type=int, default=128)
+    parser.add_argument("--random-seed", type=int, default=1)
+    parser.add_argument("--pg-url", default=base.PG_URL)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(bench_main(parse_args(), run))
