@@ -1,0 +1,554 @@
+"""The authorization matrix (issue 6, point 4): every endpoint and RPC, by every credential that
+must not reach its target → the dialect's own 401, 403 or 404, and nothing changed.
+
+The tables below name every route of the app (and every CrossTrade RPC): how to call it on
+the target (user demo's account Sim101, login 1001: see tests/api/authz.py) and what it acts
+on, which decides the credential kinds that apply and what each must get:
+
+- CrossTrade (REST and WebSocket RPC, the same handlers): no credentials, a garbage, an
+  API-token-shaped or a 4 kB token, a wrong or missing scheme, a revoked token (CrossTrade
+  tokens do not expire: revoking is how one dies), a ScaleTrade JWT → 401, and the WebSocket
+  refuses the handshake with them (in the header, the query or the subprotocol). Another
+  user's token, a trader naming another user's account, a manager outside its groups → 404
+  ACCOUNT_NOT_FOUND with the text an unknown account gets; one's own account with another
+  account's order or fill → 404 as an unknown one. Calls over every account the caller may
+  use answer 200 without a trace of the target's accounts. Over the WebSocket each answer is
+  REST's, in a frame that echoes the request's id, and the connection stays open; streamPnl
+  naming the target's account is refused like an unknown one.
+- ScaleTrade: no, empty, garbage, 4 kB, expired, tampered, wrongly signed and unsigned
+  (``alg: none``) JWTs, a wrong scheme, a CrossTrade token, an expired cookie → 401
+  UNAUTHORIZED. A client JWT of another login (of the same owner or of another user) and a
+  manager outside its groups → 403 PERMISSION_DENIED for the login, as for an unknown login,
+  and 404 RET_NOT_FOUND for the target's ticket, alone or under a login the session may use,
+  as for an unknown ticket.
+- Admin: no or bad API token, a ScaleTrade admin JWT → 401; a trader's or a manager's token → 403.
+
+Every refused request leaves the database (orders, events, fills, positions, accounts) and the
+market as they were, and the stored state keeps tests/invariants.py's rules.
+``test_every_route_and_rpc_is_in_the_matrix`` fails for a route, an RPC or a WebSocket action
+missing from the tables, and for an entry that no longer exists;
+``test_each_matrix_call_is_accepted_from_the_targets_owner`` checks that each call, from the
+target's owner, is accepted, so that the refusals are the credentials' doing and not a bad
+request's.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import WebSocketRoute
+from websockets.exceptions import InvalidStatus
+
+from ordergate.api.app import create_app
+from ordergate.api.crosstrade.ops import OPERATIONS
+from ordergate.api.crosstrade.ws_session import Session
+from ordergate.settings import Settings
+from tests.api.authz import (
+    ES,
+    VICTIM,
+    Cell,
+    Headers,
+    Ledger,
+    Like,
+    Route,
+    World,
+    admin_error,
+    check_rest,
+    crosstrade_error,
+    crosstrade_error_body,
+    make_target,
+    scaletrade_error,
+    send,
+    shows_nothing_of_the_target,
+    unsigned,
+    world,
+)
+from tests.api.crosstrade.conftest import ct, live
+from tests.api.crosstrade.wsclient import Client, loads, session
+from tests.api.scaletrade.conftest import _cheap_argon2, st
+
+__all__ = ["_cheap_argon2", "ct", "live", "st"]  # fixtures used here
+
+# -- the tables -------------------------------------------------------------------------------
+
+
+class Scope(enum.Enum):
+    """What a request acts on, which decides the credential kinds that apply to it."""
+
+    ACCOUNT = "an account it names"
+    ORDER = "an order of an account it names"
+    EXECUTION = "a fill of an account it names"
+    CALLER = "every account the caller may use (or one it names)"
+    MARKET = "market data, the same for every caller"
+    LOGIN = "a login it names"
+    TRADE = "an open trade's ticket"
+    PENDING = "a pending order's ticket"
+
+
+@dataclass(frozen=True)
+class Ct:
+    """A CrossTrade operation: its RPC name, what it acts on, and its arguments besides the
+    account, order and fill the scope names (for the REST route: the JSON body of a POST or
+    PUT, the query of a GET)."""
+
+    rpc: str
+    scope: Scope
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: CALLER scope: the arguments may name one account, which is then checked like a path's
+    names_account: bool = False
+
+
+PLACE = {
+    "instrument": ES,
+    "action": "Buy",
+    "quantity": 1,
+    "orderType": "Limit",
+    "limitPrice": 5980,
+    "timeInForce": "Gtc",
+}
+BRACKET = {"instrument": ES, "action": "Buy", "quantity": 1, "takeProfit": 6100, "stopLoss": 5900}
+A = "/v1/api/accounts/{account}"
+
+CROSSTRADE: dict[Route, Ct] = {
+    ("GET", "/v1/api/accounts"): Ct("ListAccounts", Scope.CALLER),
+    ("GET", "/v1/api/accounts/snapshot"): Ct("GetSnapshot", Scope.CALLER),
+    ("GET", A): Ct("GetAccount", Scope.ACCOUNT),
+    ("GET", f"{A}/watermarks"): Ct("GetWatermarks", Scope.ACCOUNT),
+    ("POST", f"{A}/orders/cancel"): Ct("CancelOrders", Scope.ACCOUNT, {"instrument": ES}),
+    ("POST", f"{A}/orders/{{orderId}}/cancel"): Ct("Cancel", Scope.ORDER),
+    ("POST", f"{A}/orders/place"): Ct("PlaceOrder", Scope.ACCOUNT, PLACE),
+    ("GET", f"{A}/orders"): Ct("GetOrders", Scope.ACCOUNT),
+    ("GET", f"{A}/orders/{{orderId}}"): Ct("GetOrder", Scope.ORDER),
+    ("GET", f"{A}/orders/{{orderId}}/lifecycle"): Ct("GetLifecycle", Scope.ORDER),
+    ("PUT", f"{A}/orders/{{orderId}}/change"): Ct("ChangeOrder", Scope.ORDER, {"limitPrice": 5985}),
+    ("POST", f"{A}/orders/{{orderId}}/replace"): Ct("ReplaceOrder", Scope.ORDER, PLACE),
+    ("POST", f"{A}/orders/flatplace"): Ct("FlatPlaceOrder", Scope.ACCOUNT, PLACE),
+    ("POST", f"{A}/orders/cancel_and_bracket"): Ct("CancelAndBracket", Scope.ACCOUNT, BRACKET),
+    ("GET", f"{A}/positions"): Ct("GetPositions", Scope.ACCOUNT),
+    ("GET", "/v1/api/positions"): Ct("GetAllPositions", Scope.CALLER, {"includeFlat": True}),
+    ("GET", f"{A}/position"): Ct("GetPosition", Scope.ACCOUNT, {"instrument": ES}),
+    ("POST", f"{A}/positions/close"): Ct("ClosePosition", Scope.ACCOUNT, {"instrument": ES}),
+    ("POST", f"{A}/positions/flatten"): Ct("Flatten", Scope.ACCOUNT),
+    ("POST", "/v1/api/positions/flatten"): Ct(
+        "FlattenEverything", Scope.CALLER, {"all": True}, names_account=True
+    ),
+    ("POST", f"{A}/positions/reverse"): Ct("Reverse", Scope.ACCOUNT, {"instrument": ES}),
+    ("GET", f"{A}/executions"): Ct("GetExecutions", Scope.ACCOUNT),
+    ("GET", f"{A}/executions/{{executionId}}"): Ct("GetExecution", Scope.EXECUTION),
+    ("GET", "/v1/api/market/quote"): Ct("GetQuote", Scope.MARKET, {"instrument": ES}),
+    ("GET", "/v1/api/market/info"): Ct("GetMarketInfo", Scope.MARKET, {"instrument": ES}),
+    ("POST", "/v1/api/market/bars"): Ct("GetBars", Scope.MARKET, {"instrument": ES}),
+}
+
+
+@dataclass(frozen=True)
+class Sc:
+    """A ScaleTrade request: what it acts on, and its fields besides the login or ticket (a
+    JSON body, or the query of a GET)."""
+
+    scope: Scope
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SCALETRADE: dict[Route, Sc] = {
+    ("POST", "/trade/open"): Sc(Scope.LOGIN, {"cmd": 0, "volume": 10, "symbol": "EURUSD"}),
+    ("POST", "/trade/open/pending"): Sc(
+        Scope.LOGIN, {"cmd": 2, "volume": 10, "symbol": "EURUSD", "open_price": 1.08}
+    ),
+    ("PUT", "/trade/modify/open"): Sc(Scope.TRADE, {"sl": 1.05}),
+    ("PUT", "/trade/modify/pending"): Sc(Scope.PENDING, {"open_price": 1.085}),
+    ("DELETE", "/trade/close"): Sc(Scope.TRADE, {"volume": 10}),
+    ("DELETE", "/trade/cancel"): Sc(Scope.PENDING),
+    ("DELETE", "/trade/close/group"): Sc(Scope.LOGIN, {"type": 0}),
+    ("DELETE", "/trade/cancel/group"): Sc(Scope.LOGIN),
+    ("GET", "/trades"): Sc(Scope.LOGIN, {"tradeType": 0}),
+    ("GET", "/market/symbol"): Sc(Scope.LOGIN, {"symbol": "EURUSD"}),
+}
+
+#: Admin routes and their body (POST) or query (GET). The quote would fill Sim101's resting
+#: ES buy limit: a push that got through would show in the orders, not only in the market.
+ADMIN: dict[Route, dict[str, Any]] = {
+    ("POST", "/admin/quotes"): {"symbol": ES, "bid": "5950.00", "ask": "5950.25"},
+    ("GET", "/admin/market"): {},
+    ("GET", "/admin/bars"): {"symbol": ES, "period": 1},
+}
+
+#: The handshake of the CrossTrade WebSocket; its RPCs are CROSSTRADE's operations.
+WEBSOCKET: Route = ("WS", "/ws/stream")
+
+#: The WebSocket's actions, and where the matrix has each.
+WS_ACTIONS: dict[str, str] = {
+    "rpc": "every operation in CROSSTRADE, with every valid token of the matrix",
+    "streampnl": "names accounts: check_stream_pnl, with the target's",
+    "subscribe": "market data, the same for every caller",
+    "unsubscribe": "market data, the same for every caller",
+    "ping": "names nothing",
+}
+
+EXEMPT: dict[Route, str] = {
+    ("GET", "/healthz"): "public liveness probe; says nothing of any account",
+    ("GET", "/openapi.json"): "the public API description",
+    ("GET", "/docs"): "the public API documentation",
+    ("GET", "/docs/oauth2-redirect"): "part of the public API documentation page",
+    ("GET", "/redoc"): "the public API documentation",
+    ("POST", "/sign/in"): (
+        "issues the ScaleTrade credentials; its refusals (wrong password, unknown login, "
+        "throttling) are tests/api/scaletrade/test_signin.py's"
+    ),
+}
+
+
+def app_routes() -> set[Route]:
+    """Every (method, path) the app serves; HEAD, which Starlette adds beside each GET of
+    its own routes, goes with the GET."""
+    app = create_app(Settings(database_url="sqlite:///:memory:"))
+    found: set[Route] = set()
+    for route in iter_route_contexts(app.routes):
+        path = route.path
+        assert path is not None, route
+        if isinstance(route.original_route, WebSocketRoute) or route.methods is None:
+            found.add(("WS", path))
+            continue
+        found.update((method, path) for method in route.methods - {"HEAD"})
+    return found
+
+
+def _differences(what: str, served: set[Any], tabled: list[Any]) -> list[str]:
+    problems = [
+        f"{what} twice in the tables: {x}" for x in sorted(set(tabled)) if tabled.count(x) > 1
+    ]
+    problems += [f"{what} missing from the matrix: {x}" for x in sorted(served - set(tabled))]
+    problems += [
+        f"{what} in the matrix no longer exists: {x}" for x in sorted(set(tabled) - served)
+    ]
+    return problems
+
+
+def test_every_route_and_rpc_is_in_the_matrix() -> None:
+    """A new route, RPC or WebSocket action must be added to a table here (or to EXEMPT,
+    with the reason) before it can ship; an entry whose route went must go too."""
+    # The actions a connection serves (a Session is built here only to read its table).
+    actions = set(Session(None, None, "", [], None)._actions)  # type: ignore[arg-type]
+    problems = [
+        *_differences(
+            "route", app_routes(), [*CROSSTRADE, *SCALETRADE, *ADMIN, WEBSOCKET, *EXEMPT]
+        ),
+        *_differences("RPC", set(OPERATIONS), [entry.rpc for entry in CROSSTRADE.values()]),
+        *_differences("WebSocket action", actions, list(WS_ACTIONS)),
+    ]
+    assert not problems, "\n".join(problems)
+    # Each table's checks know the scopes it uses (a new scope needs its expectations).
+    ct_scopes = {Scope.ACCOUNT, Scope.ORDER, Scope.EXECUTION, Scope.CALLER, Scope.MARKET}
+    assert {e.scope for e in CROSSTRADE.values()} <= ct_scopes
+    assert {e.scope for e in SCALETRADE.values()} <= {Scope.LOGIN, Scope.TRADE, Scope.PENDING}
+
+
+# -- the credential kinds ---------------------------------------------------------------------
+
+UNKNOWN_ACCOUNT = "Nope1"
+UNKNOWN_ORDER = "f" * 32
+UNKNOWN_EXECUTION = 987654321
+UNKNOWN_LOGIN = 5555
+UNKNOWN_TICKET = 987654
+VICTIM_LOGIN = 1001
+
+#: CrossTrade credentials refused before anything is looked at: 401 (and no WebSocket).
+CT_UNAUTHENTICATED: dict[str, Callable[[World], Headers]] = {
+    "no credentials": lambda w: {},
+    "a garbage token": lambda w: {"Authorization": "Bearer not-a-token"},
+    "an API-token-shaped garbage token": lambda w: {"Authorization": "Bearer og_" + "x" * 43},
+    "a 4 kB garbage token": lambda w: {"Authorization": "Bearer " + "x" * 4096},
+    "a wrong scheme": lambda w: {"Authorization": f"Basic {w.tokens['demo']}"},
+    "no scheme": lambda w: {"Authorization": w.tokens["demo"]},
+    "a revoked token": lambda w: w.bearer("revoked"),
+    "a ScaleTrade JWT": lambda w: {"Authorization": f"Bearer {w.jwts[VICTIM_LOGIN]}"},
+}
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """A valid CrossTrade token that must not reach the target: whose, the account it names,
+    and (own_account) whether it names the target's order or fill under that account."""
+
+    holder: str
+    account: str
+    own_account: bool = False
+
+
+CT_FOREIGN: dict[str, Foreign] = {
+    "another user's token": Foreign("other", VICTIM),
+    "a trader on another user's account": Foreign("demo", "Other"),
+    "a manager outside its groups": Foreign("far", VICTIM),
+    "another account's order or fill, under one's own account": Foreign("other", "Other", True),
+}
+
+#: ScaleTrade credentials refused before anything is looked at: 401 UNAUTHORIZED. (With
+#: tests/api/scaletrade/helpers.bad_tokens: no, empty, expired, tampered, wrongly signed and
+#: non-JWT tokens.)
+ST_UNAUTHENTICATED: dict[str, Callable[[World], Headers]] = {
+    "a wrong scheme": lambda w: {"Authorization": f"Basic {w.jwts[VICTIM_LOGIN]}"},
+    "a 4 kB garbage token": lambda w: {"Authorization": "x" * 4096},
+    "a CrossTrade token": lambda w: w.bearer("demo"),
+    "an expired cookie": lambda w: {"Cookie": f"__token={w.bad_jwts['expired']['Authorization']}"},
+    "an unsigned JWT (alg none)": lambda w: {"Authorization": unsigned(w.jwts[VICTIM_LOGIN])},
+}
+
+#: ScaleTrade sessions that must not reach login 1001: the session's login, and a login it
+#: may act on (under which it names the target's ticket).
+ST_FOREIGN: dict[str, tuple[int, int]] = {
+    "a client JWT of another login of the same owner": (1002, 1002),
+    "a client JWT of another user's account": (2002, 2002),
+    "a manager outside its groups": (901, 2002),
+}
+
+#: Admin API: 401 for these, 403 for ADMIN_FORBIDDEN.
+ADMIN_UNAUTHENTICATED: dict[str, Callable[[World], Headers]] = {
+    "no credentials": lambda w: {},
+    "a garbage token": lambda w: {"Authorization": "Bearer not-a-token"},
+    "a wrong scheme": lambda w: {"Authorization": f"Basic {w.tokens['root']}"},
+    "a revoked admin token": lambda w: w.bearer("revoked admin"),
+    "a ScaleTrade admin JWT": lambda w: {"Authorization": f"Bearer {w.jwts[1]}"},
+}
+ADMIN_FORBIDDEN: dict[str, str] = {"a trader's token": "demo", "a manager's token": "desk"}
+
+
+# -- cells ------------------------------------------------------------------------------------
+
+
+def ct_args(entry: Ct, w: World, account: str = VICTIM) -> dict[str, Any]:
+    """The RPC arguments of ``entry`` on ``account`` and the target's order or fill (path
+    parameters included)."""
+    args: dict[str, Any] = {}
+    if entry.scope in (Scope.ACCOUNT, Scope.ORDER, Scope.EXECUTION):
+        args["account"] = account
+    if entry.scope is Scope.ORDER:
+        args["orderId"] = w.target.order_id
+    if entry.scope is Scope.EXECUTION:
+        args["executionId"] = w.target.execution_id
+    return {**args, **entry.extra}
+
+
+def ct_cells(entry: Ct, w: World) -> list[Cell]:
+    cells = [
+        Cell(kind, headers(w), ct_args(entry, w), 401, "UNAUTHENTICATED")
+        for kind, headers in CT_UNAUTHENTICATED.items()
+    ]
+    for kind, foreign in CT_FOREIGN.items():
+        cells.extend(_ct_foreign(entry, w, kind, foreign))
+    return cells
+
+
+def _ct_foreign(entry: Ct, w: World, kind: str, foreign: Foreign) -> list[Cell]:
+    headers, holder = w.bearer(foreign.holder), foreign.holder
+    scope = entry.scope
+    if foreign.own_account:
+        # Only a request naming an order or a fill can carry another account's.
+        if scope is Scope.ORDER:
+            key, ref, unknown = "orderId", w.target.order_id, UNKNOWN_ORDER
+        elif scope is Scope.EXECUTION:
+            key, ref, unknown = "executionId", str(w.target.execution_id), str(UNKNOWN_EXECUTION)
+        else:
+            return []
+        args = ct_args(entry, w, foreign.account)
+        like = Like({**args, key: type(args[key])(unknown)}, ref, unknown)
+        code = "ORDER_NOT_FOUND" if scope is Scope.ORDER else "NOT_FOUND"
+        return [Cell(kind, headers, args, 404, code, like, holder)]
+    if scope in (Scope.ACCOUNT, Scope.ORDER, Scope.EXECUTION):
+        args = ct_args(entry, w, foreign.account)
+        like = Like({**args, "account": UNKNOWN_ACCOUNT}, foreign.account, UNKNOWN_ACCOUNT)
+        return [Cell(kind, headers, args, 404, "ACCOUNT_NOT_FOUND", like, holder)]
+    if scope is not Scope.CALLER:
+        return []  # market data: the same for every caller
+    cells = []
+    if foreign.account == VICTIM:
+        cells.append(Cell(kind, headers, dict(entry.extra), 200, None, holder=holder))
+    if entry.names_account:
+        args = {**entry.extra, "account": foreign.account}
+        like = Like({**args, "account": UNKNOWN_ACCOUNT}, foreign.account, UNKNOWN_ACCOUNT)
+        cells.append(Cell(kind, headers, args, 404, "ACCOUNT_NOT_FOUND", like, holder))
+    return cells
+
+
+def st_args(entry: Sc, w: World, login: int | None = VICTIM_LOGIN, **fields: Any) -> dict:
+    if entry.scope is Scope.LOGIN:
+        args: dict[str, Any] = {"login": login}
+    else:
+        ticket = w.target.trade if entry.scope is Scope.TRADE else w.target.pending
+        args = {"order": ticket} if login is None else {"order": ticket, "login": login}
+    return {**args, **entry.extra, **fields}
+
+
+def st_cells(entry: Sc, w: World) -> list[Cell]:
+    unauthenticated = {**w.bad_jwts, **{k: f(w) for k, f in ST_UNAUTHENTICATED.items()}}
+    cells = [
+        Cell(kind, headers, st_args(entry, w), 401, "UNAUTHORIZED")
+        for kind, headers in unauthenticated.items()
+    ]
+    for kind, (login, own) in ST_FOREIGN.items():
+        headers = {"Authorization": w.jwts[login]}
+        if entry.scope is Scope.LOGIN:
+            args = st_args(entry, w)
+            like = Like(st_args(entry, w, UNKNOWN_LOGIN), "", "")
+            cells.append(Cell(kind, headers, args, 403, "PERMISSION_DENIED", like))
+            continue
+        # The ticket alone, or under a login the session may use: not one it may see, as if
+        # unknown. Naming login 1001 too: the login is refused.
+        for how, args in (
+            ("ticket alone", st_args(entry, w, None)),
+            (f"ticket under its own login {own}", st_args(entry, w, own)),
+        ):
+            ref = str(args["order"])
+            like = Like({**args, "order": UNKNOWN_TICKET}, ref, str(UNKNOWN_TICKET))
+            cells.append(Cell(f"{kind}, {how}", headers, args, 404, "RET_NOT_FOUND", like))
+        named = st_args(entry, w)
+        cells.append(Cell(f"{kind}, naming login 1001", headers, named, 403, "PERMISSION_DENIED"))
+    return cells
+
+
+def admin_cells(args: dict[str, Any], w: World) -> list[Cell]:
+    cells = [
+        Cell(kind, headers(w), args, 401, "UNAUTHENTICATED")
+        for kind, headers in ADMIN_UNAUTHENTICATED.items()
+    ]
+    cells.extend(
+        Cell(kind, w.bearer(holder), args, 403, "PERMISSION_DENIED")
+        for kind, holder in ADMIN_FORBIDDEN.items()
+    )
+    return cells
+
+
+# -- the matrix -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def w(st) -> World:
+    return await world(st)
+
+
+async def check_crosstrade(
+    w: World, route: Route, entry: Ct, cell: Cell, sockets: dict[str, Client]
+) -> None:
+    """REST, then (for a valid token) the same request as an RPC on the holder's WebSocket:
+    the same answer, in an error frame that echoes the request's id."""
+    body = await check_rest(w, route, cell, crosstrade_error)
+    if cell.holder is None:
+        return  # no WebSocket opens with this credential (test_…_handshake)
+    rid = f"{entry.rpc} with {cell.kind}"
+    frame = await sockets[cell.holder].call(entry.rpc, cell.args, rid=rid)
+    what = f"RPC {rid}"
+    assert frame.get("id") == rid, f"{what}: {frame}"
+    if cell.code is None and cell.status == 200:
+        assert "data" in frame, f"{what}: {frame}"
+        shows_nothing_of_the_target(repr(frame["data"]), w, what)
+        return
+    assert frame.get("status") == cell.status, f"{what}: {frame}"
+    error = {k: v for k, v in frame.items() if k not in ("id", "status")}
+    crosstrade_error_body(error, cell.code, what)
+    assert error == body, f"{what}: the frame {error} differs from REST's {body}"
+
+
+async def check_stream_pnl(w: World, socket: Client, holder: str) -> None:
+    """streamPnl naming the target's account: refused like an unknown account."""
+    what = f"streamPnl of {VICTIM} by {holder}"
+    frames = []
+    for rid, account in ((what, VICTIM), (f"{what} (unknown)", UNKNOWN_ACCOUNT)):
+        await socket.send({"action": "streamPnl", "id": rid, "accounts": [account]})
+        frame = await socket.until(lambda f, rid=rid: f.get("id") == rid)
+        assert frame.get("status") == 404, f"{what}: {frame}"
+        error = {k: v for k, v in frame.items() if k not in ("id", "status")}
+        text = crosstrade_error_body(error, "ACCOUNT_NOT_FOUND", what)
+        frames.append(text.replace(account, "<ref>"))
+    assert frames[0] == frames[1], f"{what}: {frames[0]!r} differs from {frames[1]!r}"
+
+
+async def still_open(socket: Client, holder: str) -> None:
+    await socket.ping()
+    assert socket.ws.close_code is None, f"the WebSocket of {holder} closed"
+
+
+async def test_crosstrade_refuses_every_bad_or_foreign_credential(w, live):
+    async with (
+        Ledger(w) as ledger,
+        session(live, w.tokens["other"]) as other,
+        session(live, w.tokens["demo"]) as demo,
+        session(live, w.tokens["far"]) as far,
+    ):
+        sockets = {"other": other, "demo": demo, "far": far}
+        for route, entry in CROSSTRADE.items():
+            for cell in ct_cells(entry, w):
+                await ledger.run(check_crosstrade(w, route, entry, cell, sockets))
+            await ledger.unchanged(f"{route[0]} {route[1]}")
+        for holder in ("other", "far"):
+            await ledger.run(check_stream_pnl(w, sockets[holder], holder))
+        for holder, socket in sockets.items():
+            await ledger.run(still_open(socket, holder))
+
+
+async def test_the_crosstrade_websocket_refuses_bad_credentials_at_the_handshake(w, live):
+    offers: dict[str, dict[str, Any]] = {
+        kind: {"additional_headers": headers(w)} for kind, headers in CT_UNAUTHENTICATED.items()
+    }
+    offers["a garbage token in the query"] = {"query": "?token=not-a-token"}
+    offers["a revoked token in the query"] = {"query": f"?token={w.tokens['revoked']}"}
+    offers["a revoked token as subprotocol"] = {
+        "subprotocols": ["crosstrade", f"bearer.{w.tokens['revoked']}"]
+    }
+    async with Ledger(w) as ledger:
+        for kind, offer in offers.items():
+            await ledger.run(refused_handshake(live, kind, offer))
+
+
+async def refused_handshake(live: str, kind: str, offer: dict[str, Any]) -> None:
+    try:
+        async with session(live, None, **offer):
+            raise AssertionError(f"the WebSocket opened with {kind}")
+    except InvalidStatus as refused:
+        response = refused.response
+        assert response.status_code == 401, f"{kind}: {response.status_code}"
+        crosstrade_error_body(loads(response.body), "UNAUTHENTICATED", kind)
+
+
+async def test_scaletrade_refuses_every_bad_or_foreign_credential(w):
+    async with Ledger(w) as ledger:
+        for route, entry in SCALETRADE.items():
+            for cell in st_cells(entry, w):
+                await ledger.run(check_rest(w, route, cell, scaletrade_error))
+            await ledger.unchanged(f"{route[0]} {route[1]}")
+
+
+async def test_the_admin_api_refuses_everyone_but_an_admin(w):
+    async with Ledger(w) as ledger:
+        for route, args in ADMIN.items():
+            for cell in admin_cells(args, w):
+                await ledger.run(check_rest(w, route, cell, admin_error))
+            await ledger.unchanged(f"{route[0]} {route[1]}")
+
+
+# -- the calls are valid ----------------------------------------------------------------------
+
+
+async def test_each_matrix_call_is_accepted_from_the_targets_owner(w):
+    """The refusals above are the credentials' doing: from its owner (demo, the session of
+    login 1001, an admin), each request of the matrix is accepted."""
+    failures: list[str] = []
+    calls: list[tuple[Route, Callable[[], dict[str, Any]], Headers]] = [
+        *((r, lambda e=e: ct_args(e, w), w.bearer("demo")) for r, e in CROSSTRADE.items()),
+        *(
+            (r, lambda e=e: st_args(e, w), {"Authorization": w.jwts[VICTIM_LOGIN]})
+            for r, e in SCALETRADE.items()
+        ),
+        *((r, lambda a=a: a, w.bearer("root")) for r, a in ADMIN.items()),
+    ]
+    for route, args, headers in calls:
+        if route[0] != "GET":
+            w.target = await make_target(w.st)  # a mutation may use up the last target
+        answer = await send(w, route, args(), headers)
+        if answer.status_code != 200:
+            failures.append(f"{route[0]} {route[1]}: {answer.status_code} {answer.text[:300]}")
+        await w.st.server.container.engine.settle()
+    assert not failures, "\n".join(failures)
