@@ -248,3 +248,15 @@ async def test_no_or_bad_token_is_401(ct, path, headers):
     response = await ct.client.get(API + path, headers=headers)
     assert response.status_code == 401
     assert response.json()["success"] is False
+
+
+async def test_an_unknown_path_is_404_with_the_nearest_endpoint(ct):
+    response = await ct.client.get("/v1/api/acounts/Sim101/orders", headers=ct.auth())
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "success": False,
+        "error": "No endpoint GET /v1/api/acounts/Sim101/orders",
+        "code": "NOT_FOUND",
+        "did_you_mean": "/v1/api/accounts/{account}/orders",
+    }

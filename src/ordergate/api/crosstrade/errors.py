@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -73,7 +74,8 @@ def install_errors(app: FastAPI, registry: Any) -> None:
             path = request.url.path
             body["error"] = f"No endpoint {request.method} {path}"
             body["code"] = "NOT_FOUND" if exc.status_code == 404 else "METHOD_NOT_ALLOWED"
-            known = sorted({getattr(r, "path", "") for r in app.routes} - {""})
+            # Included routers are not routes of their own: walk to the routes inside them.
+            known = sorted({c.path for c in iter_route_contexts(app.routes)})
             hint = difflib.get_close_matches(path, [p for p in known if p.startswith(PREFIX)], 1)
             if hint:
                 body["did_you_mean"] = hint[0]
