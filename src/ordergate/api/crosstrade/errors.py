@@ -75,7 +75,7 @@ def install_errors(app: FastAPI, registry: Any) -> None:
             body["error"] = f"No endpoint {request.method} {path}"
             body["code"] = "NOT_FOUND" if exc.status_code == 404 else "METHOD_NOT_ALLOWED"
             # Included routers are not routes of their own: walk to the routes inside them.
-            known = sorted({c.path for c in iter_route_contexts(app.routes)})
+            known = sorted({c.path for c in iter_route_contexts(app.routes) if c.path})
             hint = difflib.get_close_matches(path, [p for p in known if p.startswith(PREFIX)], 1)
             if hint:
                 body["did_you_mean"] = hint[0]
