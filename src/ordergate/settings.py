@@ -107,6 +107,21 @@ class Settings(BaseSettings):
             "several processes share one database: one would not see the others' changes."
         ),
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        le=1024**3,
+        description=(
+            "Largest request body accepted, in bytes; a larger one is refused with 413 before "
+            "it is read. Also the largest WebSocket message `ordergate serve` accepts."
+        ),
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client has to send a whole request body; slower ones get 408.",
+    )
     host: str = Field(default="127.0.0.1", description="Interface `ordergate serve` binds to.")
     port: int = Field(
         default=8000, ge=0, le=65535, description="Port `ordergate serve` listens on."

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ordergate import __version__
 from ordergate.api import admin, crosstrade, health, scaletrade
 from ordergate.api.errors import install_error_handlers
+from ordergate.api.limits import BodyLimit
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
 
@@ -62,7 +63,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     if container is not None:
         # Set now, not in the lifespan: a test's transport may not run the lifespan.
         app.state.container = container
-    install_error_handlers(app)
+    registry = install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_s,
+        registry=registry,
+    )
     app.include_router(health.router)
     app.include_router(admin.router)
     crosstrade.install(app, settings)

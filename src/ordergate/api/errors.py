@@ -158,6 +158,12 @@ class ErrorRegistry:
             path = path[len(root) :]
         return self.claim(path)
 
+    def http_error(self, request: Request, exc: HTTPException) -> Response:
+        """``exc`` in the form of the dialect serving the request (the default elsewhere)."""
+        dialect = self.for_request(request)
+        render = dialect.http if dialect and dialect.http else None
+        return (render or default_http_error)(request, exc)
+
 
 def error_registry(app: FastAPI) -> ErrorRegistry:
     """The registry ``install_error_handlers`` put on ``app``."""
@@ -188,9 +194,7 @@ def install_error_handlers(app: FastAPI) -> ErrorRegistry:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, HTTPException):
             raise exc
-        dialect = registry.for_request(request)
-        render = dialect.http if dialect and dialect.http else None
-        return (render or default_http_error)(request, exc)
+        return registry.http_error(request, exc)
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         # Reached only by a bug (client input is refused by the handlers above): say

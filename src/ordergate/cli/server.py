@@ -43,6 +43,7 @@ def serve(
     import uvicorn
 
     from ordergate.api.app import create_app
+    from ordergate.api.limits import redact_server_logs, uvicorn_options
 
     try:
         settings = load_settings(db, host=host, port=port)
@@ -56,8 +57,13 @@ def serve(
     url = f"http://{settings.host}:{settings.port}"
     where = shown_url(settings.database_url)
     emit(as_json, {"url": url, "database": where}, f"ordergate serving {url} on {where}")
+    redact_server_logs()
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        **uvicorn_options(settings),
     )
 
 

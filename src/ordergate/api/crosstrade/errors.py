@@ -29,6 +29,7 @@ from ordergate.domain.errors import (
 __all__ = ["PREFIX", "error_body", "install_errors", "status_of"]
 
 PREFIX = "/v1/api"
+_HTTP_CODES = {408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:
@@ -69,7 +70,8 @@ def install_errors(app: FastAPI, registry: Any) -> None:
             return CrossTradeJson(
                 {"error": "Rate limit exceeded"}, status_code=429, headers=exc.headers
             )
-        body: dict[str, Any] = {"success": False, "error": str(exc.detail), "code": "HTTP_ERROR"}
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        body: dict[str, Any] = {"success": False, "error": str(exc.detail), "code": code}
         if exc.status_code in (404, 405):
             path = request.url.path
             body["error"] = f"No endpoint {request.method} {path}"

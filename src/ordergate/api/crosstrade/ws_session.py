@@ -94,6 +94,11 @@ def error_of(rid: Any, exc: Exception, account: Any) -> Frame:
     return error_frame(rid, 500, "internal server error", "INTERNAL_ERROR")
 
 
+def _echoable(rid: str | int | None) -> bool:
+    # Every answer echoes the id, and JSON encoding (orjson) stops at 64-bit integers.
+    return not isinstance(rid, int) or -(2**63) <= rid < 2**63
+
+
 def find_operation(api: str) -> Operation | None:
     """The operation named ``api`` (exactly, else ignoring case)."""
     found = OPERATIONS.get(api)
@@ -258,8 +263,8 @@ class Session:
             await self.send(invalid_frame(None, "a frame must be a JSON object"))
             return
         rid = frame.get("id")
-        if isinstance(rid, bool) or not isinstance(rid, str | int | None):
-            await self.send(invalid_frame(None, "id must be a string or an integer"))
+        if isinstance(rid, bool) or not isinstance(rid, str | int | None) or not _echoable(rid):
+            await self.send(invalid_frame(None, "id must be a string or a 64-bit integer"))
             return
         action = frame.get("action")
         handler = self._actions.get(action.casefold()) if isinstance(action, str) else None

@@ -1,0 +1,146 @@
+"""What the server refuses to spend on a hostile client: request bodies larger than a limit
+or arriving too slowly, oversized WebSocket frames, idle connections, and tokens in its logs.
+
+``BodyLimit`` is a pure ASGI middleware, so nothing is buffered before it decides: a declared
+``Content-Length`` over the limit is answered 413 before a byte of the body is read; a body
+without one (chunked) is counted as it streams and refused the moment it passes the limit;
+a body that has not fully arrived within ``body_timeout`` seconds is answered 408. Both
+answers are in the form of the dialect serving the path (the error registry) and close the
+connection. ``uvicorn_options`` holds the server's own limits, which ``ordergate serve`` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ordergate.api.errors import ErrorRegistry
+from ordergate.settings import Settings
+
+__all__ = [
+    "KEEP_ALIVE_SECONDS",
+    "MAX_HEADER_BYTES",
+    "BodyLimit",
+    "RedactTokens",
+    "body_timed_out",
+    "body_too_large",
+    "redact_server_logs",
+    "uvicorn_options",
+]
+
+#: An idle keep-alive connection is closed after this many seconds.
+KEEP_ALIVE_SECONDS = 5
+#: The request line and headers together (h11; httptools has its own, similar limit).
+MAX_HEADER_BYTES = 16 * 1024
+_CLOSE = {"Connection": "close"}
+
+
+def body_too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"the request body may be at most {limit} bytes", _CLOSE)
+
+
+def body_timed_out(seconds: float) -> HTTPException:
+    return HTTPException(408, f"the request body did not arrive within {seconds:g} s", _CLOSE)
+
+
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length, and whether the request has a body to wait for (in
+    HTTP/1.1 only a non-zero Content-Length or a Transfer-Encoding announces one)."""
+    length: int | None = None
+    has_body = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None  # the server refuses it; if not, the count below still holds
+            has_body = has_body or length != 0
+        elif name == b"transfer-encoding":
+            has_body = True
+    return length, has_body
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` or slower than ``body_timeout`` seconds."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, body_timeout: float, registry: ErrorRegistry
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.body_timeout = body_timeout
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared, has_body = _framing(scope)
+        if declared is not None and declared > self.max_bytes:
+            response = self.registry.http_error(Request(scope), body_too_large(self.max_bytes))
+            await response(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
+        received = 0
+        waiting = has_body  # without a body the one message is the empty one: no timer
+
+        async def limited() -> Message:
+            # Raised here, the HTTPException reaches the app's handler for it (FastAPI passes
+            # HTTPExceptions from body reading through), which answers in the dialect's form.
+            nonlocal received, waiting
+            if not waiting:
+                message = await receive()
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise body_timed_out(self.body_timeout) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise body_too_large(self.max_bytes)
+                waiting = waiting and message.get("more_body", False)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class RedactTokens(logging.Filter):
+    """Blank token values in logged URLs: uvicorn logs every path with its query string,
+    and a browser's WebSocket may carry its CrossTrade token as ``?token=``."""
+
+    _QUERY_SECRET = re.compile(r"(?i)([?&](?:token|access_token|password)=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._QUERY_SECRET.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's limits for ``ordergate serve``: WebSocket messages no larger than a request
+    body (larger ones close the connection with 1009), idle keep-alive connections closed
+    after ``KEEP_ALIVE_SECONDS``, the head of a request at most ``MAX_HEADER_BYTES``."""
+    return {
+        "ws_max_size": settings.max_body_bytes,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+    }
+
+
+def redact_server_logs() -> None:
+    """Keep tokens out of uvicorn's access and connection lines (once per process)."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
