@@ -1,12 +1,13 @@
 """A restart hands every non-terminal order back to a fresh venue; nothing fills twice."""
 
+import asyncio
 from decimal import Decimal
 
 from ordergate.domain.commands import CancelOrders
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.engine import OrderEngine
 from ordergate.venue.sim import SimVenue
-from tests.builders import limit, world
+from tests.builders import limit, market, world
 
 D = Decimal
 
@@ -38,3 +39,30 @@ async def test_restart_rebuilds_the_book_and_finishes_what_was_in_flight(store):
         got = await engine.get_order(me, 1001, order.id)
         assert (got.status, got.filled) == (S.FILLED, D("1"))
     assert await engine.recover() == 0
+
+
+async def test_restored_orders_meet_the_market_they_come_back_to(store):
+    # Found by the crash suite (tests/resilience): a market order acknowledged with its fill
+    # still owed dies with the venue; after the restart the current quote fills it, and a
+    # restored limit order that quote crosses, instead of leaving both for the next quote.
+    w = await world(store)
+    w.venue.config.set(fill_delay_ms=60_000)
+    bought = await w.engine.place(w.me, market())
+    crossed = await w.engine.place(w.me, limit(price="4990"))
+    for _ in range(500):  # until both acknowledgements are stored (the fill stays owed)
+        got = [await w.engine.get_order(w.me, 1001, o.id) for o in (bought, crossed)]
+        if all(o.status is S.WORKING for o in got):
+            break
+        await asyncio.sleep(0.01)
+    assert [o.status for o in got] == [S.WORKING, S.WORKING]
+    await w.venue.close()  # the process dies with the market order's fill owed
+
+    venue = SimVenue()
+    venue.set_quote("ES 12-26", D("4980.00"), D("4980.25"))
+    engine = OrderEngine(store, venue)
+    assert await engine.recover() == 2
+    await engine.settle()
+    for order in (bought, crossed):
+        got_back = await engine.get_order(w.me, 1001, order.id)
+        assert (got_back.status, got_back.filled) == (S.FILLED, D("1"))
+    assert venue.resting() == []

@@ -14,6 +14,7 @@ from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.domain.orders import OrderType, Side, TimeInForce
 from tests.builders import events_of, eventually, limit, market, world
+from tests.invariants import violations
 
 D = Decimal
 
@@ -43,6 +44,28 @@ async def test_partial_fills_share_out_the_quote_size(store):
     assert (await w.engine.get_order(w.me, 1001, first.id)).filled == D("5")
     got = await w.engine.get_order(w.me, 1001, second.id)
     assert (got.status, got.avg_fill_price) == (S.FILLED, D("4989.75"))  # price improvement
+
+
+async def test_an_order_filling_again_after_its_ticket_was_netted_away_reopens_it(store):
+    # Found by the crash suite (tests/resilience): the order's first partial fill opened ticket
+    # 1, an opposite fill netted it to zero, then the order's next fill tried to open ticket 1
+    # a second time. The fill was lost (a duplicate key) and the order stuck on its book.
+    w = await world(store)
+    w.venue.config.set("ES 12-26", partial_fills=True)
+    seller = await w.engine.place(w.me, limit(Side.SELL, price="5010", qty="3"))
+    await w.engine.settle()
+    w.quote("ES 12-26", "5010.00", "5010.25", size="1")
+    await w.engine.settle()
+    await w.engine.place(w.me, market(qty="1"))  # nets seller's ticket to zero
+    await w.engine.settle()
+    w.quote("ES 12-26", "5011.00", "5011.25", size="10")
+    await w.engine.settle()
+    got = await w.engine.get_order(w.me, 1001, seller.id)
+    assert (got.status, got.filled) == (S.FILLED, D("3"))
+    (ticket,) = [t for t in await positions(w) if t.ticket == seller.key]
+    assert (ticket.side, ticket.quantity, ticket.open_price) == (Side.SELL, D("2"), D("5011"))
+    assert (ticket.closed_quantity, ticket.closed_at) == (D("1"), None)
+    assert await violations(store, w.venue) == []
 
 
 async def test_a_cancel_arriving_during_the_fill_latency_loses_and_the_story_is_told(store):

@@ -93,7 +93,8 @@ def apply_fill(
 ) -> PositionChange:
     """Apply ``fill`` to the account's open tickets in ``fill.symbol`` (oldest first).
 
-    ``existing`` is the ticket this order already opened by an earlier partial fill, if any.
+    ``existing`` is the ticket this order already opened by an earlier partial fill, if any
+    (open, or closed since by other fills: it opens again).
     """
     change = PositionChange()
     left = fill.quantity
@@ -129,6 +130,7 @@ def apply_fill(
             cost = existing.open_price * existing.quantity + fill.price * left
             existing.open_price = (cost / total).quantize(_QUANTUM)
             existing.quantity = total
+            existing.closed_at = None  # open again, if other fills had closed it meanwhile
             change.opened = existing
         else:
             change.opened = PositionTicket(

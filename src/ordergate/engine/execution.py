@@ -146,6 +146,10 @@ class ExecutionMixin:
             )
             tickets = await tx.positions.open_tickets(order.login, order.symbol)
             existing = next((t for t in tickets if t.ticket == order.ticket), None)
+            if existing is None and order.filled > report.quantity:
+                # The ticket an earlier fill of this order opened, since closed (netted away):
+                # this fill opens it again; a second ticket of the same number cannot exist.
+                existing = await tx.positions.get(order.key, lock=True)
             change = apply_fill(account.mode, tickets, fill, instrument.point_value, existing)
             if change.opened is not None and change.opened is not existing:
                 # The protection an entry order asked for goes onto the ticket it opens.

@@ -241,6 +241,13 @@ class SimVenue:
                 self._rest(Resting.of(order, new=False))
                 if order.status is OrderStatus.PENDING_CHANGE:
                     await self.change(order)
+        # Restored orders meet the market they come back to, as a new order does: what the
+        # current quote crosses fills now, not at the next quote (a market order whose fill
+        # was owed when the process died would otherwise rest unfilled).
+        for symbol in sorted({o.symbol for o in orders if o.status in _RESTING}):
+            quote = self._quotes.get(symbol)
+            if quote is not None and self._book.has(symbol):
+                self._schedule(0, partial(self._match, quote))
 
     def _rest(self, order: Resting) -> None:
         self._book.add(order)

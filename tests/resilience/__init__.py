@@ -1,0 +1,1 @@
+"""Resilience suites: a real server process killed at random points (crash.py)."""
