@@ -10,20 +10,15 @@ JSON Schema checker of the CrossTrade test.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
-
-import httpx
-import pytest
-import uvicorn
 
 from ordergate.api.app import create_app
 from ordergate.api.scaletrade.errors import PREFIXES
 from ordergate.settings import Settings
-from tests.api.crosstrade.conftest import free_port
-from tests.api.crosstrade.test_openapi import mismatches, resolve
+from tests.api.crosstrade.test_openapi import doc, mismatches, resolve
+
+__all__ = ["doc"]  # the fixture: /openapi.json from a real uvicorn, shared with CrossTrade
 
 Doc = dict[str, Any]
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -42,32 +37,6 @@ OPERATIONS = {
     "GET /trades",
     "GET /market/symbol",
 }
-
-
-@pytest.fixture(scope="module")
-def doc() -> Doc:
-    """/openapi.json from a real uvicorn on loopback (without its lifespan: no database)."""
-    app = create_app(Settings(database_url="sqlite:///unused.db", market_source="none"))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="openapi-uvicorn", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive(), "uvicorn stopped"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        url = f"http://127.0.0.1:{config.port}/openapi.json"
-        response = httpx.get(url, timeout=10, trust_env=False)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-    assert response.status_code == 200
-    document: Doc = response.json()
-    return document
 
 
 def operations(doc: Doc) -> Iterator[tuple[str, Doc]]:
