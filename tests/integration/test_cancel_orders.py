@@ -158,6 +158,25 @@ async def test_cancel_losing_the_race_to_a_fill_ends_filled_only(store):
     assert "cancelled" not in trail
 
 
+async def test_a_part_filled_while_the_bulk_cancel_is_on_its_way_is_still_cancelled(store):
+    """The venue confirms a bulk cancel by its request id; a fill that lands first must not
+    take that id from the order (it stayed pending_cancel for ever: the crash suite)."""
+    w = await world(store)
+    order = await w.engine.place(w.me, limit(price="4990", qty="3"))
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 50
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    assert [a.order_id for a in report.accepted] == [order.id]
+    await w.engine.on_venue_reports([Filled(order.ticket, D("1"), D("4990"), NOW)])
+    assert await status_of(w, order) is S.PENDING_CANCEL
+    await w.engine.settle()
+    final = await w.engine.get_order(w.me, 1001, order.id)
+    assert (final.status, final.filled) == (S.CANCELLED, D("1"))
+    fill_event, cancel_event = (await events_of(store, order.ticket))[-2:]
+    assert fill_event[:2] == ("pending_cancel", "pending_cancel")
+    assert cancel_event[:2] == ("pending_cancel", "cancelled")
+
+
 async def test_two_concurrent_bulk_cancels_never_cancel_an_order_twice_or_lose_one(store):
     w = await world(store)
     orders = [await w.engine.place(w.me, limit(price=str(4900 + (i % 80)))) for i in range(120)]
@@ -278,3 +297,26 @@ async def test_bulk_cancel_publishes_both_steps_of_every_order(store):
         for step in ((o.key, S.WORKING, S.PENDING_CANCEL), (o.key, S.PENDING_CANCEL, S.CANCELLED))
     )
     assert {e.order_id for e in sink.events} == {o.id for o in orders}
+
+
+async def test_a_report_that_fails_unexpectedly_does_not_cost_the_others_theirs(
+    store, monkeypatch, caplog
+):
+    w = await world(store)
+    first = await w.engine.place(w.me, limit(price="4990", qty="3"))
+    second = await w.engine.place(w.me, limit(price="4989", qty="3"))
+    await w.engine.settle()
+    apply = w.engine._apply
+
+    async def flaky(report):
+        if report.ticket == first.ticket:
+            raise ConnectionError("database went away")
+        await apply(report)
+
+    monkeypatch.setattr(w.engine, "_apply", flaky)
+    await w.engine.on_venue_reports(
+        [Filled(t, D("1"), D("4990"), NOW) for t in (first.ticket, second.ticket)]
+    )
+    assert (await w.engine.get_order(w.me, 1001, first.id)).filled == 0
+    assert (await w.engine.get_order(w.me, 1001, second.id)).filled == D("1")
+    assert "database went away" in caplog.text

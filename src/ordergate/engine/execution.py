@@ -89,6 +89,11 @@ class ExecutionMixin:
             except DomainError as exc:
                 # A report that no longer fits the order's state: the order moved on first.
                 log.warning("venue report %r not applied: %s", report, exc.message)
+            except Exception:
+                # Anything else (a lost database connection, a bug) must not cost the rest
+                # of the batch its reports: each is applied in its own unit of work. An order
+                # whose report was lost stays as stored; a restart hands it to the venue again.
+                log.exception("venue report %r not applied", report)
 
     async def _apply(self, report: VenueReport) -> None:
         if isinstance(report, Filled):
@@ -162,7 +167,14 @@ class ExecutionMixin:
             if change.realized:
                 await tx.accounts.credit(order.login, change.realized)
             await tx.orders.save(
-                order, [step], VENUE_ACTOR, uuid.uuid4().hex, expected_version=version
+                order,
+                [step],
+                VENUE_ACTOR,
+                uuid.uuid4().hex,
+                expected_version=version,
+                # A part filled while its cancel is on its way: the venue confirms that
+                # cancel by its request id, which the order must keep to be found.
+                keep_request_id=order.status is OrderStatus.PENDING_CANCEL,
             )
             await tx.commit()
         for ticket in [*change.reduced, *([change.opened] if change.opened else [])]:

@@ -113,8 +113,12 @@ class OrderRepository(Protocol):
         request_id: str,
         *,
         expected_version: int,
+        keep_request_id: bool = False,
     ) -> None:
-        """Write ``order`` if nobody changed it since it was read; raise StaleOrder if so."""
+        """Write ``order`` if nobody changed it since it was read; raise StaleOrder if so.
+        ``request_id`` names the request on the events; the order's own request id becomes it
+        too, unless ``keep_request_id`` (a fill of an order whose cancel is on its way keeps
+        the cancel's, so that the venue's confirmation by that id still finds it)."""
         ...
 
     async def open_orders(

@@ -110,10 +110,12 @@ class SqlOrderRepository:
         request_id: str,
         *,
         expected_version: int,
+        keep_request_id: bool = False,
     ) -> None:
         if order.ticket is None:
             raise ValueError("save() needs a stored order")
-        order.request_id = request_id
+        if not keep_request_id:
+            order.request_id = request_id
         values = order_values(order)
         for key in ("id", "login", "symbol", "side", "created_at"):
             del values[key]
