@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 import cancel_orders as base
 from cancel_orders import LOGIN, SYMBOL, BenchError, bench_main, log, targets
@@ -56,6 +57,7 @@ class Tally:
     health_failures: int = 0
     rss_mb: list[float] = field(default_factory=list)
     placed: list[Any] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)  # the first few error answers
 
 
 class Dialect:
@@ -92,31 +94,76 @@ class Dialect:
         return "DELETE", "/trade/cancel", {"order": ref}
 
 
-async def one(
-    client: httpx.AsyncClient,
+class Connection:
+    """One keep-alive HTTP/1.1 connection, one request at a time, with as little client work
+    as a request can take (httpx costs the client about a millisecond a request, which on a
+    2-core machine shared with the server is the bottleneck well before 2,000/s)."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        fixed = {"Host": f"{host}:{port}", "Content-Type": "application/json", **headers}
+        self.headers = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.reader, self.writer
+        try:
+            writer.write(
+                b"%s %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+                % (method.encode(), path.encode(), self.headers, len(body), body)
+            )
+            head = (await reader.readuntil(b"\r\n\r\n")).lower()
+            status = int(head[9:12])
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
+            answer = await reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            self.close()
+            raise
+        if b"connection: close" in head:
+            self.close()
+        return status, answer
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def worker(
+    conn: Connection,
+    due_times: asyncio.Queue[float | None],
     dialect: Dialect,
     tally: Tally,
-    kind: str,
-    due: float,
     rng: random.Random,
+    cancel_share: float,
 ) -> None:
-    if kind == "cancel" and tally.placed:
-        ref = tally.placed.pop(rng.randrange(len(tally.placed)))
-        method, path, body = dialect.cancel(ref)
-    else:
-        kind = "place"
-        method, path, body = dialect.place(rng)
-    try:
-        answer = await client.request(method, path, json=body, headers=dialect.headers)
-    except httpx.HTTPError as exc:
-        tally.errors[type(exc).__name__] += 1
-        return
-    tally.latencies[kind].append(time.perf_counter() - due)
-    tally.statuses[(kind, answer.status_code)] += 1
-    if kind == "place" and answer.status_code == 200:
-        ref = dialect.placed(answer.json())
-        if ref is not None:
-            tally.placed.append(ref)
+    """Send each request when it is taken off the queue; its latency counts from when it
+    was due, so that time spent waiting for a free connection is counted too."""
+    while (due := await due_times.get()) is not None:
+        kind = "cancel" if rng.random() < cancel_share and tally.placed else "place"
+        if kind == "cancel":
+            ref = tally.placed.pop(rng.randrange(len(tally.placed)))
+            method, path, body = dialect.cancel(ref)
+        else:
+            method, path, body = dialect.place(rng)
+        try:
+            status, answer = await conn.request(method, path, orjson.dumps(body))
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            tally.errors[type(exc).__name__] += 1
+            continue
+        tally.latencies[kind].append(time.perf_counter() - due)
+        tally.statuses[(kind, status)] += 1
+        if status >= 400 and len(tally.samples) < 5:
+            tally.samples.append(f"{kind} {status} {answer[:200]!r}")
+        if kind == "place" and status == 200:
+            ref = dialect.placed(orjson.loads(answer))
+            if ref is not None:
+                tally.placed.append(ref)
+    conn.close()
 
 
 async def health(client: httpx.AsyncClient, tally: Tally, until: float) -> None:
@@ -160,40 +207,45 @@ async def memory(pid: int, tally: Tally, until: float) -> None:
 async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
     tally = Tally()
     rng = random.Random(args.random_seed)
-    limits = httpx.Limits(
-        max_connections=args.connections, max_keepalive_connections=args.connections
-    )
-    port = int(url.rsplit(":", 1)[1])
-    pid = server_pid(port)
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    pid = server_pid(int(port))
     if pid is None:
         raise BenchError(f"no server process found on port {port}")
     tally.rss_mb.append(rss_mb(pid))
-    async with (
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=30, trust_env=False) as client,
-        httpx.AsyncClient(base_url=url, timeout=5, trust_env=False) as probe,
-    ):
+    due_times: asyncio.Queue[float | None] = asyncio.Queue()
+    async with httpx.AsyncClient(base_url=url, timeout=5, trust_env=False) as probe:
         start = time.perf_counter()
         until = start + args.seconds
         watchers = [
             asyncio.create_task(health(probe, tally, until)),
             asyncio.create_task(memory(pid, tally, until)),
         ]
-        tasks: set[asyncio.Task[None]] = set()
+        workers = [
+            asyncio.create_task(
+                worker(
+                    Connection(host, int(port), dialect.headers),
+                    due_times,
+                    dialect,
+                    tally,
+                    rng,
+                    args.cancel_share,
+                )
+            )
+            for _ in range(args.connections)
+        ]
         interval = 1 / args.rate
         for i in range(int(args.rate * args.seconds)):
             due = start + i * interval
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            kind = "cancel" if rng.random() < args.cancel_share else "place"
-            task = asyncio.create_task(one(client, dialect, tally, kind, due, rng))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        await asyncio.gather(*tasks)
+            due_times.put_nowait(due)
+        for _ in workers:
+            due_times.put_nowait(None)
+        await asyncio.gather(*workers)
         wall = time.perf_counter() - start
         await asyncio.gather(*watchers)
     tally.rss_mb.append(rss_mb(pid))
-    tally.statuses[("wall_ms", int(wall * 1000))] += 0
     args.wall = wall
     return tally
 
@@ -217,6 +269,7 @@ def report(db: str, args: argparse.Namespace, tally: Tally) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "statuses": {f"{k} {s}": n for (k, s), n in sorted(tally.statuses.items()) if n},
         "errors": dict(tally.errors),
+        "error_samples": tally.samples,
         "health_max_ms": round(max(tally.health_ms, default=float("nan")), 1),
         "health_failures": tally.health_failures,
         "rss_mb_start": round(tally.rss_mb[0], 1),
@@ -285,6 +338,7 @@ def _table(out: dict[str, Any]) -> str:
                 f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms"
             )
     lines.append(f"  statuses {out['statuses']}, errors {out['errors']}")
+    lines.extend(f"  e.g. {sample}" for sample in out["error_samples"][:3])
     lines.append(
         f"  health max {out['health_max_ms']} ms, failures {out['health_failures']}; "
         f"RSS {out['rss_mb_start']} -> max {out['rss_mb_max']} MB"

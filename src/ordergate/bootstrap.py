@@ -159,7 +159,7 @@ async def bootstrap(
         source = _market_source(settings, market) if feed else None
         engine = OrderEngine(store, venue, clock=clock, sink=bus)
         market.subscribe(engine.on_quote)  # stop-loss and take-profit watch every quote
-        users = UserService(store, clock=clock)
+        users = UserService(store, clock=clock, cache_seconds=settings.auth_cache_s)
         jwt = JwtCodec(secret, ttl=timedelta(minutes=settings.jwt_ttl_minutes), clock=clock)
         window = settings.signin_window_s
         signin = SignIn(

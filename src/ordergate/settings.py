@@ -107,6 +107,17 @@ class Settings(BaseSettings):
             "several processes share one database: one would not see the others' changes."
         ),
     )
+    auth_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds a caller found for a CrossTrade token or a ScaleTrade staff session is "
+            "kept, so that a request does not read it again (0: read every time). A token "
+            "revoked by this process is refused at once; a user disabled or a token revoked "
+            "elsewhere (another process, plain SQL) within this many seconds."
+        ),
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1,

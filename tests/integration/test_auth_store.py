@@ -323,3 +323,39 @@ async def test_staff_and_account_logins_share_one_number_space(store: SqlStore) 
 async def test_a_trader_has_no_staff_login(store: SqlStore) -> None:
     with pytest.raises(InvalidInput, match="accounts' logins"):
         await UserService(store).add_user("t", Role.TRADER, (), "a-password", login=77)
+
+
+async def test_callers_are_kept_for_the_cache_time_and_dropped_on_a_revoke(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ordergate.auth.users as users_module
+
+    now = [1000.0]
+    monkeypatch.setattr(users_module.time, "monotonic", lambda: now[0])
+    service = UserService(store, cache_seconds=1.0)
+    await service.add_user("alice", Role.TRADER)
+    token = await service.create_token("alice")
+    assert (await service.authenticate_token(token)).name == "alice"
+    await disable_user(store, "alice")  # behind the service's back, as another process would
+    assert (await service.authenticate_token(token)).name == "alice"  # kept, for 1 s at most
+    now[0] += 1.01
+    with pytest.raises(AuthError, match="invalid token"):
+        await service.authenticate_token(token)
+
+    await service.add_user("bob", Role.TRADER)
+    token = await service.create_token("bob")
+    assert (await service.authenticate_token(token)).name == "bob"
+    # Another service on the same store (another request's) revokes: refused at once.
+    assert await UserService(store).revoke_tokens("bob") == 1
+    with pytest.raises(AuthError, match="invalid token"):
+        await service.authenticate_token(token)
+
+
+async def test_without_a_cache_time_every_request_reads_the_caller(store: SqlStore) -> None:
+    service = UserService(store)
+    await service.add_user("alice", Role.TRADER)
+    token = await service.create_token("alice")
+    await service.authenticate_token(token)
+    await disable_user(store, "alice")
+    with pytest.raises(AuthError, match="invalid token"):
+        await service.authenticate_token(token)

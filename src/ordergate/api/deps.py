@@ -11,23 +11,37 @@ from ordergate.auth.users import UserService
 from ordergate.bootstrap import Container
 from ordergate.engine.service import OrderEngine
 
-__all__ = ["ContainerDep", "EngineDep", "UsersDep", "get_container", "get_engine", "get_users"]
+__all__ = [
+    "ContainerDep",
+    "container_of",
+    "EngineDep",
+    "UsersDep",
+    "get_container",
+    "get_engine",
+    "get_users",
+]
 
 
-def get_container(conn: HTTPConnection) -> Container:
+def container_of(conn: HTTPConnection) -> Container:
     """The container on ``app.state`` (HTTP and WebSocket routes alike)."""
     container: Container = conn.app.state.container
     return container
 
 
+# The dependencies are coroutines, even these trivial ones: FastAPI runs a plain function
+# dependency in a worker thread, a thread hop on every request.
+async def get_container(conn: HTTPConnection) -> Container:
+    return container_of(conn)
+
+
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_engine(container: ContainerDep) -> OrderEngine:
+async def get_engine(container: ContainerDep) -> OrderEngine:
     return container.engine
 
 
-def get_users(container: ContainerDep) -> UserService:
+async def get_users(container: ContainerDep) -> UserService:
     return container.users
 
 

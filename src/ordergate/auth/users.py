@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,13 +90,45 @@ class Credentials:
         return holder is not None and holder.enabled
 
 
+class _Callers:
+    """Callers recently found for a token or a staff user, kept ``seconds``: under load the
+    lookup (a read transaction per request) costs more than the request's own work. Shared by
+    every ``UserService`` on one store, and emptied by any change this process makes to users
+    or tokens; a change made elsewhere (another process, plain SQL) shows within ``seconds``."""
+
+    _LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.found: dict[object, tuple[float, Principal]] = {}
+
+    def get(self, key: object) -> Principal | None:
+        hit = self.found.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def keep(self, key: object, principal: Principal, seconds: float) -> None:
+        if seconds > 0:
+            if len(self.found) >= self._LIMIT:
+                self.found.clear()
+            self.found[key] = (time.monotonic() + seconds, principal)
+
+
+_CALLERS: weakref.WeakKeyDictionary[SqlStore, _Callers] = weakref.WeakKeyDictionary()
+
+
 class UserService:
     """Adds users and tokens, and turns tokens and passwords into callers, for the CLI and
-    both dialects' sign-in."""
+    both dialects' sign-in. ``cache_seconds`` keeps the callers found for that long (0: every
+    request reads them; see ``_Callers``)."""
 
-    def __init__(self, store: SqlStore, clock: Clock | None = None) -> None:
+    def __init__(
+        self, store: SqlStore, clock: Clock | None = None, *, cache_seconds: float = 0
+    ) -> None:
         self._store = store
         self._clock: Clock = clock or SystemClock()
+        self._cache_seconds = cache_seconds
+        self._callers = _CALLERS.setdefault(store, _Callers())
 
     async def add_user(
         self,
@@ -214,6 +248,7 @@ class UserService:
                 .values(revoked_at=self._clock.now())
             )
             await tx.commit()
+        self._callers.found.clear()
         return result.rowcount
 
     async def authenticate_token(self, token: str) -> Principal:
@@ -221,6 +256,10 @@ class UserService:
         unknown, revoked or malformed token or a disabled user."""
         if not isinstance(token, str) or not looks_like_api_token(token):
             raise AuthError("invalid token")
+        token_hash = hash_api_token(token)
+        known = self._callers.get(token_hash)
+        if known is not None:
+            return known
         source = api_tokens.join(users, users.c.id == api_tokens.c.user_id).outerjoin(
             user_groups, user_groups.c.user_id == users.c.id
         )
@@ -228,7 +267,7 @@ class UserService:
             select(users.c.id, users.c.name, users.c.role, user_groups.c.group_name)
             .select_from(source)
             .where(
-                api_tokens.c.token_hash == hash_api_token(token),
+                api_tokens.c.token_hash == token_hash,
                 api_tokens.c.revoked_at.is_(None),
                 users.c.enabled,
             )
@@ -237,12 +276,17 @@ class UserService:
             rows = (await tx.connection.execute(stmt)).mappings().all()
         if not rows:
             raise AuthError("invalid token")
-        return _principal(rows)
+        principal = _principal(rows)
+        self._callers.keep(token_hash, principal, self._cache_seconds)
+        return principal
 
     async def principal_for_user(self, user_id: int) -> Principal:
         """The caller for a staff session's user id; ``AuthError`` if gone or disabled."""
         if not 0 < user_id <= _MAX_BIGINT:
             raise AuthError("unknown or disabled user")
+        known = self._callers.get(user_id)
+        if known is not None:
+            return known
         stmt = (
             select(users.c.id, users.c.name, users.c.role, user_groups.c.group_name)
             .select_from(_WITH_GROUPS)
@@ -252,7 +296,9 @@ class UserService:
             rows = (await tx.connection.execute(stmt)).mappings().all()
         if not rows:
             raise AuthError("unknown or disabled user")
-        return _principal(rows)
+        principal = _principal(rows)
+        self._callers.keep(user_id, principal, self._cache_seconds)
+        return principal
 
     async def verify_user_password(self, name: str, password: str) -> User | None:
         """The enabled user ``name`` if ``password`` is its password, else None, with the

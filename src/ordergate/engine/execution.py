@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ordergate.domain.errors import DomainError, InvalidOrderTransition
 from ordergate.domain.events import (
@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 
 VENUE_ACTOR = "venue"
 _CANCELLED = next_status(OrderStatus.PENDING_CANCEL, Trigger.CANCEL_ACK)
+#: Where an acknowledgement puts a submitted order: (waiting for its trigger, working).
+_ACKNOWLEDGED = (
+    next_status(OrderStatus.SUBMITTED, Trigger.ACCEPT),
+    next_status(OrderStatus.SUBMITTED, Trigger.WORK),
+)
 #: Where a refused cancel puts an order back, per resting status: (unfilled, partly filled).
 _RESTORED = {
     prior: (
@@ -83,17 +88,62 @@ class ExecutionMixin:
         raise NotImplementedError
 
     async def on_venue_reports(self, reports: Sequence[VenueReport]) -> None:
-        for report in reports:
+        i = 0
+        while i < len(reports):
+            # A run of acknowledgements is applied in one unit of work (placements arrive
+            # in groups under load); every other report in its own, in the venue's order.
+            j = i + 1
+            if isinstance(reports[i], Acknowledged):
+                while j < len(reports) and isinstance(reports[j], Acknowledged):
+                    j += 1
+            await self._guarded(reports[i:j])
+            i = j
+
+    async def _guarded(self, reports: Sequence[VenueReport]) -> None:
+        try:
+            if isinstance(reports[0], Acknowledged):
+                await self._acknowledge(cast(Sequence[Acknowledged], reports))
+            else:
+                await self._apply(reports[0])
+        except DomainError as exc:
+            # A report that no longer fits the order's state: the order moved on first.
+            log.warning("venue report %r not applied: %s", reports[0], exc.message)
+        except Exception:
+            # Anything else (a lost database connection, a bug) must not cost the rest
+            # of the batch its reports. An order whose report was lost stays as stored;
+            # a restart hands it to the venue again.
+            log.exception("venue reports %r not applied", reports[:3])
+
+    async def _acknowledge(self, reports: Sequence[Acknowledged]) -> None:
+        """Submitted orders the venue took, in one unit of work; an acknowledgement of any
+        other order (a stop-limit that triggered, a late one) goes the single way after."""
+        now = self.clock.now()
+        first: dict[Ticket, Acknowledged] = {}
+        for r in reports:
+            first.setdefault(r.ticket, r)
+        async with self.store.transaction() as tx:
+            moved = await tx.orders.acknowledge_batch(
+                list(first),
+                [t for t, r in first.items() if r.live],
+                OrderStatus.SUBMITTED,
+                _ACKNOWLEDGED,
+                VENUE_ACTOR,
+                "acknowledged",
+                uuid.uuid4().hex,
+                now,
+            )
+            await tx.commit()
+        self._publish_moved(moved, OrderStatus.SUBMITTED, "acknowledged", now)
+        done = {m.ticket for m in moved}
+        for r in reports:
+            if first[r.ticket] is r and r.ticket in done:
+                continue
             try:
-                await self._apply(report)
+                await self._step(
+                    r.ticket, Trigger.WORK if r.live else Trigger.ACCEPT, "acknowledged"
+                )
             except DomainError as exc:
-                # A report that no longer fits the order's state: the order moved on first.
-                log.warning("venue report %r not applied: %s", report, exc.message)
-            except Exception:
-                # Anything else (a lost database connection, a bug) must not cost the rest
-                # of the batch its reports: each is applied in its own unit of work. An order
-                # whose report was lost stays as stored; a restart hands it to the venue again.
-                log.exception("venue report %r not applied", report)
+                log.warning("venue report %r not applied: %s", r, exc.message)
 
     async def _apply(self, report: VenueReport) -> None:
         if isinstance(report, Filled):
@@ -102,9 +152,6 @@ class ExecutionMixin:
             await self._confirm_cancels(report)
         elif isinstance(report, CancelRefused):
             await self._restore_cancels(report)
-        elif isinstance(report, Acknowledged):
-            trigger = Trigger.WORK if report.live else Trigger.ACCEPT
-            await self._step(report.ticket, trigger, "acknowledged")
         else:
             trigger, reason = _STEPS[type(report)]
             if isinstance(report, ChangeRefused | Refused | CancelledByVenue):
@@ -221,7 +268,7 @@ class ExecutionMixin:
                 now,
             )
             await tx.commit()
-        self._publish_moved(moved, str(_CANCELLED), now)
+        self._publish_moved(moved, OrderStatus.PENDING_CANCEL, str(_CANCELLED), now)
 
     async def _restore_cancels(self, report: CancelRefused) -> None:
         now = self.clock.now()
@@ -237,9 +284,11 @@ class ExecutionMixin:
                 now,
             )
             await tx.commit()
-        self._publish_moved(moved, reason, now)
+        self._publish_moved(moved, OrderStatus.PENDING_CANCEL, reason, now)
 
-    def _publish_moved(self, moved: Sequence[MovedOrder], reason: str, at: datetime) -> None:
+    def _publish_moved(
+        self, moved: Sequence[MovedOrder], source: OrderStatus, reason: str, at: datetime
+    ) -> None:
         if moved and self.sink.active:
             self._publish(
                 [
@@ -248,7 +297,7 @@ class ExecutionMixin:
                         m.ticket,
                         m.login,
                         m.symbol,
-                        OrderStatus.PENDING_CANCEL,
+                        source,
                         m.status,
                         reason,
                         at,

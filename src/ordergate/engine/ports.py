@@ -101,6 +101,11 @@ class AccountRepository(Protocol):
 class OrderRepository(Protocol):
     async def add(self, order: Order, step: Transition, actor: str, request_id: str) -> Ticket: ...
 
+    async def add_many(self, placed: Sequence[tuple[Order, Transition, str, str]]) -> None:
+        """Insert new orders, each (order, first step, actor, request id), with their events,
+        in a fixed number of statements; each order gets its ticket."""
+        ...
+
     async def get(self, login: Login, ref: OrderRef, *, lock: bool = False) -> Order | None: ...
 
     async def by_ticket(self, ticket: Ticket, *, lock: bool = False) -> Order | None: ...
@@ -155,6 +160,21 @@ class OrderRepository(Protocol):
         at: datetime,
     ) -> list[MovedOrder]:
         """Move the orders of ``request_id`` still in ``source`` to ``target`` with events."""
+        ...
+
+    async def acknowledge_batch(
+        self,
+        tickets: Collection[Ticket],
+        live: Collection[Ticket],
+        source: OrderStatus,
+        targets: tuple[OrderStatus, OrderStatus],
+        actor: str,
+        reason: str,
+        new_request_id: str,
+        at: datetime,
+    ) -> list[MovedOrder]:
+        """Move the ``tickets`` still in ``source`` to ``targets`` = (waiting, working): those
+        in ``live`` to working, the rest to waiting, with events; one statement each."""
         ...
 
     async def restore_batch(

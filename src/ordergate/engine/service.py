@@ -59,6 +59,7 @@ from ordergate.domain.principal import Principal, Role, ensure_can_act
 from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
 from ordergate.domain.values import shown
 from ordergate.engine.accounting import AccountState, account_state
+from ordergate.engine.batching import GroupCommit
 from ordergate.engine.execution import ExecutionMixin
 from ordergate.engine.orderview import OrderView, ViewedStore
 from ordergate.engine.ports import (
@@ -85,6 +86,8 @@ PROTECTION = Principal(user_id=None, role=Role.ADMIN, name="protection")
 #: cancellable status: tests/unit/test_order_lifecycle.py).
 _CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
 MARKET_CLOSED_REASON = "market_closed"
+#: At most this many placements share one transaction.
+PLACEMENT_BATCH = 500
 
 
 def _request_id() -> str:
@@ -177,6 +180,7 @@ class OrderEngine(ExecutionMixin):
         self._instruments: dict[str, Instrument] = {}
         self.protection = Protection()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._placements = GroupCommit(self._place_batch, max_batch=PLACEMENT_BATCH)
         #: ``get_order`` answers from the store's order view when it keeps one: only the
         #: store can keep it fresh, as every write goes through it (engine/orderview.py).
         self.view: OrderView | None = store.order_view if isinstance(store, ViewedStore) else None
@@ -211,10 +215,73 @@ class OrderEngine(ExecutionMixin):
             self.sink.publish(events)
 
     async def place(self, principal: Principal, cmd: PlaceOrder) -> Order:
-        """Check and store a new order as submitted, then send it to the venue."""
-        order = await self._place(principal, cmd)
-        await self.venue.submit([venue_order(order)])
-        return order
+        """Check and store a new order as submitted, then send it to the venue. Placements
+        that arrive together are written in one transaction (engine/batching.py)."""
+        return await self._placements.submit((principal, cmd))
+
+    async def _place_batch(
+        self, requests: Sequence[tuple[Principal, PlaceOrder]]
+    ) -> list[Order | BaseException]:
+        try:
+            outcomes = await self._place_together(requests)
+        except Exception:
+            if len(requests) == 1:
+                raise
+            # The batch failed as a whole (a database error): each request goes alone, so
+            # that one request's failure does not become the others'.
+            log.warning("a batch of %d placements failed; placing each alone", len(requests))
+            outcomes = []
+            for principal, cmd in requests:
+                try:
+                    order = await self._place(principal, cmd)
+                except Exception as exc:  # that request's own answer
+                    outcomes.append(exc)
+                else:
+                    await self.venue.submit([venue_order(order)])
+                    outcomes.append(order)
+        return outcomes
+
+    async def _place_together(
+        self, requests: Sequence[tuple[Principal, PlaceOrder]]
+    ) -> list[Order | BaseException]:
+        """Each request checked as ``_place`` checks it, all the accepted ones stored in one
+        transaction; a refused request is answered its error and changes nothing."""
+        now = self.clock.now()
+        outcomes: list[Order | BaseException] = []
+        placed: list[tuple[Order, Transition, str, str]] = []
+        step = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
+        async with self.store.transaction() as tx:
+            accounts: dict[AccountRef, Account] = {}
+            exposures: dict[Login, dict[str, Decimal]] = {}
+            for principal, cmd in requests:
+                try:
+                    account, instrument, order = await self._new_order(
+                        tx, principal, cmd, now, None, accounts
+                    )
+                    exposure = exposures.get(account.login)
+                    if exposure is None:
+                        exposure = await tx.accounts.exposure(account.login)
+                        exposures[account.login] = exposure
+                    await check_margin(
+                        account,
+                        order,
+                        instrument,
+                        exposure,
+                        lambda s: self._maybe_instrument(tx, s),
+                        self.venue.quote,
+                    )
+                except DomainError as exc:
+                    outcomes.append(exc)
+                    continue
+                # What the later orders of the batch are checked against includes this one.
+                exposure[order.symbol] = exposure.get(order.symbol, Decimal(0)) + order.quantity
+                outcomes.append(order)
+                placed.append((order, step, principal.actor, _request_id()))
+            await tx.orders.add_many(placed)
+            await tx.commit()
+        self._publish([transitioned(order, step) for order, *_ in placed])
+        await self.venue.submit([venue_order(order) for order, *_ in placed])
+        return outcomes
 
     async def check_place(self, principal: Principal, cmd: PlaceOrder) -> None:
         """Raise what ``place`` would raise for ``cmd`` now, but for margin: who may act, the
@@ -230,10 +297,20 @@ class OrderEngine(ExecutionMixin):
         cmd: PlaceOrder,
         now: datetime,
         closes: PositionTicket | None,
+        accounts: dict[AccountRef, Account] | None = None,
     ) -> tuple[Account, Instrument, Order]:
         """The order ``cmd`` asks for, checked (all but margin); a closing order skips the
-        grid checks (it takes what the ticket holds)."""
-        account = await self.account(tx, principal, cmd.account)
+        grid checks (it takes what the ticket holds). ``accounts`` keeps the accounts read
+        in this transaction (a batch of placements reads each once)."""
+        if accounts is None:
+            account = await self.account(tx, principal, cmd.account)
+        else:
+            found = accounts.get(cmd.account)
+            if found is None:
+                found = accounts[cmd.account] = await self.account(tx, principal, cmd.account)
+            else:
+                ensure_can_act(principal, found)
+            account = found
         account.ensure_enabled()
         instrument = await self.instrument(tx, cmd.symbol)
         order = Order(

@@ -88,6 +88,30 @@ class SqlOrderRepository:
         await self._conn.execute(insert(order_events), rows)
         return ticket
 
+    async def add_many(self, placed: Sequence[tuple[Order, Transition, str, str]]) -> None:
+        """Insert new orders (order, first step, actor, request id) and their events: two
+        statements, however many (a group commit of placements)."""
+        if not placed:
+            return
+        for order, _, _, request_id in placed:
+            order.request_id = request_id
+        result = await self._conn.execute(
+            insert(orders).returning(orders.c.ticket, sort_by_parameter_order=True),
+            [order_values(order) for order, *_ in placed],
+        )
+        tickets = [Ticket(t) for t in result.scalars()]
+        if len(tickets) != len(placed):
+            raise RuntimeError(f"inserted {len(placed)} orders, got {len(tickets)} tickets")
+        for (order, *_), ticket in zip(placed, tickets, strict=True):
+            order.ticket = ticket
+        self._touch(tickets)
+        rows = [
+            row
+            for (order, step, actor, request_id) in placed
+            for row in _event_rows(order.key, [step], actor, request_id, order.created_at)
+        ]
+        await self._conn.execute(insert(order_events), rows)
+
     async def _one(self, where: ColumnElement[bool], lock: bool) -> Order | None:
         stmt = select(orders).where(where)
         if lock:
@@ -278,11 +302,13 @@ class SqlOrderRepository:
             rest.append((order, batch.refused_symbols.get(order.symbol)))
         return accepted, rest
 
-    def _member(self, column: ColumnElement[Any], values: Collection[int]) -> ColumnElement[bool]:
+    def _member(
+        self, column: ColumnElement[Any], values: Collection[int], name: str = "members"
+    ) -> ColumnElement[bool]:
         """``column IN values`` as one bound parameter, however many values (drivers cap the
         number of parameters of a statement: asyncpg at 32767)."""
         if self._pg:
-            return column == any_(bindparam("members", list(values), type_=ARRAY(BigInteger)))
+            return column == any_(bindparam(name, list(values), type_=ARRAY(BigInteger)))
         members = func.json_each(json.dumps(list(values))).table_valued("value")
         return column.in_(select(members.c.value))
 
@@ -345,6 +371,29 @@ class SqlOrderRepository:
         return await self._move_batch(
             where, source, target.value, actor, str(target), o.login == login, new_request_id, at
         )
+
+    async def acknowledge_batch(
+        self,
+        tickets: Collection[Ticket],
+        live: Collection[Ticket],
+        source: OrderStatus,
+        targets: tuple[OrderStatus, OrderStatus],
+        actor: str,
+        reason: str,
+        new_request_id: str,
+        at: datetime,
+    ) -> list[MovedOrder]:
+        o = orders.c
+        waiting, working = targets
+        target: Any = waiting.value
+        if live:
+            target = case((self._member(o.ticket, live, "live"), working.value), else_=target)
+        members = self._member(o.ticket, tickets)
+        moved = await self._move_batch(
+            [members], source, target, actor, reason, members, new_request_id, at
+        )
+        self._touch([m.ticket for m in moved])
+        return moved
 
     async def restore_batch(
         self,

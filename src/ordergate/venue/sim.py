@@ -45,6 +45,8 @@ __all__ = ["MARKET_CLOSED", "SimVenue"]
 log = logging.getLogger(__name__)
 
 MARKET_CLOSED = "market_closed"
+#: At most this many due actions are run for one delivery of reports to the engine.
+_MAX_BATCH = 1000
 BUSY = "venue busy: cancel refused"
 TOO_LATE = "too late: the order is no longer on the book"
 Action = Callable[[], list[VenueReport]]
@@ -183,13 +185,24 @@ class SimVenue:
                 finally:
                     timer.cancel()
                 continue
-            _, _, action, owed = heapq.heappop(self._heap)
+            # Every action due now runs, and their reports go to the engine together, in
+            # order: under load, many placements' acknowledgements in one delivery.
+            reports: list[VenueReport] = []
+            owed = taken = 0
+            now = loop.time()
+            while self._heap and self._heap[0][0] <= now and taken < _MAX_BATCH:
+                _, _, action, counts = heapq.heappop(self._heap)
+                owed += counts
+                taken += 1
+                try:
+                    reports.extend(action())
+                except Exception:  # the venue must outlive one bad action
+                    log.exception("simulated venue action failed")
             try:
-                reports = action()
                 if reports and self._listener is not None:
                     await self._listener.on_venue_reports(reports)
-            except Exception:  # the venue must outlive one bad report
-                log.exception("simulated venue action failed")
+            except Exception:  # ... and one bad report
+                log.exception("simulated venue reports not delivered")
             finally:
                 self._owed -= owed
 

@@ -35,7 +35,7 @@ from ordergate.api.crosstrade.ops import Ctx
 from ordergate.api.crosstrade.wire import CrossTradeJson
 from ordergate.api.crosstrade.ws_session import Session
 from ordergate.api.crosstrade.ws_streams import visible_accounts
-from ordergate.api.deps import get_container
+from ordergate.api.deps import container_of
 from ordergate.domain.errors import AuthError
 
 __all__ = ["PROTOCOL", "credentials", "router"]
@@ -74,7 +74,7 @@ async def _refuse(websocket: WebSocket, exc: AuthError) -> None:
 async def stream(websocket: WebSocket) -> None:
     """The CrossTrade WebSocket: ``rpc`` for every REST operation, market data, P&L, and
     pushed order, execution and position updates of the caller's accounts."""
-    container = get_container(websocket)
+    container = container_of(websocket)
     token, protocol = credentials(websocket)
     try:
         if not token:

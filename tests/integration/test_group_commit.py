@@ -1,0 +1,121 @@
+"""Group commit: placements that arrive together share one transaction, and the venue's
+acknowledgements of them are applied together; on SQLite and PostgreSQL."""
+
+import asyncio
+from contextlib import asynccontextmanager
+from decimal import Decimal
+
+import pytest
+
+from ordergate.domain.errors import InstrumentNotFound, InsufficientMargin, PermissionDenied
+from ordergate.domain.orders import OrderStatus as S
+from ordergate.store.orders import SqlOrderRepository
+from tests.builders import events_of, limit, snapshot, world
+
+D = Decimal
+
+
+def count_writes(store, monkeypatch):
+    """How many write transactions ``store`` opens from now on."""
+    opened = {"writes": 0}
+    transaction = store.transaction
+
+    @asynccontextmanager
+    async def counted(*, readonly=False):
+        opened["writes"] += not readonly
+        async with transaction(readonly=readonly) as tx:
+            yield tx
+
+    monkeypatch.setattr(store, "transaction", counted)
+    return opened
+
+
+async def test_placements_that_arrive_together_share_one_transaction(store, monkeypatch):
+    w = await world(store)
+    opened = count_writes(store, monkeypatch)
+    orders = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(60))
+    )
+    # The first placement goes alone (nobody was waiting); the other 59 queue behind it.
+    assert opened["writes"] <= 3
+    assert len({o.ticket for o in orders}) == 60
+    assert all(o.status is S.SUBMITTED for o in orders)
+    before_acks = opened["writes"]
+    await w.engine.settle()
+    assert opened["writes"] - before_acks <= 3  # the acknowledgements, together too
+    for order in orders:
+        assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
+        trail = [e[:2] for e in await events_of(store, order.ticket)]
+        assert trail == [(None, "submitted"), ("submitted", "working")]
+
+
+async def test_a_refused_placement_refuses_nobody_else_and_changes_nothing(store):
+    w = await world(store)
+    before = await snapshot(store)
+    answers = await asyncio.gather(
+        w.engine.place(w.me, limit(price="4990")),
+        w.engine.place(w.me, limit(account_ref=2002)),  # not this trader's account
+        w.engine.place(w.me, limit(price="4991")),
+        w.engine.place(w.me, limit(symbol="NOPE")),
+        return_exceptions=True,
+    )
+    assert isinstance(answers[1], PermissionDenied)
+    assert isinstance(answers[3], InstrumentNotFound)
+    placed = [answers[0], answers[2]]
+    assert [o.limit_price for o in placed] == [D("4990"), D("4991")]
+    after = await snapshot(store)
+    assert len(after["orders"]) == len(before["orders"]) + 2  # type: ignore[arg-type]
+
+
+async def test_the_margin_check_counts_the_orders_earlier_in_the_same_batch(store):
+    w = await world(store)
+    # 300 ES at 4990 needs 300 * 4990 * 50 / 100 = 748,500 of the 1,000,000 balance:
+    # each fits alone, two do not.
+    answers = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price="4990", qty="300")) for _ in range(2)),
+        return_exceptions=True,
+    )
+    assert sorted(type(a).__name__ for a in answers) == ["InsufficientMargin", "Order"]
+    assert any(isinstance(a, InsufficientMargin) for a in answers)
+
+
+async def test_a_batch_the_database_refuses_is_placed_one_by_one(store, monkeypatch):
+    w = await world(store)
+    await w.engine.place(w.me, limit(price="4900"))  # warm: the next ones queue together
+    add_many = SqlOrderRepository.add_many
+    failures = []
+
+    async def once_broken(self, placed):
+        if len(placed) > 1 and not failures:
+            failures.append(len(placed))
+            raise ConnectionError("the database went away for a moment")
+        await add_many(self, placed)
+
+    monkeypatch.setattr(SqlOrderRepository, "add_many", once_broken)
+    orders = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price=str(4901 + i))) for i in range(10))
+    )
+    assert failures
+    assert failures[0] > 1
+    assert len({o.ticket for o in orders}) == 10
+    await w.engine.settle()
+    for order in orders:
+        assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
+
+
+@pytest.mark.parametrize("late", [1, 5])
+async def test_an_acknowledgement_of_an_order_that_moved_on_is_dropped_alone(store, late):
+    from ordergate.venue.base import Acknowledged
+
+    w = await world(store)
+    orders = [await w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(late + 2)]
+    await w.engine.settle()  # all working now
+    w.venue.ack_delay_ms = 60_000  # the venue will not answer by itself
+    fresh = await w.engine.place(w.me, limit(price="4800"))
+    await w.engine.on_venue_reports(
+        [Acknowledged(o.ticket, live=True) for o in orders[:late]]
+        + [Acknowledged(fresh.ticket, live=True)]
+    )
+    assert (await w.engine.get_order(w.me, 1001, fresh.id)).status is S.WORKING
+    trail = [e[:2] for e in await events_of(store, orders[0].ticket)]
+    assert trail == [(None, "submitted"), ("submitted", "working")]
