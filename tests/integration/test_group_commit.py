@@ -119,3 +119,53 @@ async def test_an_acknowledgement_of_an_order_that_moved_on_is_dropped_alone(sto
     assert (await w.engine.get_order(w.me, 1001, fresh.id)).status is S.WORKING
     trail = [e[:2] for e in await events_of(store, orders[0].ticket)]
     assert trail == [(None, "submitted"), ("submitted", "working")]
+
+
+async def test_cancels_that_arrive_together_share_one_transaction(store, monkeypatch):
+    from ordergate.domain.commands import CancelOrder
+    from ordergate.domain.errors import AlreadyPendingCancel, OrderNotFound
+
+    w = await world(store)
+    orders = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(30))
+    )
+    theirs = await w.engine.place(w.admin, limit(account_ref=2002))
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 60_000  # the cancels stay pending: what the batch did shows
+    opened = count_writes(store, monkeypatch)
+    answers = await asyncio.gather(
+        *(w.engine.cancel(w.me, CancelOrder(account=1001, order=o.id)) for o in orders),
+        w.engine.cancel(w.me, CancelOrder(account=1001, order=orders[0].id)),  # twice
+        w.engine.cancel(w.me, CancelOrder(account=1001, order=theirs.id)),  # not in 1001
+        return_exceptions=True,
+    )
+    assert opened["writes"] <= 3
+    assert [a.status for a in answers[:30]] == [S.PENDING_CANCEL] * 30  # type: ignore[union-attr]
+    assert isinstance(answers[30], AlreadyPendingCancel)
+    assert isinstance(answers[31], OrderNotFound)
+    assert (await w.engine.get_order(w.admin, 2002, theirs.id)).status is S.WORKING
+    for order in orders:
+        trail = [e[:2] for e in await events_of(store, order.ticket)]
+        assert trail[-1] == ("working", "pending_cancel")
+        assert len(trail) == 3
+
+
+async def test_the_venue_confirmations_of_many_cancels_are_applied_together(store, monkeypatch):
+    from ordergate.domain.commands import CancelOrder
+
+    w = await world(store)
+    orders = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(30))
+    )
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 20  # the 30 confirmations fall due together
+    await asyncio.gather(
+        *(w.engine.cancel(w.me, CancelOrder(account=1001, order=o.id)) for o in orders)
+    )
+    opened = count_writes(store, monkeypatch)
+    await w.engine.settle()
+    assert opened["writes"] <= 2
+    for order in orders:
+        assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.CANCELLED
+        trail = [e[:2] for e in await events_of(store, order.ticket)]
+        assert trail[-2:] == [("working", "pending_cancel"), ("pending_cancel", "cancelled")]

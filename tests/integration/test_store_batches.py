@@ -50,7 +50,7 @@ async def test_confirm_batch_takes_any_number_of_exceptions(store):
         exceptions = {orders[0].key, *range(10**9, 10**9 + 40_000)}
         confirmed = await tx.orders.confirm_batch(
             1001,
-            request_id,
+            [request_id],
             exceptions,
             S.PENDING_CANCEL,
             S.CANCELLED,

@@ -18,13 +18,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: What a batch's ``run`` returns: each item's result or the exception that refused it, in
+#: order, and what to do once their callers have them (tell the venue), or None.
+Outcomes = tuple[Sequence[R | BaseException], Callable[[], Awaitable[None]] | None]
+
+
 class GroupCommit(Generic[T, R]):
-    """``run(items)`` answers each item, in order, with its result or the exception that
-    refused it; ``submit(item)`` returns that result or raises that exception."""
+    """``run(items)`` answers each item (``Outcomes``); ``submit(item)`` returns its result
+    or raises its exception. The callers are answered before the batch's follow-up runs, so
+    that they see what they asked for before the venue answers it."""
 
     def __init__(
         self,
-        run: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]],
+        run: Callable[[Sequence[T]], Awaitable[Outcomes[R]]],
         *,
         max_batch: int,
     ) -> None:
@@ -44,12 +50,13 @@ class GroupCommit(Generic[T, R]):
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+            then = None
             try:
-                outcomes: Sequence[R | BaseException] = await self._run([i for i, _ in batch])
+                outcomes, then = await self._run([i for i, _ in batch])
                 if len(outcomes) != len(batch):
                     raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} requests")
             except Exception as exc:  # handed to every caller of the batch
-                outcomes = [exc] * len(batch)
+                outcomes, then = [exc] * len(batch), None
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # its caller went away (a client that hung up)
                     continue
@@ -57,3 +64,5 @@ class GroupCommit(Generic[T, R]):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+            if then is not None:
+                await then()

@@ -22,7 +22,7 @@ from ordergate.domain.events import (
     PositionChanged,
     transitioned,
 )
-from ordergate.domain.ids import Ticket
+from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import CANCELLABLE, Order, OrderStatus, Trigger, next_status
 from ordergate.domain.positions import Fill, apply_fill
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 VENUE_ACTOR = "venue"
 _CANCELLED = next_status(OrderStatus.PENDING_CANCEL, Trigger.CANCEL_ACK)
+#: Reports applied together when they come in a run (``on_venue_reports``).
+_BATCHED = (Acknowledged, CancelConfirmed)
 #: Where an acknowledgement puts a submitted order: (waiting for its trigger, working).
 _ACKNOWLEDGED = (
     next_status(OrderStatus.SUBMITTED, Trigger.ACCEPT),
@@ -90,19 +92,21 @@ class ExecutionMixin:
     async def on_venue_reports(self, reports: Sequence[VenueReport]) -> None:
         i = 0
         while i < len(reports):
-            # A run of acknowledgements is applied in one unit of work (placements arrive
-            # in groups under load); every other report in its own, in the venue's order.
+            # A run of acknowledgements and cancel confirmations is applied in one unit of
+            # work (under load they come by the hundred); every other report in its own, in
+            # the venue's order. Within a run the order does not matter: a confirmation is of
+            # an order whose cancel was asked, so whose acknowledgement was applied before.
             j = i + 1
-            if isinstance(reports[i], Acknowledged):
-                while j < len(reports) and isinstance(reports[j], Acknowledged):
+            if isinstance(reports[i], _BATCHED):
+                while j < len(reports) and isinstance(reports[j], _BATCHED):
                     j += 1
             await self._guarded(reports[i:j])
             i = j
 
     async def _guarded(self, reports: Sequence[VenueReport]) -> None:
         try:
-            if isinstance(reports[0], Acknowledged):
-                await self._acknowledge(cast(Sequence[Acknowledged], reports))
+            if isinstance(reports[0], _BATCHED):
+                await self._apply_run(cast(Sequence[Acknowledged | CancelConfirmed], reports))
             else:
                 await self._apply(reports[0])
         except DomainError as exc:
@@ -114,29 +118,38 @@ class ExecutionMixin:
             # a restart hands it to the venue again.
             log.exception("venue reports %r not applied", reports[:3])
 
-    async def _acknowledge(self, reports: Sequence[Acknowledged]) -> None:
-        """Submitted orders the venue took, in one unit of work; an acknowledgement of any
-        other order (a stop-limit that triggered, a late one) goes the single way after."""
+    async def _apply_run(self, reports: Sequence[Acknowledged | CancelConfirmed]) -> None:
+        """Acknowledgements of submitted orders and cancel confirmations, in one unit of
+        work; an acknowledgement of any other order (a stop-limit that triggered, a late
+        one) goes the single way after."""
         now = self.clock.now()
         first: dict[Ticket, Acknowledged] = {}
+        confirms: list[CancelConfirmed] = []
         for r in reports:
-            first.setdefault(r.ticket, r)
+            if isinstance(r, Acknowledged):
+                first.setdefault(r.ticket, r)
+            else:
+                confirms.append(r)
         async with self.store.transaction() as tx:
-            moved = await tx.orders.acknowledge_batch(
-                list(first),
-                [t for t, r in first.items() if r.live],
-                OrderStatus.SUBMITTED,
-                _ACKNOWLEDGED,
-                VENUE_ACTOR,
-                "acknowledged",
-                uuid.uuid4().hex,
-                now,
-            )
+            moved = []
+            if first:
+                moved = await tx.orders.acknowledge_batch(
+                    list(first),
+                    [t for t, r in first.items() if r.live],
+                    OrderStatus.SUBMITTED,
+                    _ACKNOWLEDGED,
+                    VENUE_ACTOR,
+                    "acknowledged",
+                    uuid.uuid4().hex,
+                    now,
+                )
+            cancelled = await self._confirm(tx, confirms, now)
             await tx.commit()
         self._publish_moved(moved, OrderStatus.SUBMITTED, "acknowledged", now)
+        self._publish_moved(cancelled, OrderStatus.PENDING_CANCEL, str(_CANCELLED), now)
         done = {m.ticket for m in moved}
         for r in reports:
-            if first[r.ticket] is r and r.ticket in done:
+            if not isinstance(r, Acknowledged) or (first[r.ticket] is r and r.ticket in done):
                 continue
             try:
                 await self._step(
@@ -145,11 +158,44 @@ class ExecutionMixin:
             except DomainError as exc:
                 log.warning("venue report %r not applied: %s", r, exc.message)
 
+    @staticmethod
+    async def _confirm(
+        tx: Transaction, confirms: Sequence[CancelConfirmed], now: datetime
+    ) -> list[MovedOrder]:
+        """Cancel the orders the confirmations name: those without exceptions (single
+        cancels) one statement per account, the others one each."""
+        plain: dict[Login, list[str]] = {}
+        moved: list[MovedOrder] = []
+        for c in confirms:
+            if c.except_tickets:
+                moved += await tx.orders.confirm_batch(
+                    c.login,
+                    [c.request_id],
+                    c.except_tickets,
+                    OrderStatus.PENDING_CANCEL,
+                    _CANCELLED,
+                    VENUE_ACTOR,
+                    uuid.uuid4().hex,
+                    now,
+                )
+            else:
+                plain.setdefault(c.login, []).append(c.request_id)
+        for login, request_ids in plain.items():
+            moved += await tx.orders.confirm_batch(
+                login,
+                request_ids,
+                (),
+                OrderStatus.PENDING_CANCEL,
+                _CANCELLED,
+                VENUE_ACTOR,
+                uuid.uuid4().hex,
+                now,
+            )
+        return moved
+
     async def _apply(self, report: VenueReport) -> None:
         if isinstance(report, Filled):
             await self._fill(report)
-        elif isinstance(report, CancelConfirmed):
-            await self._confirm_cancels(report)
         elif isinstance(report, CancelRefused):
             await self._restore_cancels(report)
         else:
@@ -253,22 +299,6 @@ class ExecutionMixin:
                 )
             )
         self._publish(events)
-
-    async def _confirm_cancels(self, report: CancelConfirmed) -> None:
-        now = self.clock.now()
-        async with self.store.transaction() as tx:
-            moved = await tx.orders.confirm_batch(
-                report.login,
-                report.request_id,
-                report.except_tickets,
-                OrderStatus.PENDING_CANCEL,
-                _CANCELLED,
-                VENUE_ACTOR,
-                uuid.uuid4().hex,
-                now,
-            )
-            await tx.commit()
-        self._publish_moved(moved, OrderStatus.PENDING_CANCEL, str(_CANCELLED), now)
 
     async def _restore_cancels(self, report: CancelRefused) -> None:
         now = self.clock.now()

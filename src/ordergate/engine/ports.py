@@ -151,7 +151,7 @@ class OrderRepository(Protocol):
     async def confirm_batch(
         self,
         login: Login,
-        request_id: str,
+        request_ids: Collection[str],
         except_tickets: Collection[Ticket],
         source: OrderStatus,
         target: OrderStatus,
@@ -159,7 +159,8 @@ class OrderRepository(Protocol):
         new_request_id: str,
         at: datetime,
     ) -> list[MovedOrder]:
-        """Move the orders of ``request_id`` still in ``source`` to ``target`` with events."""
+        """Move the orders of ``login`` that any of ``request_ids`` names, still in
+        ``source``, but ``except_tickets``, to ``target`` with events."""
         ...
 
     async def acknowledge_batch(

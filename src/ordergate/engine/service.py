@@ -59,7 +59,7 @@ from ordergate.domain.principal import Principal, Role, ensure_can_act
 from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
 from ordergate.domain.values import shown
 from ordergate.engine.accounting import AccountState, account_state
-from ordergate.engine.batching import GroupCommit
+from ordergate.engine.batching import GroupCommit, Outcomes
 from ordergate.engine.execution import ExecutionMixin
 from ordergate.engine.orderview import OrderView, ViewedStore
 from ordergate.engine.ports import (
@@ -86,7 +86,7 @@ PROTECTION = Principal(user_id=None, role=Role.ADMIN, name="protection")
 #: cancellable status: tests/unit/test_order_lifecycle.py).
 _CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
 MARKET_CLOSED_REASON = "market_closed"
-#: At most this many placements share one transaction.
+#: At most this many placements (or cancels of one order) share one transaction.
 PLACEMENT_BATCH = 500
 
 
@@ -181,6 +181,7 @@ class OrderEngine(ExecutionMixin):
         self.protection = Protection()
         self._tasks: set[asyncio.Task[None]] = set()
         self._placements = GroupCommit(self._place_batch, max_batch=PLACEMENT_BATCH)
+        self._cancels = GroupCommit(self._cancel_batch, max_batch=PLACEMENT_BATCH)
         #: ``get_order`` answers from the store's order view when it keeps one: only the
         #: store can keep it fresh, as every write goes through it (engine/orderview.py).
         self.view: OrderView | None = store.order_view if isinstance(store, ViewedStore) else None
@@ -204,6 +205,23 @@ class OrderEngine(ExecutionMixin):
         ensure_can_act(principal, account)
         return account
 
+    async def _account_in(
+        self,
+        tx: Transaction,
+        principal: Principal,
+        ref: AccountRef,
+        accounts: dict[AccountRef, Account] | None,
+    ) -> Account:
+        """``account(tx, principal, ref)``, read once per ``accounts`` (a batch's)."""
+        if accounts is None:
+            return await self.account(tx, principal, ref)
+        found = accounts.get(ref)
+        if found is None:
+            found = accounts[ref] = await self.account(tx, principal, ref)
+        else:
+            ensure_can_act(principal, found)
+        return found
+
     async def _order(self, tx: Transaction, account: Account, ref: OrderRef) -> Order:
         order = await tx.orders.get(account.login, ref, lock=True)
         if order is None:
@@ -221,16 +239,16 @@ class OrderEngine(ExecutionMixin):
 
     async def _place_batch(
         self, requests: Sequence[tuple[Principal, PlaceOrder]]
-    ) -> list[Order | BaseException]:
+    ) -> Outcomes[Order]:
         try:
-            outcomes = await self._place_together(requests)
+            return await self._place_together(requests)
         except Exception:
             if len(requests) == 1:
                 raise
             # The batch failed as a whole (a database error): each request goes alone, so
             # that one request's failure does not become the others'.
             log.warning("a batch of %d placements failed; placing each alone", len(requests))
-            outcomes = []
+            outcomes: list[Order | BaseException] = []
             for principal, cmd in requests:
                 try:
                     order = await self._place(principal, cmd)
@@ -239,11 +257,11 @@ class OrderEngine(ExecutionMixin):
                 else:
                     await self.venue.submit([venue_order(order)])
                     outcomes.append(order)
-        return outcomes
+            return outcomes, None
 
     async def _place_together(
         self, requests: Sequence[tuple[Principal, PlaceOrder]]
-    ) -> list[Order | BaseException]:
+    ) -> Outcomes[Order]:
         """Each request checked as ``_place`` checks it, all the accepted ones stored in one
         transaction; a refused request is answered its error and changes nothing."""
         now = self.clock.now()
@@ -280,8 +298,11 @@ class OrderEngine(ExecutionMixin):
             await tx.orders.add_many(placed)
             await tx.commit()
         self._publish([transitioned(order, step) for order, *_ in placed])
-        await self.venue.submit([venue_order(order) for order, *_ in placed])
-        return outcomes
+
+        async def submit() -> None:
+            await self.venue.submit([venue_order(order) for order, *_ in placed])
+
+        return outcomes, submit
 
     async def check_place(self, principal: Principal, cmd: PlaceOrder) -> None:
         """Raise what ``place`` would raise for ``cmd`` now, but for margin: who may act, the
@@ -302,15 +323,7 @@ class OrderEngine(ExecutionMixin):
         """The order ``cmd`` asks for, checked (all but margin); a closing order skips the
         grid checks (it takes what the ticket holds). ``accounts`` keeps the accounts read
         in this transaction (a batch of placements reads each once)."""
-        if accounts is None:
-            account = await self.account(tx, principal, cmd.account)
-        else:
-            found = accounts.get(cmd.account)
-            if found is None:
-                found = accounts[cmd.account] = await self.account(tx, principal, cmd.account)
-            else:
-                ensure_can_act(principal, found)
-            account = found
+        account = await self._account_in(tx, principal, cmd.account, accounts)
         account.ensure_enabled()
         instrument = await self.instrument(tx, cmd.symbol)
         order = Order(
@@ -437,24 +450,65 @@ class OrderEngine(ExecutionMixin):
             raise OrderNotCancellable(f"order {order.id} is {order.status} and cannot be {what}")
 
     async def cancel(self, principal: Principal, cmd: CancelOrder) -> Order:
-        """Request the cancel of one resting order."""
+        """Request the cancel of one resting order. Cancels that arrive together are written
+        in one transaction, as placements are."""
+        return await self._cancels.submit((principal, cmd))
+
+    async def _cancel_batch(
+        self, requests: Sequence[tuple[Principal, CancelOrder]]
+    ) -> Outcomes[Order]:
+        try:
+            return await self._cancel_together(requests)
+        except Exception:
+            if len(requests) == 1:
+                raise
+            log.warning("a batch of %d cancels failed; cancelling each alone", len(requests))
+            outcomes: list[Order | BaseException] = []
+            for request in requests:
+                try:
+                    (outcome,), then = await self._cancel_together([request])
+                except Exception as exc:  # that request's own answer
+                    outcomes.append(exc)
+                    continue
+                outcomes.append(outcome)
+                if then is not None:
+                    await then()
+            return outcomes, None
+
+    async def _cancel_together(
+        self, requests: Sequence[tuple[Principal, CancelOrder]]
+    ) -> Outcomes[Order]:
         now = self.clock.now()
+        outcomes: list[Order | BaseException] = []
+        sent: list[tuple[Order, Transition, str]] = []
         async with self.store.transaction() as tx:
-            account = await self.account(tx, principal, cmd.account)
-            order = await self._order(tx, account, cmd.order)
-            self._ensure_resting(order, "cancelled")
-            refusal = self.venue.cancel_refusal(order.symbol, now)
-            if refusal is not None:
-                raise MarketClosed(f"{order.symbol}: {refusal}")
-            version, request_id = order.version, _request_id()
-            step = order.apply(Trigger.REQUEST_CANCEL, now, "cancel requested")
-            await tx.orders.save(
-                order, [step], principal.actor, request_id, expected_version=version
-            )
+            accounts: dict[AccountRef, Account] = {}
+            for principal, cmd in requests:
+                try:
+                    account = await self._account_in(tx, principal, cmd.account, accounts)
+                    order = await self._order(tx, account, cmd.order)
+                    self._ensure_resting(order, "cancelled")
+                    refusal = self.venue.cancel_refusal(order.symbol, now)
+                    if refusal is not None:
+                        raise MarketClosed(f"{order.symbol}: {refusal}")
+                    version, request_id = order.version, _request_id()
+                    step = order.apply(Trigger.REQUEST_CANCEL, now, "cancel requested")
+                    await tx.orders.save(
+                        order, [step], principal.actor, request_id, expected_version=version
+                    )
+                except DomainError as exc:
+                    outcomes.append(exc)
+                    continue
+                outcomes.append(order)
+                sent.append((order, step, request_id))
             await tx.commit()
-        self._publish([transitioned(order, step)])
-        await self.venue.cancel(order.login, request_id, [order.key])
-        return order
+        self._publish([transitioned(order, step) for order, step, _ in sent])
+
+        async def send() -> None:
+            for order, _, request_id in sent:
+                await self.venue.cancel(order.login, request_id, [order.key])
+
+        return outcomes, send
 
     async def cancel_orders(self, principal: Principal, cmd: CancelOrders) -> CancelReport:
         """Cancel every working order of an account (or of one instrument in it), atomically.

@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ordergate.store.sqlite_driver import async_creator
+
 __all__ = ["create_engine", "normalize_url", "sqlite_url"]
 
 
@@ -52,7 +54,20 @@ def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``raw_url`` with ordergate's connection settings."""
     url = normalize_url(raw_url)
     if url.drivername.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
+        options: dict[str, Any] = {}
+        if url.database not in (None, "", ":memory:") and not url.query:
+            # One trip to the connection's thread per statement (store/sqlite_driver.py).
+            options["async_creator"] = async_creator(url.database, check_same_thread=False)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_size=8,
+            max_overflow=8,
+            # SqlStore ends every transaction it opens, and SQLAlchemy rolls back one left
+            # open when its connection closes: the pool's own rollback would be a third trip.
+            pool_reset_on_return=None,
+            **options,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

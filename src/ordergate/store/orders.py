@@ -319,13 +319,12 @@ class SqlOrderRepository:
         target: Any,
         actor: str,
         reason: str,
-        scope: ColumnElement[bool],
         new_request_id: str,
         at: datetime,
     ) -> list[MovedOrder]:
         """Move the orders ``where`` selects from ``source`` to ``target`` (a status or a CASE
-        on the row), with their events: one UPDATE and one INSERT … SELECT (``scope`` is an
-        indexed condition that finds the moved rows again)."""
+        on the row), with their events: one UPDATE and one INSERT … SELECT of the moved rows
+        by their tickets (found by key, however many orders the account has)."""
         o = orders.c
         upd = (
             update(orders)
@@ -344,9 +343,10 @@ class SqlOrderRepository:
             for ticket, oid, login, symbol, status in await self._conn.execute(upd)
         ]
         if moved_orders:
+            members = self._member(o.ticket, [m.ticket for m in moved_orders], "moved")
             moved = (
                 select(o.ticket, literal(source.value).label("prior_status"), o.status)
-                .where(scope, o.request_id == new_request_id)
+                .where(members, o.request_id == new_request_id)
                 .subquery()
             )
             await self._conn.execute(self._events_from(moved, reason, actor, new_request_id, at))
@@ -355,7 +355,7 @@ class SqlOrderRepository:
     async def confirm_batch(
         self,
         login: Login,
-        request_id: str,
+        request_ids: Collection[str],
         except_tickets: Collection[Ticket],
         source: OrderStatus,
         target: OrderStatus,
@@ -364,12 +364,12 @@ class SqlOrderRepository:
         at: datetime,
     ) -> list[MovedOrder]:
         o = orders.c
-        where = [o.login == login, o.request_id == request_id]
+        where = [o.login == login, o.request_id.in_(list(request_ids))]
         self._touch(logins=[login])
         if except_tickets:
             where.append(~self._member(o.ticket, except_tickets))
         return await self._move_batch(
-            where, source, target.value, actor, str(target), o.login == login, new_request_id, at
+            where, source, target.value, actor, str(target), new_request_id, at
         )
 
     async def acknowledge_batch(
@@ -389,9 +389,7 @@ class SqlOrderRepository:
         if live:
             target = case((self._member(o.ticket, live, "live"), working.value), else_=target)
         members = self._member(o.ticket, tickets)
-        moved = await self._move_batch(
-            [members], source, target, actor, reason, members, new_request_id, at
-        )
+        moved = await self._move_batch([members], source, target, actor, reason, new_request_id, at)
         self._touch([m.ticket for m in moved])
         return moved
 
@@ -418,9 +416,7 @@ class SqlOrderRepository:
             else_=o.prior_status,
         )
         members = self._member(o.ticket, tickets)
-        moved = await self._move_batch(
-            [members], source, target, actor, reason, members, new_request_id, at
-        )
+        moved = await self._move_batch([members], source, target, actor, reason, new_request_id, at)
         # Marked once moved (before the commit): the logins, not up to 100k tickets.
         self._touch(logins={m.login for m in moved})
         return moved

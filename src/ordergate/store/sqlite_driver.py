@@ -1,0 +1,98 @@
+"""aiosqlite with one thread hop per statement.
+
+aiosqlite runs each call on a connection's own thread, and SQLAlchemy makes four calls of
+every statement: make a cursor, execute, fetch, close. Each call is a trip to that thread
+and back through the event loop, so under load a statement waits for the loop four times,
+however little SQLite has to do. Here a statement is one trip: the cursor is made where it
+executes, its rows are fetched in the same call, and closing it is queued without waiting.
+Everything still runs on the connection's thread, in order, as aiosqlite runs it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import aiosqlite
+
+__all__ = ["async_creator"]
+
+
+class _Cursor(aiosqlite.Cursor):
+    def __init__(self, conn: _Connection) -> None:
+        super().__init__(conn, None)  # type: ignore[arg-type]  # made on the thread
+        self._rows: list[Any] = []
+        self._size = 1
+
+    async def _on_thread(self, run: Callable[[], Any]) -> Any:
+        return await self._conn._execute(run)  # type: ignore[no-untyped-call]
+
+    def _sqlite_cursor(self) -> sqlite3.Cursor:
+        """On the connection's thread: the sqlite3 cursor, made on first use."""
+        if self._cursor is None:
+            self._cursor = self._conn._conn.cursor()
+        return self._cursor
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> _Cursor:
+        def run() -> list[Any]:
+            cursor = self._sqlite_cursor()
+            cursor.execute(sql, () if parameters is None else parameters)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description is not None else []
+
+        self._rows = await self._on_thread(run)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> _Cursor:
+        def run() -> None:
+            self._sqlite_cursor().executemany(sql, parameters)  # type: ignore[arg-type]
+
+        await self._on_thread(run)
+        self._rows = []
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        n = self._size if size is None else size
+        rows, self._rows = self._rows[:n], self._rows[n:]
+        return rows
+
+    async def close(self) -> None:
+        if self._cursor is not None:
+            # Queued behind whatever the connection is doing, without waiting for it.
+            self._conn._tx.put_nowait((None, self._cursor.close))
+
+    @property
+    def arraysize(self) -> int:
+        return self._size
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._size = value
+
+
+class _Connection(aiosqlite.Connection):
+    def cursor(self) -> _Cursor:  # type: ignore[override]
+        # SQLAlchemy enters it as an async context: ``__aenter__`` answers the cursor itself.
+        return _Cursor(self)
+
+
+def async_creator(path: str, **kwargs: Any) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    """For ``create_async_engine(async_creator=…)``: connections to the SQLite file ``path``."""
+
+    async def connect() -> aiosqlite.Connection:
+        def connector() -> sqlite3.Connection:
+            opened: sqlite3.Connection = sqlite3.connect(path, **kwargs)
+            return opened
+
+        connection = _Connection(connector, 64)
+        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
+        return await connection
+
+    return connect
