@@ -61,8 +61,10 @@ def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=echo,
-            pool_size=8,
-            max_overflow=8,
+            # Enough kept open that a burst of readers does not open and close connections
+            # (each a thread and four pragmas); 24 more for a larger burst, then they wait.
+            pool_size=24,
+            max_overflow=24,
             # SqlStore ends every transaction it opens, and SQLAlchemy rolls back one left
             # open when its connection closes: the pool's own rollback would be a third trip.
             pool_reset_on_return=None,
