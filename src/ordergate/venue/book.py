@@ -122,10 +122,6 @@ class _Side:
         # falls to them (highest first).
         self.stops = Ladder(highest_first=side is Side.SELL)
 
-    def first_live(self) -> int | None:
-        first = self.market.first()
-        return self.limits.first() if first is None else first
-
     def add(self, order: Resting) -> None:
         price = _level(order)
         if price is None:
@@ -304,14 +300,18 @@ class Book:
             side = self._sides.get((quote.symbol, side_of))
             if side is None:
                 continue
-            self._trigger_stops(side, quote, reports)
+            if side.stops.prices:
+                self._trigger_stops(side, quote, reports)
             available = (
                 (quote.ask_size if side_of is Side.BUY else quote.bid_size) if partial else None
             )
+            market, limits = side.market, side.limits
             while available is None or available > 0:
-                ticket = side.first_live()
+                ticket = market.first()
                 if ticket is None:
-                    break
+                    ticket = limits.first()
+                    if ticket is None:
+                        break
                 order = self._orders[ticket]
                 price = order.fill_price(quote)
                 if price is None:

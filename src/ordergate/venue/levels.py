@@ -77,27 +77,28 @@ class Ladder:
     """Price levels, best first: the highest price first (buy limits, sell stops) or the
     lowest; within a level, the oldest ticket first."""
 
-    __slots__ = ("_highest_first", "_levels", "_prices")
+    __slots__ = ("_highest_first", "_levels", "prices")
 
     def __init__(self, *, highest_first: bool) -> None:
         self._highest_first = highest_first
-        self._prices: list[Decimal] = []  # ascending, one per level
+        self.prices: list[Decimal] = []  # ascending, one per level (read it, never change it)
         self._levels: dict[Decimal, Tickets] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._prices)
+        return bool(self.prices)
 
     def first(self) -> int | None:
         """The ticket first in priority, if any: the oldest at the best price."""
-        if not self._prices:
+        if not self.prices:
             return None
-        return self._levels[self._prices[-1 if self._highest_first else 0]].first()
+        level = self._levels[self.prices[-1 if self._highest_first else 0]]
+        return level._tickets[level._head]  # a level is never empty (inline: every quote)
 
     def add(self, price: Decimal, ticket: int) -> None:
         level = self._levels.get(price)
         if level is None:
             level = self._levels[price] = Tickets()
-            insort(self._prices, price)
+            insort(self.prices, price)
         level.add(ticket)
 
     def discard(self, price: Decimal, ticket: int) -> None:
@@ -123,7 +124,7 @@ class Ladder:
             del self._levels[price]
         if len(prices) <= FEW:
             for price in prices:
-                del self._prices[bisect_left(self._prices, price)]
+                del self.prices[bisect_left(self.prices, price)]
         else:
             gone = set(prices)
-            self._prices = [p for p in self._prices if p not in gone]
+            self.prices = [p for p in self.prices if p not in gone]
