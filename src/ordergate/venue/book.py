@@ -12,8 +12,8 @@ ticket among the orders at its price.
 The book holds every resting order in memory (a million in the load bench), so per order it
 keeps one slotted ``Resting``, whose prices, size, login and symbol are the same objects as
 those of the other orders that have them, and its ticket in the dict of orders and once in
-its price level (venue/levels.py): about 200 bytes, where per-order sort keys took ten times
-that.
+its price level (venue/levels.py): about 210 bytes an order, where a sort key per order,
+kept twice, made it 760.
 """
 
 from __future__ import annotations
