@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ordergate.domain.accounts import PositionMode
-from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
+from ordergate.domain.commands import CancelOrder, CancelOrders, ChangeOrder, PlaceOrder
 from ordergate.domain.errors import MarketClosed
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.domain.orders import OrderStatus as S
@@ -123,6 +123,28 @@ async def test_good_till_date_orders_expire_at_their_time(store):
     await eventually(expired)
     assert await status(w, gtc) is S.WORKING
     assert w.venue.resting() == [gtc.key]
+
+
+async def test_orders_expiring_at_one_time_expire_together_unless_moved_later(store):
+    # The venue keeps one timer per expiry time, not one per order; an order whose expiry
+    # moved is left for its new time.
+    w = await world(store)
+    soon = w.engine.clock.now() + timedelta(milliseconds=300)
+    gtd = [
+        await w.engine.place(w.me, limit(price=str(4990 - i), tif=TimeInForce.GTD, expires_at=soon))
+        for i in range(3)
+    ]
+    await w.engine.settle()
+    later = soon + timedelta(hours=1)
+    await w.engine.change(w.me, ChangeOrder(account=1001, order=gtd[2].id, expires_at=later))
+    await w.engine.settle()
+
+    async def expired():
+        return [await status(w, o) for o in gtd[:2]] == [S.EXPIRED, S.EXPIRED]
+
+    await eventually(expired)
+    assert await status(w, gtd[2]) is S.WORKING
+    assert w.venue.resting() == [gtd[2].key]
 
 
 class ShiftedClock:

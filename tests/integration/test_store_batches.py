@@ -62,3 +62,18 @@ async def test_confirm_batch_takes_any_number_of_exceptions(store):
     assert sorted(m.ticket for m in confirmed) == sorted(o.key for o in orders[1:])
     assert {m.status for m in confirmed} == {S.CANCELLED}
     assert (await w.engine.get_order(w.me, 1001, orders[0].id)).status is S.PENDING_CANCEL
+
+
+async def test_open_orders_are_read_in_chunks_in_ticket_order(store):
+    w = await world(store)
+    placed = [await w.engine.place(w.me, limit(price=str(4990 - i))) for i in range(5)]
+    await w.engine.settle()
+    await w.engine.on_venue_reports([Filled(placed[1].key, D("1"), D("4989"), NOW)])
+    async with store.transaction(readonly=True) as tx:
+        chunks = [chunk async for chunk in tx.orders.open_chunks(2)]
+        everything = await tx.orders.open_orders()
+
+    assert [len(c) for c in chunks] == [2, 2]
+    assert [o.key for c in chunks for o in c] == [o.key for o in everything]
+    assert [o for c in chunks for o in c] == everything
+    assert placed[1].key not in [o.key for o in everything]

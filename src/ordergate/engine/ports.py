@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -129,6 +129,11 @@ class OrderRepository(Protocol):
     async def open_orders(
         self, login: Login | None = None, symbol: str | None = None
     ) -> list[Order]: ...
+
+    def open_chunks(self, size: int) -> AsyncIterator[list[Order]]:
+        """Every non-terminal order in ticket order, ``size`` at a time, read as the chunks
+        are taken (recovery hands a million of them to the venue without holding them all)."""
+        ...
 
     async def by_oco(self, login: Login, oco: str) -> list[Order]: ...
 

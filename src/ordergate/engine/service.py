@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -88,6 +88,8 @@ _CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
 MARKET_CLOSED_REASON = "market_closed"
 #: At most this many placements (or cancels of one order) share one transaction.
 PLACEMENT_BATCH = 500
+#: Open orders ``recover`` reads and hands to the venue at a time.
+RECOVER_CHUNK = 1_000
 
 
 def _request_id() -> str:
@@ -160,6 +162,23 @@ def _changed(order: Order, cmd: ChangeOrder) -> Order:
         tif=tif,
         expires_at=expires_at,
     )
+
+
+class _Recovered:
+    """What ``recover`` read: how many open orders, and the pending cancels by (login,
+    request id), to be sent again once every order is back on the venue."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.cancels: dict[tuple[int, str], list[Ticket]] = {}
+
+    async def read(self, tx: Transaction, chunk: int) -> AsyncIterator[list[VenueOrder]]:
+        async for orders in tx.orders.open_chunks(chunk):
+            self.count += len(orders)
+            for o in orders:
+                if o.status is OrderStatus.PENDING_CANCEL and o.ticket is not None:
+                    self.cancels.setdefault((o.login, o.request_id or ""), []).append(o.ticket)
+            yield [venue_order(o) for o in orders]
 
 
 class OrderEngine(ExecutionMixin):
@@ -691,21 +710,19 @@ class OrderEngine(ExecutionMixin):
             view.keep(mark, order)
         return found, order
 
-    async def recover(self) -> int:
-        """After a restart: hand every non-terminal order back to the venue and watch the
-        open tickets' stop-loss and take-profit again. Returns how many orders."""
+    async def recover(self, *, chunk: int = RECOVER_CHUNK) -> int:
+        """After a restart: hand every non-terminal order back to the venue (read and handed
+        over ``chunk`` at a time, so that a million of them never sit in memory at once),
+        send their pending cancels again and watch the open tickets' stop-loss and
+        take-profit again. Returns how many orders."""
+        recovered = _Recovered()
         async with self.store.transaction(readonly=True) as tx:
-            orders = await tx.orders.open_orders()
             for ticket in await tx.positions.protected():
                 self.protection.track(ticket)
-        await self.venue.restore([venue_order(o) for o in orders])
-        pending: dict[tuple[int, str], list[Ticket]] = {}
-        for o in orders:
-            if o.status is OrderStatus.PENDING_CANCEL and o.ticket is not None:
-                pending.setdefault((o.login, o.request_id or ""), []).append(o.ticket)
-        for (login, request_id), tickets in pending.items():
+            await self.venue.restore(recovered.read(tx, chunk))
+        for (login, request_id), tickets in recovered.cancels.items():
             await self.venue.cancel(Login(login), request_id, tickets)
-        return len(orders)
+        return recovered.count
 
     async def settle(self) -> None:
         """Wait until the venue has delivered every report it owes and every protective close

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -165,6 +165,18 @@ class SqlOrderRepository:
             stmt = stmt.where(orders.c.symbol == symbol)
         stmt = stmt.order_by(orders.c.ticket)
         return [order_from_row(r) for r in (await self._conn.execute(stmt)).mappings()]
+
+    async def open_chunks(self, size: int) -> AsyncIterator[list[Order]]:
+        """Every non-terminal order in ticket order, ``size`` at a time: one statement whose
+        rows are fetched as the chunks are taken (a server-side cursor), so that a million
+        open orders are never in memory at once."""
+        stmt = select(orders).where(orders.c.status.in_(NON_TERMINAL)).order_by(orders.c.ticket)
+        result = await self._conn.stream(stmt.execution_options(yield_per=size))
+        try:
+            async for rows in result.mappings().partitions(size):
+                yield [order_from_row(r) for r in rows]
+        finally:
+            await result.close()
 
     async def closing(self, login: Login, symbol: str, ticket: Ticket) -> Decimal:
         """How much the account's working orders that close ``ticket`` have left to fill."""

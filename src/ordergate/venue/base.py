@@ -7,7 +7,7 @@ between the two leaves the order in its committed state, from which ``restore`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -167,8 +167,11 @@ class Venue(Protocol):
 
     async def change(self, order: VenueOrder) -> None: ...
 
-    async def restore(self, orders: Sequence[VenueOrder]) -> None:
-        """Rebuild the book after a restart from the orders the database holds."""
+    async def restore(
+        self, orders: Sequence[VenueOrder] | AsyncIterable[Sequence[VenueOrder]]
+    ) -> None:
+        """Rebuild the book after a restart from the orders the database holds (a list, or
+        chunks of it as they are read); act on none of them before all are back."""
         ...
 
     async def drain(self) -> None:

@@ -14,7 +14,7 @@ import heapq
 import itertools
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -61,6 +61,10 @@ _RESTING = frozenset(
 )
 
 
+async def _at_once(orders: Sequence[VenueOrder]) -> AsyncIterator[Sequence[VenueOrder]]:
+    yield orders
+
+
 class SimVenue:
     """A simulated venue. ``ack_delay_ms`` and ``cancel_delay_ms`` set the venue-wide rules;
     ``config`` holds all of them, per instrument too."""
@@ -89,6 +93,8 @@ class SimVenue:
         self._quotes: dict[str, Quote] = {}
         self._instruments: dict[str, Instrument] = {}
         self._book = Book()
+        #: tickets by expiry time, one timer per time (_file_expiry)
+        self._expiring: dict[datetime, list[Ticket]] = {}
         self._heap: list[tuple[float, int, Action, bool]] = []
         #: queued actions the venue owes an answer for (drain waits for these, not for timers)
         self._owed = 0
@@ -223,6 +229,7 @@ class SimVenue:
             await self._worker
             self._worker = None
         self._heap.clear()
+        self._expiring.clear()
         self._owed = 0
         self._idle.set()
 
@@ -246,31 +253,77 @@ class SimVenue:
         delay = self.config.rules(order.symbol).ack_delay_ms
         self._schedule(delay, partial(self._on_change, order))
 
-    async def restore(self, orders: Sequence[VenueOrder]) -> None:
-        for order in orders:
-            if order.status is OrderStatus.SUBMITTED:
-                await self.submit([order])
-            elif order.status in _RESTING:
-                self._rest(Resting.of(order, new=False))
-                if order.status is OrderStatus.PENDING_CHANGE:
-                    await self.change(order)
+    async def restore(
+        self, orders: Sequence[VenueOrder] | AsyncIterable[Sequence[VenueOrder]]
+    ) -> None:
+        """Put the orders the database holds back on the book after a restart: a list, or
+        chunks of it as they are read (recovery streams them: only a chunk is in memory at
+        once). Nothing is acted on before all of them are on the book, so that a fill finds
+        every OCO sibling to cancel; then, in ticket order, submissions are sent again,
+        pending changes applied and expiry timers set."""
+        owed: list[VenueOrder | datetime] = []  # submissions, changes, new expiry times
+        symbols: set[str] = set()
+        async for chunk in orders if isinstance(orders, AsyncIterable) else _at_once(orders):
+            for order in chunk:
+                self._put_back(order, owed, symbols)
+        for item in owed:
+            if isinstance(item, datetime):
+                self._time_expiry(item)
+            elif item.status is OrderStatus.SUBMITTED:
+                await self.submit([item])
+            else:
+                await self.change(item)
         # Restored orders meet the market they come back to, as a new order does: what the
         # current quote crosses fills now, not at the next quote (a market order whose fill
         # was owed when the process died would otherwise rest unfilled).
-        for symbol in sorted({o.symbol for o in orders if o.status in _RESTING}):
+        for symbol in sorted(symbols):
             quote = self._quotes.get(symbol)
             if quote is not None and self._book.has(symbol):
                 self._schedule(0, partial(self._match, quote))
+
+    def _put_back(
+        self, order: VenueOrder, owed: list[VenueOrder | datetime], symbols: set[str]
+    ) -> None:
+        """Put a restored order back on the book; add to ``owed`` what is to be done about
+        it once all are back, and its symbol to ``symbols`` if it rests."""
+        if order.status is OrderStatus.SUBMITTED:
+            owed.append(order)
+        elif order.status in _RESTING:
+            resting = Resting.of(order, new=False)
+            self._book.add(resting)
+            symbols.add(order.symbol)
+            at = self._file_expiry(resting)
+            if at is not None:
+                owed.append(at)
+            if order.status is OrderStatus.PENDING_CHANGE:
+                owed.append(order)
 
     def _rest(self, order: Resting) -> None:
         self._book.add(order)
         self._schedule_expiry(order)
 
     def _schedule_expiry(self, order: Resting) -> None:
-        if order.expires_at is not None:
-            wait = (order.expires_at - self.clock.now()).total_seconds()
-            delay = max(0, int(wait * 1000) + 1)
-            self._schedule(delay, partial(self._on_expiry, order.ticket), owed=False)
+        at = self._file_expiry(order)
+        if at is not None:
+            self._time_expiry(at)
+
+    def _file_expiry(self, order: Resting) -> datetime | None:
+        """File ``order`` under its expiry time (orders expiring at one time, such as the
+        day orders of a session, share one timer); that time if it needs a timer."""
+        at = order.expires_at
+        if at is None:
+            return None
+        tickets = self._expiring.get(at)
+        if tickets is not None:
+            tickets.append(order.ticket)
+            return None
+        self._expiring[at] = [order.ticket]
+        return at
+
+    def _time_expiry(self, at: datetime) -> None:
+        wait = (at - self.clock.now()).total_seconds()
+        delay = max(0, int(wait * 1000) + 1)
+        self._schedule(delay, partial(self._on_expiry, at), owed=False)
 
     def _on_submit(self, order: VenueOrder) -> list[VenueReport]:
         now = self.clock.now()
@@ -343,7 +396,7 @@ class SimVenue:
         if resting is None:
             return [ChangeRefused(order.ticket, TOO_LATE)]
         if resting.expires_at != order.expires_at:
-            # An earlier timer finds the new time on its ticket and waits for it (_on_expiry).
+            # The earlier time's timer finds the new time on the order and leaves it (_on_expiry).
             resting.expires_at = order.expires_at
             self._schedule_expiry(resting)
         reports: list[VenueReport] = [ChangeConfirmed(order.ticket)]
@@ -356,15 +409,21 @@ class SimVenue:
             reports.extend(self._later(rules.fill_delay_ms, fills))
         return reports
 
-    def _on_expiry(self, ticket: Ticket) -> list[VenueReport]:
-        resting = self._book.get(ticket)
-        if resting is None or resting.expires_at is None:
-            return []
-        if resting.expires_at > self.clock.now():  # the clock runs behind the loop's timer
-            self._schedule_expiry(resting)
-            return []
-        self._book.remove(ticket)
-        return [Expired((ticket,))]
+    def _on_expiry(self, at: datetime) -> list[VenueReport]:
+        now = self.clock.now()
+        reports: list[VenueReport] = []
+        # A ticket can be filed twice (its expiry changed and back): it expires once.
+        for ticket in dict.fromkeys(self._expiring.pop(at, ())):
+            resting = self._book.get(ticket)
+            if resting is None or resting.expires_at is None:
+                continue
+            if resting.expires_at > now:
+                # Changed to a later time, or the clock runs behind the loop's timer.
+                self._schedule_expiry(resting)
+                continue
+            self._book.remove(ticket)
+            reports.append(Expired((ticket,)))
+        return reports
 
     # -- market ----------------------------------------------------------------------------
 
