@@ -198,18 +198,24 @@ async def test_closing_and_flattening(store):
 
 async def test_direct_updates_deletes_and_moves_between_keys_are_followed(store):
     w = await world(store)
-    for qty in ("1", "2", "3"):
+    for qty in ("1", "2", "3", "1", "1"):
         await w.engine.place(w.me, limit(price="4990", qty=qty))
     await w.engine.settle()
+    o = orders.c
     async with store.engine.begin() as conn:
-        await conn.execute(update(orders).where(orders.c.ticket == 1).values(symbol=NQ))
-        await conn.execute(update(orders).where(orders.c.ticket == 2).values(login=2002))
-        await conn.execute(update(orders).where(orders.c.ticket == 3).values(quantity=D(7)))
-    assert await exposure(store) == {ES: D(7), NQ: D(1)}
+        for ticket, values in (
+            (1, {"symbol": NQ}),
+            (2, {"login": 2002}),
+            (3, {"quantity": D(7)}),
+            (4, {"symbol": NQ, "quantity": D(5)}),  # moved and changed at once
+            (5, {"login": 2002, "status": "cancelled"}),  # moved and ended at once
+        ):
+            await conn.execute(update(orders).where(o.ticket == ticket).values(values))
+    assert await exposure(store) == {ES: D(7), NQ: D(6)}
     assert await exposure(store, 2002) == {ES: D(2)}
     async with store.engine.begin() as conn:
         await conn.execute(delete(order_events))
-        await conn.execute(delete(orders).where(orders.c.ticket != 3))
+        await conn.execute(delete(orders).where(o.ticket != 3))
     assert (await exposure(store), await exposure(store, 2002)) == ({ES: D(7)}, {})
     assert await exposure_drift(store) == []
 
