@@ -39,9 +39,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.commands import CancelOrders
@@ -57,7 +57,6 @@ LOGIN, OTHER, WARM = 1001, 2002, 3003
 OTHER_ORDERS, WARM_ORDERS = 7, 20
 SYMBOL = "ES 12-26"
 SEEDED_AT = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-CHUNK = 5_000
 RUN_TIMEOUT_S = 300
 PG_URL = os.environ.get(
     "ORDERGATE_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -139,6 +138,14 @@ def _order_rows(login: int, count: int) -> list[dict[str, Any]]:
     return rows
 
 
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``rows`` in multi-row INSERT statements (SQLAlchemy's "insertmanyvalues", which an
+    INSERT … RETURNING of many rows gets), not as an executemany: asyncpg runs that as one
+    INSERT per row, and on PostgreSQL each statement fires the order_exposure trigger, whose
+    aggregate row then gathers one version per order until the seeding commits."""
+    await conn.execute(insert(table).returning(*table.primary_key.columns), rows)
+
+
 # Every seeded order gets the two events the engine writes for it: submitted, then working.
 _SEED_EVENTS = (
     "INSERT INTO order_events (order_ticket, from_status, to_status, reason, actor, request_id, at)"
@@ -192,8 +199,7 @@ async def seed(engine: AsyncEngine, n: int) -> None:
             *_order_rows(WARM, WARM_ORDERS),
             *_order_rows(LOGIN, n),
         ]
-        for start in range(0, len(rows), CHUNK):
-            await conn.execute(insert(orders), rows[start : start + CHUNK])
+        await insert_rows(conn, orders, rows)
         for sql in _SEED_EVENTS:
             await conn.execute(text(sql))
 

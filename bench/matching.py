@@ -41,7 +41,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cancel_orders import BenchError, bench_main, log
+from cancel_orders import BenchError, bench_main, insert_rows, log
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.ids import Login, Ticket, UserId
 from ordergate.domain.instruments import Instrument
@@ -60,7 +60,6 @@ ACCOUNTS = 20
 BALANCE = Decimal(10**8)
 WORST_CROSSED = 1_000
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-CHUNK = 5_000
 RUN_TIMEOUT_S = 300
 PG_URL = os.environ.get(
     "ORDERGATE_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -306,8 +305,7 @@ async def seed_database(engine: AsyncEngine, seeded: Sequence[Seeded]) -> None:
         for o in seeded
     ]
     async with engine.begin() as conn:
-        for start in range(0, len(rows), CHUNK):
-            await conn.execute(insert(orders), rows[start : start + CHUNK])
+        await insert_rows(conn, orders, rows)
         for sql in _SEED_EVENTS:
             await conn.execute(text(sql))
         found = (await conn.execute(select(orders.c.ticket, orders.c.id))).all()

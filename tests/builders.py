@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.clock import Clock
@@ -17,7 +17,7 @@ from ordergate.domain.orders import Order, OrderType, Side, TimeInForce
 from ordergate.domain.principal import Principal, Role
 from ordergate.engine import OrderEngine
 from ordergate.store import SqlStore
-from ordergate.store.tables import users
+from ordergate.store.tables import metadata, users
 from ordergate.venue.base import Quote
 from ordergate.venue.sim import SimVenue
 
@@ -121,6 +121,14 @@ async def add_user(store: SqlStore, name: str, role: str = "trader") -> int:
             .returning(users.c.id)
         )
         return int(result.scalar_one())
+
+
+async def truncate_all(store: SqlStore) -> None:
+    """Empty every table of a PostgreSQL database (the aggregates with them) and restart its
+    sequences."""
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    async with store.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 _OPEN_VENUES: list[SimVenue] = []

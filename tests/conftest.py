@@ -19,8 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ordergate.store import SqlStore, create_engine, sqlite_url, upgrade
-from ordergate.store.tables import metadata
-from tests.builders import close_venues
+from tests.builders import close_venues, truncate_all
 
 PG_URL = os.environ.get(
     "ORDERGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -70,12 +69,6 @@ def pg_url() -> Iterator[str]:
     asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _truncate(store: SqlStore) -> None:
-    names = ", ".join(t.name for t in metadata.sorted_tables)
-    async with store.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated database: a copy of the SQLite template, or the
@@ -88,11 +81,30 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database without any schema (for migration tests): a new SQLite file, or
+    a PostgreSQL database of this test's own, dropped afterwards."""
+    if request.param == "sqlite":
+        yield sqlite_url(str(tmp_path / "blank.db"))
+        return
+    name = f"ordergate_b_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any failure to reach the server is a reason to skip
+        reason = f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}"
+        if REQUIRE_PG:
+            pytest.fail(f"ORDERGATE_REQUIRE_PG=1 but {reason}")
+        pytest.skip(reason)
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[SqlStore]:
     store = SqlStore(create_engine(db_url))
     if store.dialect == "postgresql":
-        await _truncate(store)
+        await truncate_all(store)
     yield store
     await close_venues()
     await store.engine.dispose()

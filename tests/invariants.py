@@ -11,6 +11,8 @@ Rules:
 - no order is both filled and cancelled: a filled order has no cancelled event, a cancelled
   or expired one is not filled in full;
 - per account and symbol, the open tickets add up to the signed sum of the fills;
+- per account and symbol, the kept exposure (order_exposure, maintained by triggers) equals
+  the sum of quantity - filled over the open orders, recomputed;
 - with a venue: its book holds exactly the orders resting in the database (call this when the
   venue has settled: a cancel it has done but whose confirmation is not stored yet differs).
 """
@@ -22,15 +24,16 @@ from collections.abc import Iterable
 from decimal import Decimal
 from itertools import pairwise
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, literal_column, select, type_coerce, union_all
 
-from ordergate.domain.orders import TERMINAL, OrderStatus
+from ordergate.domain.orders import NON_TERMINAL, TERMINAL, OrderStatus
 from ordergate.domain.values import shown
 from ordergate.store import SqlStore
-from ordergate.store.tables import fills, order_events, orders, positions
+from ordergate.store.tables import fills, order_events, order_exposure, orders, positions
+from ordergate.store.types import from_units
 from ordergate.venue.sim import SimVenue
 
-__all__ = ["RESTING", "violations"]
+__all__ = ["RESTING", "exposure_drift", "violations"]
 
 RESTING = frozenset(
     {
@@ -96,11 +99,44 @@ async def violations(store: SqlStore, venue: SimVenue | None = None) -> list[str
                 f"account {key[0]} {key[1]}: tickets hold {shown(held[key])}, "
                 f"fills add to {shown(fill_net[key])}"
             )
+    problems += await exposure_drift(store)
     if venue is not None:
         problems += _book_problems(
             venue, (r for r in order_rows if _STATUSES.get(r["status"]) in RESTING)
         )
     return problems
+
+
+async def exposure_drift(store: SqlStore) -> list[str]:
+    """Each account and symbol whose kept exposure (order_exposure) is not the sum of quantity
+    - filled over its open orders, one line each. One statement, so one snapshot: it may be
+    called while the venue is still at work."""
+    e, o = order_exposure.c, orders.c
+    kept = select(
+        e.login,
+        e.symbol,
+        type_coerce(e.open_quantity, BigInteger).label("kept"),
+        literal_column("0").label("left"),
+    )
+    left = select(
+        o.login, o.symbol, literal_column("0"), type_coerce(o.quantity - o.filled, BigInteger)
+    ).where(o.status.in_(NON_TERMINAL))
+    both = union_all(kept, left).subquery()
+    totals = (func.sum(both.c.kept), func.sum(both.c.left))
+    stmt = (
+        select(both.c.login, both.c.symbol, *totals)
+        .group_by(both.c.login, both.c.symbol)
+        .having(totals[0] != totals[1])
+        .order_by(both.c.login, both.c.symbol)
+    )
+    async with store.engine.connect() as conn:
+        conn = await conn.execution_options(readonly=True)  # SQLite: no write lock
+        rows = (await conn.execute(stmt)).all()
+    return [
+        f"account {login} {symbol}: order_exposure keeps {shown(from_units(int(kept_units)))}, "
+        f"its open orders leave {shown(from_units(int(left_units)))}"
+        for login, symbol, kept_units, left_units in rows
+    ]
 
 
 def _order_problems(row: dict, trail: list[tuple[str | None, str]], filled: Decimal) -> list[str]:  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from ordergate.domain.commands import CancelOrders, ClosePosition
 from ordergate.store import SqlStore
-from ordergate.store.tables import orders, positions
+from ordergate.store.tables import order_exposure, orders, positions
 from tests.builders import limit, market, world
 from tests.invariants import violations
 
@@ -42,6 +42,11 @@ async def test_each_kind_of_damage_is_reported(store: SqlStore) -> None:
         await conn.execute(update(orders).where(orders.c.ticket == 1).values(filled=D(2)))
         await conn.execute(update(orders).where(orders.c.ticket == 2).values(status="working"))
         await conn.execute(update(positions).values(quantity=D(5)))
+        await conn.execute(
+            update(order_exposure)
+            .where(order_exposure.c.symbol == "ES 12-26")
+            .values(open_quantity=order_exposure.c.open_quantity + D(7))
+        )
 
     found = "\n".join(await violations(store, w.venue))
 
@@ -49,3 +54,5 @@ async def test_each_kind_of_damage_is_reported(store: SqlStore) -> None:
     assert "order 2: events end at cancelled, the order is working" in found
     assert "order 2: resting in the database, not on the venue's book" in found
     assert "tickets hold 5" in found
+    # Order 2's update above went through the triggers; only the direct write is drift.
+    assert "account 1001 ES 12-26: order_exposure keeps 9, its open orders leave 2" in found

@@ -13,9 +13,8 @@ from ordergate.domain.commands import AccountRef
 from ordergate.domain.errors import AlreadyExists
 from ordergate.domain.ids import Login
 from ordergate.domain.instruments import Instrument
-from ordergate.domain.orders import NON_TERMINAL
 from ordergate.store.mapping import account_from_row, instrument_from_row, instrument_values
-from ordergate.store.tables import accounts, instruments, orders, positions, users
+from ordergate.store.tables import accounts, instruments, order_exposure, positions, users
 from ordergate.store.types import Fixed
 
 __all__ = ["SqlAccountRepository"]
@@ -88,14 +87,15 @@ class SqlAccountRepository:
         return [instrument_from_row(r) for r in rows.mappings()]
 
     async def exposure(self, login: Login) -> dict[str, Decimal]:
-        resting = select(
-            orders.c.symbol, func.sum(orders.c.quantity - orders.c.filled, type_=Fixed)
-        ).where(orders.c.login == login, orders.c.status.in_(NON_TERMINAL))
+        # The resting part is kept per symbol by triggers on orders (tables.order_exposure):
+        # one row per symbol, however many orders rest.
+        e = order_exposure.c
+        resting = select(e.symbol, e.open_quantity).where(e.login == login, e.open_quantity != 0)
         held = select(positions.c.symbol, func.sum(positions.c.quantity, type_=Fixed)).where(
             positions.c.login == login, positions.c.quantity > 0
         )
         totals: dict[str, Decimal] = {}
-        for stmt in (resting.group_by(orders.c.symbol), held.group_by(positions.c.symbol)):
+        for stmt in (resting, held.group_by(positions.c.symbol)):
             for symbol, qty in await self._conn.execute(stmt):
                 totals[symbol] = totals.get(symbol, Decimal(0)) + qty
         return totals

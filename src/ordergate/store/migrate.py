@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["alembic_config", "upgrade"]
+__all__ = ["alembic_config", "downgrade", "upgrade"]
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 
@@ -21,11 +21,13 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
-def _upgrade(connection: Any) -> None:
-    command.upgrade(alembic_config(connection), "head")
-
-
-async def upgrade(engine: AsyncEngine) -> None:
-    """Apply every pending migration in one transaction."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply every pending migration (up to ``revision``) in one transaction."""
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Undo the migrations after ``revision``, in one transaction (tests of a migration)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), revision))
