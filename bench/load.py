@@ -33,17 +33,20 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import update
 
 import cancel_orders as base
 from cancel_orders import LOGIN, SYMBOL, BenchError, bench_main, log, targets
 from crosstrade import percentiles, prepared, served
 from ordergate.auth.users import UserService
 from ordergate.store import SqlStore
+from ordergate.store.tables import accounts
 
 base.PG_SEED_DB, base.PG_RUN_DB = "ordergate_bench_load_seed", "ordergate_bench_load"
 
 PASSWORD = "bench-password"  # noqa: S105 - the bench account's, on a throwaway database
 TARGET_RATE, TARGET_P99_MS, TARGET_RSS_MB = 2000, 50.0, 500.0
+FUNDS = Decimal(10) ** 10  # the balance column holds up to about 9.2e10 (8 decimals)
 
 
 @dataclass
@@ -310,6 +313,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             took = time.perf_counter() - started
             log(f"{target.name}: seeded {args.seed_orders} orders in {took:.1f} s")
             engine, url, token = await prepared(target)
+            async with engine.begin() as conn:
+                # Margin for the seeded orders and every one the run places: the run measures
+                # placements, not refusals (the seed's balance covers a bulk cancel's orders).
+                await conn.execute(
+                    update(accounts).where(accounts.c.login == LOGIN).values(balance=FUNDS)
+                )
             if args.dialect == "scaletrade":
                 await UserService(SqlStore(engine)).set_account_password(LOGIN, PASSWORD)
             await engine.dispose()

@@ -19,10 +19,16 @@ import aiosqlite
 __all__ = ["async_creator"]
 
 
+#: Rows a statement's one trip brings back with it; a larger result is fetched on demand
+#: (a server-side cursor streams a million rows a chunk at a time, not all at once).
+_PREFETCH = 1000
+
+
 class _Cursor(aiosqlite.Cursor):
     def __init__(self, conn: _Connection) -> None:
         super().__init__(conn, None)  # type: ignore[arg-type]  # made on the thread
         self._rows: list[Any] = []
+        self._more = False  # the statement has rows not fetched yet
         self._size = 1
 
     async def _on_thread(self, run: Callable[[], Any]) -> Any:
@@ -38,9 +44,10 @@ class _Cursor(aiosqlite.Cursor):
         def run() -> list[Any]:
             cursor = self._sqlite_cursor()
             cursor.execute(sql, () if parameters is None else parameters)  # type: ignore[arg-type]
-            return cursor.fetchall() if cursor.description is not None else []
+            return cursor.fetchmany(_PREFETCH) if cursor.description is not None else []
 
         self._rows = await self._on_thread(run)
+        self._more = len(self._rows) == _PREFETCH
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> _Cursor:
@@ -48,18 +55,35 @@ class _Cursor(aiosqlite.Cursor):
             self._sqlite_cursor().executemany(sql, parameters)  # type: ignore[arg-type]
 
         await self._on_thread(run)
-        self._rows = []
+        self._rows, self._more = [], False
         return self
 
+    async def _fetch(self, n: int | None) -> None:
+        """Bring ``n`` more rows (all with None) from the thread into the buffer."""
+        cursor = self._sqlite_cursor()
+        if n is None:
+            self._rows += await self._on_thread(cursor.fetchall)
+            self._more = False
+        else:
+            rows = await self._on_thread(lambda: cursor.fetchmany(n))
+            self._rows += rows
+            self._more = len(rows) == n
+
     async def fetchall(self) -> list[Any]:
+        if self._more:
+            await self._fetch(None)
         rows, self._rows = self._rows, []
         return rows
 
     async def fetchone(self) -> Any:
+        if not self._rows and self._more:
+            await self._fetch(_PREFETCH)
         return self._rows.pop(0) if self._rows else None
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         n = self._size if size is None else size
+        if len(self._rows) < n and self._more:
+            await self._fetch(max(n - len(self._rows), _PREFETCH))
         rows, self._rows = self._rows[:n], self._rows[n:]
         return rows
 

@@ -1,0 +1,65 @@
+"""store/sqlite_driver.py: one thread trip per statement, any result size, streamed or not."""
+
+from pathlib import Path
+
+import aiosqlite.core
+import pytest
+from sqlalchemy import text
+
+from ordergate.store import create_engine, sqlite_url
+from ordergate.store import sqlite_driver as driver
+
+ROWS = driver._PREFETCH * 2 + 500  # a result larger than one trip brings back
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    engine = create_engine(sqlite_url(str(tmp_path / "driver.db")))
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in range(ROWS)])
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_large_result_comes_back_whole(engine):
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT n FROM t ORDER BY n"))).scalars().all()
+        assert rows == list(range(ROWS))
+        assert (await conn.execute(text("SELECT n FROM t WHERE n = 7"))).scalar_one() == 7
+        assert (await conn.execute(text("SELECT n FROM t WHERE n < 0"))).first() is None
+
+
+async def test_a_streamed_result_is_read_a_chunk_at_a_time(engine, monkeypatch):
+    fetched: list[int] = []
+    fetch = driver._Cursor._fetch
+
+    async def counted(self, n):
+        fetched.append(n)
+        await fetch(self, n)
+
+    monkeypatch.setattr(driver._Cursor, "_fetch", counted)
+    seen: list[int] = []
+    async with engine.connect() as conn:
+        result = await conn.stream(text("SELECT n FROM t ORDER BY n"))
+        async for part in result.partitions(700):
+            assert len(part) <= 700
+            seen.extend(n for (n,) in part)
+    assert seen == list(range(ROWS))
+    assert None not in fetched  # never the whole rest at once
+    assert fetched
+
+
+async def test_a_statement_is_one_trip_to_the_connections_thread(engine, monkeypatch):
+    trips = []
+    execute = aiosqlite.core.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(fn)
+        return await execute(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the connection and its BEGIN, before counting
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
+        assert len(trips) == 1
