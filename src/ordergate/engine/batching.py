@@ -9,10 +9,13 @@ share one transaction. A lone request waits for nobody: its batch starts at once
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["GroupCommit"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,19 +53,42 @@ class GroupCommit(Generic[T, R]):
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self._max], self._queue[self._max :]
-            then = None
             try:
-                outcomes, then = await self._run([i for i, _ in batch])
-                if len(outcomes) != len(batch):
-                    raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} requests")
-            except Exception as exc:  # handed to every caller of the batch
-                outcomes, then = [exc] * len(batch), None
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():  # its caller went away (a client that hung up)
+                await self._write(batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    self._answer(batch, [exc])
                     continue
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-            if then is not None:
+                # The batch failed as a whole (a database error): each request goes alone,
+                # so that one request's failure does not become the others'.
+                log.warning("a batch of %d failed (%r); each goes alone", len(batch), exc)
+                for one in batch:
+                    try:
+                        await self._write([one])
+                    except Exception as alone:  # that request's own answer
+                        self._answer([one], [alone])
+
+    async def _write(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        outcomes, then = await self._run([item for item, _ in batch])
+        if len(outcomes) != len(batch):
+            raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} requests")
+        self._answer(batch, outcomes)
+        if then is not None:
+            try:
                 await then()
+            except Exception:
+                # Written and answered: writing them again would duplicate them. What the
+                # follow-up did not tell the venue, a restart's recovery tells it.
+                log.exception("the follow-up of a batch of %d failed", len(batch))
+
+    @staticmethod
+    def _answer(
+        batch: list[tuple[T, asyncio.Future[R]]], outcomes: Sequence[R | BaseException]
+    ) -> None:
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its caller went away (a client that hung up)
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)

@@ -199,8 +199,8 @@ class OrderEngine(ExecutionMixin):
         self._instruments: dict[str, Instrument] = {}
         self.protection = Protection()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._placements = GroupCommit(self._place_batch, max_batch=PLACEMENT_BATCH)
-        self._cancels = GroupCommit(self._cancel_batch, max_batch=PLACEMENT_BATCH)
+        self._placements = GroupCommit(self._place_together, max_batch=PLACEMENT_BATCH)
+        self._cancels = GroupCommit(self._cancel_together, max_batch=PLACEMENT_BATCH)
         #: ``get_order`` answers from the store's order view when it keeps one: only the
         #: store can keep it fresh, as every write goes through it (engine/orderview.py).
         self.view: OrderView | None = store.order_view if isinstance(store, ViewedStore) else None
@@ -255,28 +255,6 @@ class OrderEngine(ExecutionMixin):
         """Check and store a new order as submitted, then send it to the venue. Placements
         that arrive together are written in one transaction (engine/batching.py)."""
         return await self._placements.submit((principal, cmd))
-
-    async def _place_batch(
-        self, requests: Sequence[tuple[Principal, PlaceOrder]]
-    ) -> Outcomes[Order]:
-        try:
-            return await self._place_together(requests)
-        except Exception:
-            if len(requests) == 1:
-                raise
-            # The batch failed as a whole (a database error): each request goes alone, so
-            # that one request's failure does not become the others'.
-            log.warning("a batch of %d placements failed; placing each alone", len(requests))
-            outcomes: list[Order | BaseException] = []
-            for principal, cmd in requests:
-                try:
-                    order = await self._place(principal, cmd)
-                except Exception as exc:  # that request's own answer
-                    outcomes.append(exc)
-                else:
-                    await self.venue.submit([venue_order(order)])
-                    outcomes.append(order)
-            return outcomes, None
 
     async def _place_together(
         self, requests: Sequence[tuple[Principal, PlaceOrder]]
@@ -472,27 +450,6 @@ class OrderEngine(ExecutionMixin):
         """Request the cancel of one resting order. Cancels that arrive together are written
         in one transaction, as placements are."""
         return await self._cancels.submit((principal, cmd))
-
-    async def _cancel_batch(
-        self, requests: Sequence[tuple[Principal, CancelOrder]]
-    ) -> Outcomes[Order]:
-        try:
-            return await self._cancel_together(requests)
-        except Exception:
-            if len(requests) == 1:
-                raise
-            log.warning("a batch of %d cancels failed; cancelling each alone", len(requests))
-            outcomes: list[Order | BaseException] = []
-            for request in requests:
-                try:
-                    (outcome,), then = await self._cancel_together([request])
-                except Exception as exc:  # that request's own answer
-                    outcomes.append(exc)
-                    continue
-                outcomes.append(outcome)
-                if then is not None:
-                    await then()
-            return outcomes, None
 
     async def _cancel_together(
         self, requests: Sequence[tuple[Principal, CancelOrder]]
