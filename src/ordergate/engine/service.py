@@ -259,8 +259,10 @@ class OrderEngine(ExecutionMixin):
     async def _place_together(
         self, requests: Sequence[tuple[Principal, PlaceOrder]]
     ) -> Outcomes[Order]:
-        """Each request checked as ``_place`` checks it, all the accepted ones stored in one
-        transaction; a refused request is answered its error and changes nothing."""
+        """Each request checked (who may act, the order's own rules, margin against what the
+        account holds and rests, including the orders earlier in this batch), all the
+        accepted ones stored in one transaction; a refused request is answered its error and
+        changes nothing."""
         now = self.clock.now()
         outcomes: list[Order | BaseException] = []
         placed: list[tuple[Order, Transition, str, str]] = []
@@ -352,24 +354,16 @@ class OrderEngine(ExecutionMixin):
             raise MarketClosed(f"{instrument.symbol}: {refusal}")
         return account, instrument, order
 
-    async def _place(
-        self, principal: Principal, cmd: PlaceOrder, *, closes: PositionTicket | None = None
+    async def _place_closing(
+        self, principal: Principal, cmd: PlaceOrder, closes: PositionTicket
     ) -> Order:
+        """Store an order that closes ``closes`` as submitted (the caller sends it): no
+        margin check, but no more closing than the ticket holds (``_ensure_closable``).
+        Placements go through ``_place_together``."""
         now = self.clock.now()
         async with self.store.transaction() as tx:
-            account, instrument, order = await self._new_order(tx, principal, cmd, now, closes)
-            if closes is None:
-                exposure = await tx.accounts.exposure(account.login)
-                await check_margin(
-                    account,
-                    order,
-                    instrument,
-                    exposure,
-                    lambda s: self._maybe_instrument(tx, s),
-                    self.venue.quote,
-                )
-            else:
-                await self._ensure_closable(tx, closes, order.quantity)
+            _, _, order = await self._new_order(tx, principal, cmd, now, closes)
+            await self._ensure_closable(tx, closes, order.quantity)
             step = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
             await tx.orders.add(order, step, principal.actor, _request_id())
             await tx.commit()
@@ -571,7 +565,7 @@ class OrderEngine(ExecutionMixin):
                     tif=TimeInForce.GTC,
                     comment=cmd.comment or f"close #{t.ticket}",
                 )
-                closing.append(await self._place(principal, order, closes=t))
+                closing.append(await self._place_closing(principal, order, t))
         finally:
             # Every stored closing order goes to the venue, even when a later one is refused:
             # one left out would stay submitted for ever.
