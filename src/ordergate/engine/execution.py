@@ -1,6 +1,7 @@
 """Applying the venue's reports: acknowledgements, fills, cancel and change outcomes.
 
-Each report is applied in its own unit of work, in the order the venue sent them. A report
+Each report is applied in its own unit of work, in the order the venue sent them, but for a
+run of acknowledgements and cancel confirmations, which is applied in one. A report
 about an order that has already moved on (a late acknowledgement of a cancelled order) is
 logged and dropped: the table decides what is legal, never the report.
 """

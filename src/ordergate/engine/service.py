@@ -1,8 +1,10 @@
 """The use cases: place, change, cancel one, cancel in bulk, close and flatten.
 
 Each runs in one unit of work: check who may act, check the request, commit the new state with
-its events, and only then tell the venue. The venue's answers come back through
-``on_venue_reports`` (engine/execution.py).
+its events, and only then tell the venue. Placements and cancels of one order that arrive
+together share their unit of work (group commit, engine/batching.py), each checked and
+answered on its own. The venue's answers come back through ``on_venue_reports``
+(engine/execution.py).
 """
 
 from __future__ import annotations
