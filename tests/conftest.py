@@ -52,10 +52,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A freshly migrated PostgreSQL database of this test session's own."""
-    name = f"ordergate_t_{uuid.uuid4().hex[:10]}"
+def _new_pg_database(prefix: str) -> tuple[str, str]:
+    """A new, empty PostgreSQL database: (name, URL). Skips (fails with
+    ORDERGATE_REQUIRE_PG=1) when the server cannot be reached."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # any failure to reach the server is a reason to skip
@@ -63,7 +63,13 @@ def pg_url() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"ORDERGATE_REQUIRE_PG=1 but {reason}")
         pytest.skip(reason)
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    return name, make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A freshly migrated PostgreSQL database of this test session's own."""
+    name, url = _new_pg_database("ordergate_t")
     asyncio.run(_migrate(url))
     yield url
     asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -88,15 +94,8 @@ def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield sqlite_url(str(tmp_path / "blank.db"))
         return
-    name = f"ordergate_b_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(_pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any failure to reach the server is a reason to skip
-        reason = f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}"
-        if REQUIRE_PG:
-            pytest.fail(f"ORDERGATE_REQUIRE_PG=1 but {reason}")
-        pytest.skip(reason)
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    name, url = _new_pg_database("ordergate_b")
+    yield url
     asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
