@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import time
@@ -46,6 +47,7 @@ base.PG_SEED_DB, base.PG_RUN_DB = "ordergate_bench_load_seed", "ordergate_bench_
 
 PASSWORD = "bench-password"  # noqa: S105 - the bench account's, on a throwaway database
 TARGET_RATE, TARGET_P99_MS, TARGET_RSS_MB = 2000, 50.0, 500.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 FUNDS = Decimal(10) ** 10  # the balance column holds up to about 9.2e10 (8 decimals)
 
 
@@ -59,6 +61,7 @@ class Tally:
     health_ms: list[float] = field(default_factory=list)
     health_failures: int = 0
     rss_mb: list[float] = field(default_factory=list)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds over the run, by process
     placed: list[Any] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)  # the first few error answers
 
@@ -193,6 +196,12 @@ def server_pid(port: int) -> int | None:
     return None
 
 
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system, all threads) the process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -217,6 +226,7 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
     tally.rss_mb.append(rss_mb(pid))
     due_times: asyncio.Queue[float | None] = asyncio.Queue()
     async with httpx.AsyncClient(base_url=url, timeout=5, trust_env=False) as probe:
+        server_cpu, client_cpu = cpu_s(pid), time.process_time()
         start = time.perf_counter()
         until = start + args.seconds
         watchers = [
@@ -247,6 +257,10 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
             due_times.put_nowait(None)
         await asyncio.gather(*workers)
         wall = time.perf_counter() - start
+        tally.cpu_s = {
+            "server": cpu_s(pid) - server_cpu,
+            "client": time.process_time() - client_cpu,
+        }
         await asyncio.gather(*watchers)
     tally.rss_mb.append(rss_mb(pid))
     args.wall = wall
@@ -276,6 +290,14 @@ def report(db: str, args: argparse.Namespace, tally: Tally) -> dict[str, Any]:
         "health_max_ms": round(max(tally.health_ms, default=float("nan")), 1),
         "health_failures": tally.health_failures,
         "rss_mb_start": round(tally.rss_mb[0], 1),
+        # Share of one core, and CPU milliseconds per request answered.
+        "cpu": {
+            who: {
+                "core_share": round(used / wall, 2),
+                "ms_per_request": round(1000 * used / max(1, sum(tally.statuses.values())), 3),
+            }
+            for who, used in tally.cpu_s.items()
+        },
         "rss_mb_max": round(max(tally.rss_mb), 1),
     }
     for kind, samples in tally.latencies.items():
@@ -351,6 +373,10 @@ def _table(out: dict[str, Any]) -> str:
     lines.append(
         f"  health max {out['health_max_ms']} ms, failures {out['health_failures']}; "
         f"RSS {out['rss_mb_start']} -> max {out['rss_mb_max']} MB"
+    )
+    lines.extend(
+        f"  {who} CPU {c['core_share']:.0%} of a core, {c['ms_per_request']} ms a request"
+        for who, c in out["cpu"].items()
     )
     return "\n".join(lines)
 
