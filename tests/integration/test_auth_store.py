@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from ordergate.auth import (
     Principal,
@@ -349,6 +349,34 @@ async def test_callers_are_kept_for_the_cache_time_and_dropped_on_a_revoke(
     assert await UserService(store).revoke_tokens("bob") == 1
     with pytest.raises(AuthError, match="invalid token"):
         await service.authenticate_token(token)
+
+
+async def test_callers_missed_together_share_one_lookup(store: SqlStore) -> None:
+    # Under load a kept caller expires while many requests are in flight: they wait for one
+    # lookup rather than each reading the caller (a read transaction each).
+    service = UserService(store, cache_seconds=60)
+    await service.add_user("alice", Role.TRADER)
+    token = await service.create_token("alice")
+    lookups: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("SELECT") and "api_tokens" in statement:
+            lookups.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        found = await asyncio.gather(*(service.authenticate_token(token) for _ in range(50)))
+        assert {p.name for p in found} == {"alice"}
+        assert len(lookups) == 1
+        # A revoke drops the kept caller and any lookup under way: the next request reads.
+        await service.revoke_tokens("alice")
+        results = await asyncio.gather(
+            *(service.authenticate_token(token) for _ in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(r, AuthError) for r in results)
+        assert len(lookups) == 2
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_without_a_cache_time_every_request_reads_the_caller(store: SqlStore) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -94,24 +95,60 @@ class _Callers:
     """Callers recently found for a token or a staff user, kept ``seconds``: under load the
     lookup (a read transaction per request) costs more than the request's own work. Shared by
     every ``UserService`` on one store, and emptied by any change this process makes to users
-    or tokens; a change made elsewhere (another process, plain SQL) shows within ``seconds``."""
+    or tokens; a change made elsewhere (another process, plain SQL) shows within ``seconds``.
+
+    One lookup at a time per key: when a kept caller expires under load, the requests that
+    miss it together wait for one lookup instead of each making its own."""
 
     _LIMIT = 10_000
 
     def __init__(self) -> None:
         self.found: dict[object, tuple[float, Principal]] = {}
+        self._pending: dict[object, asyncio.Future[Principal]] = {}
+        self._generation = 0  # a lookup started before a change keeps nothing
 
-    def get(self, key: object) -> Principal | None:
+    async def find(
+        self, key: object, seconds: float, lookup: Callable[[], Awaitable[Principal]]
+    ) -> Principal:
+        if seconds <= 0:
+            return await lookup()
         hit = self.found.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
+        if hit is not None and hit[0] >= time.monotonic():
+            return hit[1]
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._look(key, seconds, lookup))
+            pending.add_done_callback(_retrieved)
+            self._pending[key] = pending
+        # Shielded: a caller that goes away does not cancel the others' lookup.
+        return await asyncio.shield(pending)
 
-    def keep(self, key: object, principal: Principal, seconds: float) -> None:
-        if seconds > 0:
+    async def _look(
+        self, key: object, seconds: float, lookup: Callable[[], Awaitable[Principal]]
+    ) -> Principal:
+        generation = self._generation
+        try:
+            principal = await lookup()
+        finally:
+            if generation == self._generation:
+                self._pending.pop(key, None)
+        if generation == self._generation:
             if len(self.found) >= self._LIMIT:
                 self.found.clear()
             self.found[key] = (time.monotonic() + seconds, principal)
+        return principal
+
+    def forget(self) -> None:
+        """Drop every kept caller and the lookups under way (users or tokens changed)."""
+        self._generation += 1
+        self.found.clear()
+        self._pending.clear()
+
+
+def _retrieved(future: asyncio.Future[Principal]) -> None:
+    """Mark a shared lookup's failure seen: its waiters get it, but all may have gone."""
+    if not future.cancelled():
+        future.exception()
 
 
 _CALLERS: weakref.WeakKeyDictionary[SqlStore, _Callers] = weakref.WeakKeyDictionary()
@@ -248,7 +285,7 @@ class UserService:
                 .values(revoked_at=self._clock.now())
             )
             await tx.commit()
-        self._callers.found.clear()
+        self._callers.forget()
         return result.rowcount
 
     async def authenticate_token(self, token: str) -> Principal:
@@ -257,9 +294,11 @@ class UserService:
         if not isinstance(token, str) or not looks_like_api_token(token):
             raise AuthError("invalid token")
         token_hash = hash_api_token(token)
-        known = self._callers.get(token_hash)
-        if known is not None:
-            return known
+        return await self._callers.find(
+            token_hash, self._cache_seconds, lambda: self._token_caller(token_hash)
+        )
+
+    async def _token_caller(self, token_hash: str) -> Principal:
         source = api_tokens.join(users, users.c.id == api_tokens.c.user_id).outerjoin(
             user_groups, user_groups.c.user_id == users.c.id
         )
@@ -276,17 +315,17 @@ class UserService:
             rows = (await tx.connection.execute(stmt)).mappings().all()
         if not rows:
             raise AuthError("invalid token")
-        principal = _principal(rows)
-        self._callers.keep(token_hash, principal, self._cache_seconds)
-        return principal
+        return _principal(rows)
 
     async def principal_for_user(self, user_id: int) -> Principal:
         """The caller for a staff session's user id; ``AuthError`` if gone or disabled."""
         if not 0 < user_id <= _MAX_BIGINT:
             raise AuthError("unknown or disabled user")
-        known = self._callers.get(user_id)
-        if known is not None:
-            return known
+        return await self._callers.find(
+            user_id, self._cache_seconds, lambda: self._user_caller(user_id)
+        )
+
+    async def _user_caller(self, user_id: int) -> Principal:
         stmt = (
             select(users.c.id, users.c.name, users.c.role, user_groups.c.group_name)
             .select_from(_WITH_GROUPS)
@@ -296,9 +335,7 @@ class UserService:
             rows = (await tx.connection.execute(stmt)).mappings().all()
         if not rows:
             raise AuthError("unknown or disabled user")
-        principal = _principal(rows)
-        self._callers.keep(user_id, principal, self._cache_seconds)
-        return principal
+        return _principal(rows)
 
     async def verify_user_password(self, name: str, password: str) -> User | None:
         """The enabled user ``name`` if ``password`` is its password, else None, with the
