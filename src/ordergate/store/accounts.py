@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,6 +18,18 @@ from ordergate.store.tables import accounts, instruments, order_exposure, positi
 from ordergate.store.types import Fixed
 
 __all__ = ["SqlAccountRepository"]
+
+
+#: The margin check's two reads, built once (every batch of placements runs them): the
+#: resting quantity per symbol, and the held one.
+_EXPOSURE = (
+    select(order_exposure.c.symbol, order_exposure.c.open_quantity).where(
+        order_exposure.c.login == bindparam("login"), order_exposure.c.open_quantity != 0
+    ),
+    select(positions.c.symbol, func.sum(positions.c.quantity, type_=Fixed))
+    .where(positions.c.login == bindparam("login"), positions.c.quantity > 0)
+    .group_by(positions.c.symbol),
+)
 
 
 class SqlAccountRepository:
@@ -89,13 +101,8 @@ class SqlAccountRepository:
     async def exposure(self, login: Login) -> dict[str, Decimal]:
         # The resting part is kept per symbol by triggers on orders (tables.order_exposure):
         # one row per symbol, however many orders rest.
-        e = order_exposure.c
-        resting = select(e.symbol, e.open_quantity).where(e.login == login, e.open_quantity != 0)
-        held = select(positions.c.symbol, func.sum(positions.c.quantity, type_=Fixed)).where(
-            positions.c.login == login, positions.c.quantity > 0
-        )
         totals: dict[str, Decimal] = {}
-        for stmt in (resting, held.group_by(positions.c.symbol)):
-            for symbol, qty in await self._conn.execute(stmt):
+        for stmt in _EXPOSURE:
+            for symbol, qty in await self._conn.execute(stmt, {"login": login}):
                 totals[symbol] = totals.get(symbol, Decimal(0)) + qty
         return totals

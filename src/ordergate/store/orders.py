@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
     any_,
     bindparam,
@@ -44,6 +45,19 @@ _TYPES = {t.value: t for t in OrderType}
 _STATUSES = {s.value: s for s in OrderStatus}
 _DELETED = [s.value for s in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED)]
 _EVENT_COLUMNS = ["order_ticket", "from_status", "to_status", "reason", "actor", "request_id", "at"]
+
+
+#: Statements built once (``SqlOrderRepository._built``), by dialect and shape.
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def _member_of(pg: bool, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``column IN`` the values of parameter ``name`` (``SqlOrderRepository._members``): an
+    array on PostgreSQL, a JSON array on SQLite, one parameter however many values."""
+    if pg:
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
+    members = func.json_each(bindparam(name, type_=String())).table_valued("value")
+    return column.in_(select(members.c.value))
 
 
 def _event_rows(
@@ -95,15 +109,19 @@ class SqlOrderRepository:
             return
         for order, _, _, request_id in placed:
             order.request_id = request_id
+        # Each ticket is matched to its order by the order's id: asking for the rows in the
+        # order given (sort_by_parameter_order) makes SQLAlchemy insert them one statement at
+        # a time on SQLite, where multi-row VALUES is one statement per batch.
         result = await self._conn.execute(
-            insert(orders).returning(orders.c.ticket, sort_by_parameter_order=True),
+            insert(orders).returning(orders.c.id, orders.c.ticket),
             [order_values(order) for order, *_ in placed],
         )
-        tickets = [Ticket(t) for t in result.scalars()]
-        if len(tickets) != len(placed):
-            raise RuntimeError(f"inserted {len(placed)} orders, got {len(tickets)} tickets")
-        for (order, *_), ticket in zip(placed, tickets, strict=True):
-            order.ticket = ticket
+        ticket_of = {oid: Ticket(ticket) for oid, ticket in result}
+        if len(ticket_of) != len(placed):
+            raise RuntimeError(f"inserted {len(placed)} orders, got {len(ticket_of)} tickets")
+        for order, *_ in placed:
+            order.ticket = ticket_of[order.id]
+        tickets = list(ticket_of.values())
         self._touch(tickets)
         rows = [
             row
@@ -314,54 +332,97 @@ class SqlOrderRepository:
             rest.append((order, batch.refused_symbols.get(order.symbol)))
         return accepted, rest
 
-    def _member(
-        self, column: ColumnElement[Any], values: Collection[int], name: str = "members"
-    ) -> ColumnElement[bool]:
-        """``column IN values`` as one bound parameter, however many values (drivers cap the
-        number of parameters of a statement: asyncpg at 32767)."""
-        if self._pg:
-            return column == any_(bindparam(name, list(values), type_=ARRAY(BigInteger)))
-        members = func.json_each(json.dumps(list(values))).table_valued("value")
-        return column.in_(select(members.c.value))
+    def _members(self, values: Collection[int]) -> Any:
+        """The value of a ``_member_of`` parameter."""
+        return list(values) if self._pg else json.dumps(list(values))
+
+    def _built(self, shape: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """The statement of ``shape``, built once per dialect: a hot batch (a run of
+        acknowledgements or of cancel confirmations) would otherwise spend longer building
+        and keying its statements than the database spends running them."""
+        key = (self._pg, *shape)
+        stmt = _BUILT.get(key)
+        if stmt is None:
+            stmt = _BUILT[key] = build()
+        return stmt
 
     async def _move_batch(
         self,
-        where: list[ColumnElement[bool]],
+        shape: tuple[Any, ...],
+        build: Callable[[], tuple[list[ColumnElement[bool]], Any]],
+        params: dict[str, Any],
         source: OrderStatus,
-        target: Any,
         actor: str,
         reason: str,
         new_request_id: str,
         at: datetime,
     ) -> list[MovedOrder]:
-        """Move the orders ``where`` selects from ``source`` to ``target`` (a status or a CASE
-        on the row), with their events: one UPDATE and one INSERT … SELECT of the moved rows
-        by their tickets (found by key, however many orders the account has)."""
+        """Move the orders ``build``'s conditions select from ``source`` to its target (a
+        status or a CASE on the row), with their events: one UPDATE and one INSERT … SELECT of
+        the moved rows by their tickets (found by key, however many orders the account has).
+        ``build`` runs once per ``shape``; ``params`` are the values of its parameters."""
+        pg = self._pg
         o = orders.c
-        upd = (
-            update(orders)
-            .where(*where, o.status == source.value)
-            .values(
-                status=target,
-                prior_status=None,
-                version=o.version + 1,
-                updated_at=at,
-                request_id=new_request_id,
+
+        def update_stmt() -> Any:
+            where, target = build()
+            return (
+                update(orders)
+                .where(*where, o.status == bindparam("mv_source", type_=String()))
+                .values(
+                    status=target,
+                    prior_status=None,
+                    version=o.version + 1,
+                    updated_at=bindparam("mv_at", type_=UtcDateTime()),
+                    request_id=bindparam("mv_request_id", type_=String()),
+                )
+                .returning(o.ticket, o.id, o.login, o.symbol, o.status)
             )
-            .returning(o.ticket, o.id, o.login, o.symbol, o.status)
+
+        def events_stmt() -> Any:
+            moved = (
+                select(
+                    o.ticket,
+                    bindparam("mv_source", type_=String()).label("prior_status"),
+                    o.status,
+                )
+                .where(
+                    _member_of(pg, o.ticket, "mv_moved"),
+                    o.request_id == bindparam("mv_request_id", type_=String()),
+                )
+                .subquery()
+            )
+            return insert(order_events).from_select(
+                _EVENT_COLUMNS,
+                select(
+                    moved.c.ticket,
+                    moved.c.prior_status,
+                    moved.c.status,
+                    bindparam("mv_reason", type_=String()),
+                    bindparam("mv_actor", type_=String()),
+                    bindparam("mv_request_id", type_=String()),
+                    bindparam("mv_at", type_=UtcDateTime()),
+                ),
+            )
+
+        common = {"mv_source": source.value, "mv_at": at, "mv_request_id": new_request_id}
+        result = await self._conn.execute(
+            self._built(("move", *shape), update_stmt), {**params, **common}
         )
         moved_orders = [
             MovedOrder(ticket, oid, login, symbol, _STATUSES[status])
-            for ticket, oid, login, symbol, status in await self._conn.execute(upd)
+            for ticket, oid, login, symbol, status in result
         ]
         if moved_orders:
-            members = self._member(o.ticket, [m.ticket for m in moved_orders], "moved")
-            moved = (
-                select(o.ticket, literal(source.value).label("prior_status"), o.status)
-                .where(members, o.request_id == new_request_id)
-                .subquery()
+            await self._conn.execute(
+                self._built(("moved-events",), events_stmt),
+                {
+                    **common,
+                    "mv_reason": reason[:255],
+                    "mv_actor": actor[:64],
+                    "mv_moved": self._members([m.ticket for m in moved_orders]),
+                },
             )
-            await self._conn.execute(self._events_from(moved, reason, actor, new_request_id, at))
         return moved_orders
 
     async def confirm_batch(
@@ -375,13 +436,29 @@ class SqlOrderRepository:
         new_request_id: str,
         at: datetime,
     ) -> list[MovedOrder]:
+        pg = self._pg
         o = orders.c
-        where = [o.login == login, o.request_id.in_(list(request_ids))]
+        excepted = bool(except_tickets)
+
+        def build() -> tuple[list[ColumnElement[bool]], Any]:
+            where = [
+                o.login == bindparam("cf_login", type_=BigInteger()),
+                o.request_id.in_(bindparam("cf_request_ids", expanding=True, type_=String())),
+            ]
+            if excepted:
+                where.append(~_member_of(pg, o.ticket, "cf_except"))
+            return where, bindparam("cf_target", type_=String())
+
+        params: dict[str, Any] = {
+            "cf_login": login,
+            "cf_request_ids": list(request_ids),
+            "cf_target": target.value,
+        }
+        if excepted:
+            params["cf_except"] = self._members(except_tickets)
         self._touch(logins=[login])
-        if except_tickets:
-            where.append(~self._member(o.ticket, except_tickets))
         return await self._move_batch(
-            where, source, target.value, actor, str(target), new_request_id, at
+            ("confirm", excepted), build, params, source, actor, str(target), new_request_id, at
         )
 
     async def acknowledge_batch(
@@ -395,13 +472,24 @@ class SqlOrderRepository:
         new_request_id: str,
         at: datetime,
     ) -> list[MovedOrder]:
+        pg = self._pg
         o = orders.c
         waiting, working = targets
-        target: Any = waiting.value
-        if live:
-            target = case((self._member(o.ticket, live, "live"), working.value), else_=target)
-        members = self._member(o.ticket, tickets)
-        moved = await self._move_batch([members], source, target, actor, reason, new_request_id, at)
+        any_live = bool(live)
+
+        def build() -> tuple[list[ColumnElement[bool]], Any]:
+            target: Any = bindparam("ak_waiting", type_=String())
+            if any_live:
+                working_now = bindparam("ak_working", type_=String())
+                target = case((_member_of(pg, o.ticket, "ak_live"), working_now), else_=target)
+            return [_member_of(pg, o.ticket, "ak_tickets")], target
+
+        params: dict[str, Any] = {"ak_tickets": self._members(tickets), "ak_waiting": waiting.value}
+        if any_live:
+            params |= {"ak_live": self._members(live), "ak_working": working.value}
+        moved = await self._move_batch(
+            ("ack", any_live), build, params, source, actor, reason, new_request_id, at
+        )
         self._touch([m.ticket for m in moved])
         return moved
 
@@ -415,20 +503,27 @@ class SqlOrderRepository:
         new_request_id: str,
         at: datetime,
     ) -> list[MovedOrder]:
+        pg = self._pg
         o = orders.c
-        target = case(
-            *[
-                (and_(o.prior_status == prior.value, o.filled > 0), filled.value)
-                for prior, (_, filled) in restore.items()
-            ],
-            *[
-                (o.prior_status == prior.value, plain.value)
-                for prior, (plain, _) in restore.items()
-            ],
-            else_=o.prior_status,
+        rules = tuple(
+            (prior.value, plain.value, filled.value) for prior, (plain, filled) in restore.items()
         )
-        members = self._member(o.ticket, tickets)
-        moved = await self._move_batch([members], source, target, actor, reason, new_request_id, at)
+
+        def build() -> tuple[list[ColumnElement[bool]], Any]:
+            target = case(
+                *[
+                    (and_(o.prior_status == prior, o.filled > 0), filled)
+                    for prior, _, filled in rules
+                ],
+                *[(o.prior_status == prior, plain) for prior, plain, _ in rules],
+                else_=o.prior_status,
+            )
+            return [_member_of(pg, o.ticket, "rs_tickets")], target
+
+        params = {"rs_tickets": self._members(tickets)}
+        moved = await self._move_batch(
+            ("restore", rules), build, params, source, actor, reason, new_request_id, at
+        )
         # Marked once moved (before the commit): the logins, not up to 100k tickets.
         self._touch(logins={m.login for m in moved})
         return moved
