@@ -1,5 +1,6 @@
 """store/sqlite_driver.py: one thread trip per statement, any result size, streamed or not."""
 
+import sqlite3
 from pathlib import Path
 
 import aiosqlite.core
@@ -63,3 +64,45 @@ async def test_a_statement_is_one_trip_to_the_connections_thread(engine, monkeyp
         monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
         assert len(trips) == 1
+
+
+async def test_a_transaction_begins_with_its_first_statement(engine, tmp_path, monkeypatch):
+    # The BEGIN is not a trip of its own, and a write transaction holds the write lock from
+    # its first statement, a read: another writer is refused until it ends.
+    trips = []
+    execute = aiosqlite.core.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(fn)
+        return await execute(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        await conn.commit()
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        await conn.begin()  # SqlStore's write transactions: BEGIN IMMEDIATE
+        assert trips == []
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
+        assert len(trips) == 1
+        other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await conn.rollback()
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+
+async def test_a_transaction_without_statements_ends_cleanly(engine):
+    async with engine.connect() as conn:
+        await conn.begin()
+        await conn.commit()  # began nothing: nothing to commit
+        await conn.begin()
+        await conn.rollback()
+        await conn.begin()
+        await conn.execute(text("INSERT INTO t (n) VALUES (-1)"))
+        await conn.rollback()  # the owed BEGIN ran with the INSERT: this undoes it
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
+        await conn.rollback()

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ordergate.store.sqlite_driver import async_creator
+from ordergate.store.sqlite_driver import async_creator, begins_with_next
 
 __all__ = ["create_engine", "normalize_url", "sqlite_url"]
 
@@ -47,7 +47,8 @@ def _sqlite_begin(conn: Any) -> None:
     # Write transactions take the write lock up front, so two writers queue instead of
     # deadlocking on a lock upgrade; read-only ones stay deferred and run beside writers.
     mode = "DEFERRED" if conn.get_execution_options().get("readonly") else "IMMEDIATE"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if not begins_with_next(conn.connection.dbapi_connection, f"BEGIN {mode}"):
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
