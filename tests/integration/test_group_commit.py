@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from ordergate.domain.errors import InstrumentNotFound, InsufficientMargin, PermissionDenied
 from ordergate.domain.orders import OrderStatus as S
@@ -47,6 +48,29 @@ async def test_placements_that_arrive_together_share_one_transaction(store, monk
         assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
         trail = [e[:2] for e in await events_of(store, order.ticket)]
         assert trail == [(None, "submitted"), ("submitted", "working")]
+
+
+async def test_a_batch_of_placements_is_two_statements_and_each_order_gets_its_ticket(store):
+    w = await world(store)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.startswith("INSERT"):
+            statements.append(statement.split("(")[0].strip())
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        orders = await asyncio.gather(
+            *(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(40))
+        )
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    # The first placement goes alone; the rest make one or two batches: an INSERT of the
+    # orders and one of their events each, not one per order.
+    assert statements.count("INSERT INTO orders") <= 3
+    for order in orders:  # each ticket is the row of that order
+        stored = await w.engine.get_order(w.me, 1001, order.id)
+        assert (stored.ticket, stored.limit_price) == (order.ticket, order.limit_price)
 
 
 async def test_a_refused_placement_refuses_nobody_else_and_changes_nothing(store):
