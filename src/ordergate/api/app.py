@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ordergate import __version__
 from ordergate.api import admin, crosstrade, health, scaletrade
 from ordergate.api.errors import install_error_handlers
+from ordergate.api.fastroutes import FastRoutes, fast_routes
 from ordergate.api.limits import BodyLimit
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Set now, not in the lifespan: a test's transport may not run the lifespan.
         app.state.container = container
     registry = install_error_handlers(app)
+    # Added first, so that BodyLimit (added next) wraps it: fast routes' bodies are limited too.
+    app.add_middleware(FastRoutes, table=fast_routes(app), owner=app)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

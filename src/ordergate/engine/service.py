@@ -298,7 +298,8 @@ class OrderEngine(ExecutionMixin):
                 placed.append((order, step, principal.actor, _request_id()))
             await tx.orders.add_many(placed)
             await tx.commit()
-        self._publish([transitioned(order, step) for order, *_ in placed])
+        if self.sink.active:
+            self._publish([transitioned(order, step) for order, *_ in placed])
 
         async def submit() -> None:
             await self.venue.submit([venue_order(order) for order, *_ in placed])

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 from ordergate.api.crosstrade.ops import Ctx
 from ordergate.api.crosstrade.ratelimit import RateLimiter
-from ordergate.api.deps import ContainerDep
+from ordergate.api.deps import ContainerDep, container_of
 from ordergate.domain.errors import AuthError
 from ordergate.domain.principal import Principal
 
-__all__ = ["CallerDep", "caller", "check_rate", "limiter_of"]
+__all__ = ["CallerDep", "caller", "caller_of", "check_rate", "limiter_of"]
 
 _bearer = HTTPBearer(auto_error=False, description="The user's CrossTrade API token.")
 
@@ -45,3 +45,8 @@ async def caller(
 
 
 CallerDep = Annotated[Ctx, Depends(caller)]
+
+
+async def caller_of(request: Request) -> Ctx:
+    """``caller`` outside FastAPI's dependencies (api/fastroutes.py)."""
+    return await caller(request, container_of(request), await _bearer(request))

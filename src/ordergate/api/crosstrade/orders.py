@@ -11,7 +11,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ordergate.api.crosstrade.context import CallerDep
+from ordergate.api.crosstrade.context import CallerDep, caller_of
 from ordergate.api.crosstrade.docs import ACCOUNT_ERRORS, reply, request_body, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
 from ordergate.api.crosstrade.views import order_out
@@ -233,3 +233,14 @@ async def get_order_route(
 ) -> Response:
     args = query_args(request, OrderArgs, account=account, orderId=orderId)
     return reply(await run(ctx, "GetOrder", args))
+
+
+# -- the same routes without FastAPI's routing and dependencies (api/fastroutes.py) ----------
+
+
+async def fast_place(request: Request, account: str) -> Response:
+    return await place_route(account, request, await caller_of(request))
+
+
+async def fast_cancel(request: Request, account: str, orderId: str) -> Response:
+    return await cancel_order_route(account, orderId, request, await caller_of(request))

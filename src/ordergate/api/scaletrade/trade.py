@@ -25,7 +25,7 @@ from ordergate.api.scaletrade.models import (
     OpenPendingRequest,
     OpenRequest,
 )
-from ordergate.api.scaletrade.session import Session, SessionDep
+from ordergate.api.scaletrade.session import Session, SessionDep, session_of
 from ordergate.api.scaletrade.wire import (
     ACK_EXAMPLE,
     FINANCE_CMDS,
@@ -314,3 +314,18 @@ async def cancel_pending(request: Request, s: SessionDep) -> Response:
     return ScaleTradeJson(
         ack(order.key, State.CANCEL_REQUEST, order.login, order.symbol, cmd, order.quantity)
     )
+
+
+# -- the same routes without FastAPI's routing and dependencies (api/fastroutes.py) ----------
+
+
+async def fast_open(request: Request) -> Response:
+    return await open_trade(request, await session_of(request))
+
+
+async def fast_open_pending(request: Request) -> Response:
+    return await open_pending(request, await session_of(request))
+
+
+async def fast_cancel(request: Request) -> Response:
+    return await cancel_pending(request, await session_of(request))
