@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
+import threading
 from typing import NewType
 
 from ordergate.domain.errors import InvalidInput
 
-__all__ = ["Login", "OrderId", "Ticket", "UserId", "new_order_id", "parse_order_id"]
+__all__ = [
+    "Login",
+    "OrderId",
+    "Ticket",
+    "UserId",
+    "new_hex_id",
+    "new_order_id",
+    "parse_order_id",
+]
 
 OrderId = NewType("OrderId", str)
 Ticket = NewType("Ticket", int)
@@ -18,9 +27,38 @@ UserId = NewType("UserId", int)
 _ORDER_ID = re.compile(r"[0-9a-f]{32}")
 
 
+class _RandomHex:
+    """128 random bits as 32 hex characters, from the system's random source read 4 KiB at
+    a time: under load every placement takes two ids, and a system call each (uuid4) was
+    about 5% of the server's time. A forked child starts a pool of its own."""
+
+    _SIZE = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            at = self._at
+            if at >= len(self._pool):
+                self._pool, at = os.urandom(self._SIZE), 0
+            self._at = at + 16
+            return self._pool[at : at + 16].hex()
+
+
+#: A fresh random id: 32 lower-case hex characters (orders' ids, requests' ids).
+new_hex_id = _RandomHex()
+
+
 def new_order_id() -> OrderId:
     """A fresh order id: 32 lower-case hex characters (CrossTrade ``orderId``)."""
-    return OrderId(uuid.uuid4().hex)
+    return OrderId(new_hex_id())
 
 
 def parse_order_id(raw: str) -> OrderId:

@@ -9,7 +9,6 @@ logged and dropped: the table decides what is legal, never the report.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -23,7 +22,7 @@ from ordergate.domain.events import (
     PositionChanged,
     transitioned,
 )
-from ordergate.domain.ids import Login, Ticket
+from ordergate.domain.ids import Login, Ticket, new_hex_id
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import CANCELLABLE, Order, OrderStatus, Trigger, next_status
 from ordergate.domain.positions import Fill, apply_fill
@@ -141,7 +140,7 @@ class ExecutionMixin:
                     _ACKNOWLEDGED,
                     VENUE_ACTOR,
                     "acknowledged",
-                    uuid.uuid4().hex,
+                    new_hex_id(),
                     now,
                 )
             cancelled = await self._confirm(tx, confirms, now)
@@ -176,7 +175,7 @@ class ExecutionMixin:
                     OrderStatus.PENDING_CANCEL,
                     _CANCELLED,
                     VENUE_ACTOR,
-                    uuid.uuid4().hex,
+                    new_hex_id(),
                     now,
                 )
             else:
@@ -189,7 +188,7 @@ class ExecutionMixin:
                 OrderStatus.PENDING_CANCEL,
                 _CANCELLED,
                 VENUE_ACTOR,
-                uuid.uuid4().hex,
+                new_hex_id(),
                 now,
             )
         return moved
@@ -218,9 +217,7 @@ class ExecutionMixin:
             order = await self._load(tx, ticket)
             version = order.version
             step = order.apply(trigger, self.clock.now(), reason)
-            await tx.orders.save(
-                order, [step], VENUE_ACTOR, uuid.uuid4().hex, expected_version=version
-            )
+            await tx.orders.save(order, [step], VENUE_ACTOR, new_hex_id(), expected_version=version)
             await tx.commit()
         self._publish([transitioned(order, step)])
 
@@ -264,7 +261,7 @@ class ExecutionMixin:
                 order,
                 [step],
                 VENUE_ACTOR,
-                uuid.uuid4().hex,
+                new_hex_id(),
                 expected_version=version,
                 # A part filled while its cancel is on its way: the venue confirms that
                 # cancel by its request id, which the order must keep to be found.
@@ -311,7 +308,7 @@ class ExecutionMixin:
                 _RESTORED,
                 VENUE_ACTOR,
                 reason,
-                uuid.uuid4().hex,
+                new_hex_id(),
                 now,
             )
             await tx.commit()

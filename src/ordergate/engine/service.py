@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -43,7 +42,7 @@ from ordergate.domain.errors import (
     PositionNotFound,
 )
 from ordergate.domain.events import Event, OrderTransitioned, transitioned
-from ordergate.domain.ids import Login, OrderId, Ticket, new_order_id
+from ordergate.domain.ids import Login, OrderId, Ticket, new_hex_id, new_order_id
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import (
     CANCELLABLE,
@@ -95,7 +94,7 @@ RECOVER_CHUNK = 1_000
 
 
 def _request_id() -> str:
-    return uuid.uuid4().hex
+    return new_hex_id()
 
 
 def venue_order(order: Order) -> VenueOrder:
