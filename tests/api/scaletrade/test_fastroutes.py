@@ -104,6 +104,11 @@ async def test_crosstrade_refusals_are_the_same_either_way_and_change_nothing(
         (PLACE.format(account="Sim101"), {"json": LIMIT | {"limitPrice": 5990}}),  # no token
         (PLACE.format(account="Sim101"), {"json": LIMIT, "headers": {"Authorization": "Bearer x"}}),
         (PLACE.format(account="Sim101"), {"json": LIMIT, "headers": {"Authorization": "Basic x"}}),
+        (PLACE.format(account="Sim101"), {"json": LIMIT, "headers": {"Authorization": "Bearer"}}),
+        (
+            PLACE.format(account="Sim101"),
+            {"json": LIMIT, "headers": {"Authorization": f"bearer  {st.server.token}"}},
+        ),
         (PLACE.format(account="Sim101"), {"json": LIMIT | {"limitPrice": 5990}, "headers": other}),
         (PLACE.format(account="Nope"), {"json": LIMIT | {"limitPrice": 5990}, "headers": token}),
         (PLACE.format(account="Sim101"), {"content": b"{not json", "headers": token}),
@@ -133,8 +138,9 @@ async def test_crosstrade_placements_and_cancels_are_the_same_either_way(
     body = LIMIT | {"limitPrice": 5990}
     fast, slow = await both_ways(app, client, "POST", PLACE.format(account="sim101"), json=body)
     same(fast, slow)  # no token: refused alike
+    lower = {"Authorization": f"bearer {st.server.token}"}  # the scheme in any case
     fast, slow = await both_ways(
-        app, client, "POST", PLACE.format(account="sim101"), json=body, headers=token
+        app, client, "POST", PLACE.format(account="sim101"), json=body, headers=lower
     )
     same(fast, slow, ignore=("orderId",))
     assert fast.status_code == 200

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import HTTPConnection, Request
 
 from ordergate.api.crosstrade.ops import Ctx
 from ordergate.api.crosstrade.ratelimit import RateLimiter
 from ordergate.api.deps import ContainerDep, container_of
+from ordergate.bootstrap import Container
 from ordergate.domain.errors import AuthError
 from ordergate.domain.principal import Principal
 
@@ -37,16 +39,23 @@ async def caller(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Ctx:
-    if credentials is None:
-        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
-    principal = await container.users.authenticate_token(credentials.credentials)
-    check_rate(limiter_of(conn), principal)
-    return Ctx(container, principal)
+    return await _caller(conn, container, None if credentials is None else credentials.credentials)
 
 
 CallerDep = Annotated[Ctx, Depends(caller)]
 
 
 async def caller_of(request: Request) -> Ctx:
-    """``caller`` outside FastAPI's dependencies (api/fastroutes.py)."""
-    return await caller(request, container_of(request), await _bearer(request))
+    """``caller`` outside FastAPI's dependencies (api/fastroutes.py): the token read from the
+    header as ``HTTPBearer`` reads it, without building its credentials model."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    usable = bool(scheme and token) and scheme.lower() == "bearer"
+    return await _caller(request, container_of(request), token if usable else None)
+
+
+async def _caller(conn: HTTPConnection, container: Container, token: str | None) -> Ctx:
+    if token is None:
+        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
+    principal = await container.users.authenticate_token(token)
+    check_rate(limiter_of(conn), principal)
+    return Ctx(container, principal)
