@@ -98,11 +98,7 @@ class BodyLimit:
             if not waiting:
                 message = await receive()
             else:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        message = await receive()
-                except TimeoutError:
-                    raise body_timed_out(self.body_timeout) from None
+                message = await _before(loop, deadline, receive, self.body_timeout)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
@@ -111,6 +107,32 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+async def _before(
+    loop: asyncio.AbstractEventLoop, deadline: float, receive: Receive, seconds: float
+) -> Message:
+    """``receive()``, or 408 if it has not answered by ``deadline``: a timer that cancels the
+    waiting task, as ``asyncio.timeout_at`` does, at a fraction of its cost per message (it
+    ran for every request body under load)."""
+    task = asyncio.current_task()
+    if task is None:  # not in a task: nothing to cancel (ASGI servers always run one)
+        return await receive()
+    expired: list[bool] = []
+
+    def expire() -> None:
+        expired.append(True)
+        task.cancel()
+
+    timer = loop.call_at(deadline, expire)
+    try:
+        return await receive()
+    except asyncio.CancelledError:
+        if expired and task.uncancel() == 0:
+            raise body_timed_out(seconds) from None
+        raise
+    finally:
+        timer.cancel()
 
 
 class RedactTokens(logging.Filter):
