@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,9 +20,9 @@ from ordergate.store.types import Fixed
 __all__ = ["SqlAccountRepository"]
 
 
-#: The margin check's two reads, built once (every batch of placements runs them): the
-#: resting quantity per symbol, and the held one.
-_EXPOSURE = (
+#: The margin check's read, built once (every batch of placements runs it): the resting
+#: quantity per symbol and the held one, in one statement (one trip to the database).
+_EXPOSURE = union_all(
     select(order_exposure.c.symbol, order_exposure.c.open_quantity).where(
         order_exposure.c.login == bindparam("login"), order_exposure.c.open_quantity != 0
     ),
@@ -102,7 +102,6 @@ class SqlAccountRepository:
         # The resting part is kept per symbol by triggers on orders (tables.order_exposure):
         # one row per symbol, however many orders rest.
         totals: dict[str, Decimal] = {}
-        for stmt in _EXPOSURE:
-            for symbol, qty in await self._conn.execute(stmt, {"login": login}):
-                totals[symbol] = totals.get(symbol, Decimal(0)) + qty
+        for symbol, qty in await self._conn.execute(_EXPOSURE, {"login": login}):
+            totals[symbol] = totals.get(symbol, Decimal(0)) + qty
         return totals
