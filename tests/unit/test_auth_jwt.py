@@ -91,6 +91,32 @@ def test_expired_token_is_refused() -> None:
         codec(clock).verify(token)
 
 
+def test_a_token_is_verified_once_and_its_expiry_checked_on_every_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FixedClock()
+    jwt = codec(clock)
+    token = jwt.issue(login=1001)
+    decoded: list[str] = []
+    decode = pyjwt.decode
+
+    def counted(*args: object, **kwargs: object) -> object:
+        decoded.append("x")
+        return decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyjwt, "decode", counted)
+    assert [jwt.verify(token).login for _ in range(3)] == [1001, 1001, 1001]
+    assert len(decoded) == 1
+    # A tampered copy is not the verified token: it is checked, and refused.
+    header, payload, signature = token.split(".")
+    with pytest.raises(AuthError):
+        jwt.verify(f"{header}.{payload}.{signature[:-2]}AA")
+    assert len(decoded) == 2
+    clock.advance(TTL)
+    with pytest.raises(AuthError, match="token expired"):
+        jwt.verify(token)  # kept as verified, but expired all the same
+
+
 def test_tampered_payload_is_refused() -> None:
     header, payload, signature = codec().issue(login=1001).split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ MIN_SECRET_LENGTH = 32
 SESSION_TYPES = range(4)
 
 _ALGORITHM = "HS256"
+_KEEP_VERIFIED = 10_000  # tokens kept verified; the lot is forgotten when full
 _CLAIMS = ("sub", "login", "uid", "type", "iat", "exp")
 
 
@@ -46,6 +48,10 @@ class JwtCodec:
         self._secret = secret
         self._ttl = ttl
         self._clock: Clock = clock or SystemClock()
+        # Tokens already verified, by their SHA-256: the signature and claims of a token
+        # never change, so checking them again proves nothing new (its expiry is checked on
+        # every use). PyJWT took about 37 us a request, 7% of a core at 2,000 requests/s.
+        self._verified: dict[bytes, SessionClaims] = {}
 
     def issue(
         self, *, login: int | None = None, user_id: int | None = None, session_type: int = 0
@@ -68,21 +74,31 @@ class JwtCodec:
 
     def verify(self, token: str) -> SessionClaims:
         """The claims of a genuine, unexpired token; ``AuthError`` for anything else."""
+        key = hashlib.sha256(token.encode()).digest() if isinstance(token, str) else None
+        claims = None if key is None else self._verified.get(key)
+        if claims is None:
+            claims = self._decode(token)
+            if key is not None:
+                if len(self._verified) >= _KEEP_VERIFIED:
+                    self._verified.clear()
+                self._verified[key] = claims
+        if self._clock.now() >= claims.expires_at:
+            raise AuthError("token expired")
+        return claims
+
+    def _decode(self, token: str) -> SessionClaims:
         try:
             payload = pyjwt.decode(
                 token,
                 self._secret,
                 # Fixed, never read from the token: this is what refuses "alg: none".
                 algorithms=[_ALGORITHM],
-                # Time is checked below against our clock, not PyJWT's wall clock.
+                # Time is checked in verify against our clock, not PyJWT's wall clock.
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except pyjwt.InvalidTokenError:
             raise AuthError("invalid token") from None
-        claims = _claims(payload)
-        if self._clock.now() >= claims.expires_at:
-            raise AuthError("token expired")
-        return claims
+        return _claims(payload)
 
 
 def _claims(payload: dict[str, Any]) -> SessionClaims:
