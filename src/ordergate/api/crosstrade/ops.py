@@ -55,9 +55,13 @@ class Ctx:
     async def symbol(self, raw: str) -> str:
         """The instrument ``raw`` names (NT8 name or alias), among those the market knows,
         else those in the database (added while the server runs)."""
+        market = self.container.market
+        exact = market.instrument(raw) if isinstance(raw, str) else None
+        if exact is not None:  # the instrument's own symbol: nothing to resolve
+            return exact.symbol
         now = self.container.clock.now()
         try:
-            return resolve_instrument(raw, self.container.market.instruments(), now)
+            return resolve_instrument(raw, market.instruments(), now)
         except InstrumentNotFound:
             async with self.container.store.transaction(readonly=True) as tx:
                 return resolve_instrument(raw, await tx.accounts.instruments(), now)
