@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from ordergate import __version__
 from ordergate.api import admin, crosstrade, health, scaletrade
 from ordergate.api.errors import install_error_handlers
-from ordergate.api.fastroutes import FastRoutes, fast_routes
+from ordergate.api.fastroutes import CatchBugs, FastRoutedAPI, FastRoutes
 from ordergate.api.limits import BodyLimit
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         finally:
             await shutdown(built)
 
-    app = FastAPI(
+    app = FastRoutedAPI(
         title="ordergate",
         version=__version__,
         summary="Order management with a simulated exchange for CrossTrade and ScaleTrade clients.",
@@ -65,14 +65,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Set now, not in the lifespan: a test's transport may not run the lifespan.
         app.state.container = container
     registry = install_error_handlers(app)
-    # Added first, so that BodyLimit (added next) wraps it: fast routes' bodies are limited too.
-    app.add_middleware(FastRoutes, table=fast_routes(app), owner=app)
-    app.add_middleware(
-        BodyLimit,
-        max_bytes=settings.max_body_bytes,
-        body_timeout=settings.body_timeout_s,
-        registry=registry,
-    )
+    limit, timeout = settings.max_body_bytes, settings.body_timeout_s
+    app.add_middleware(BodyLimit, max_bytes=limit, body_timeout=timeout, registry=registry)
+    # The dialects add their fast routes (api/fastroutes.py) when they install.
+    fast = BodyLimit(FastRoutes(app), max_bytes=limit, body_timeout=timeout, registry=registry)
+    app.fast_front = CatchBugs(fast, owner=app)
     app.include_router(health.router)
     app.include_router(admin.router)
     crosstrade.install(app, settings)

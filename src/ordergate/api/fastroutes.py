@@ -1,15 +1,17 @@
 """The hottest routes answered without FastAPI's per-request machinery.
 
-For every request FastAPI tries the routes' patterns one by one, solves the route's tree of
-dependencies and wraps the call in its exception and exit-stack layers. For a placement under
-load that is about a fifth of the server's CPU (bench/README.md, ``load.py``). ``FastRoutes``
-answers a few hot routes, placing and cancelling orders, directly: the same endpoint
-functions, the same callers (token, session, rate limit) and the same error handlers as
-their FastAPI routes. Those routes stay registered; they answer everything else (another
-method, a path that only looks alike, the OpenAPI schema documents them).
+For every request FastAPI checks its telemetry providers, passes the request through
+Starlette's middleware stack, tries the routes' patterns one by one, solves the route's tree
+of dependencies and wraps the call in its exception and exit-stack layers. For a placement
+under load that was about a quarter of the server's CPU (bench/README.md, ``load.py``).
+``FastRoutedAPI`` answers a few hot routes, placing and cancelling orders, before all of it:
+the same endpoint functions, the same callers (token, session, rate limit) and the same
+error handlers as their FastAPI routes. Those routes stay registered; they answer everything
+else (another method, a path that only looks alike) and the OpenAPI schema documents them.
 
-``FastRoutes`` sits inside ``BodyLimit`` (limits.py), so bodies are limited as before; an
-exception no handler claims goes on to the server's catch-all, as from a FastAPI route.
+The front the app factory builds is ``CatchBugs(BodyLimit(FastRoutes))``: bodies are limited
+as for every route (limits.py), errors take the app's handlers, and a bug is the catch-all
+500, as Starlette's server error layer answers it for the other routes.
 """
 
 from __future__ import annotations
@@ -23,10 +25,18 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["FastEndpoint", "FastRoute", "FastRoutes", "fast_routes"]
+__all__ = [
+    "CatchBugs",
+    "FastEndpoint",
+    "FastRoute",
+    "FastRouteTable",
+    "FastRoutedAPI",
+    "FastRoutes",
+    "fast_routes",
+]
 
 #: ``endpoint(request, **path_params)``: the response, or an exception the app's handlers
 #: turn into one.
@@ -58,6 +68,16 @@ class FastRouteTable:
         )
         self.routes.append(FastRoute(method, path, endpoint, re.compile(pattern)))
 
+    def match(self, scope: Scope) -> tuple[FastRoute, dict[str, str]] | None:
+        """The route an HTTP request's method and path match, with its path parameters."""
+        method, path = scope["method"], scope["path"]
+        for route in self.routes:
+            if route.method == method:
+                found = route.pattern.fullmatch(path)
+                if found is not None:
+                    return route, found.groupdict()
+        return None
+
 
 def fast_routes(app: FastAPI) -> FastRouteTable:
     table: FastRouteTable | None = getattr(app.state, "fast_routes", None)
@@ -66,41 +86,52 @@ def fast_routes(app: FastAPI) -> FastRouteTable:
     return table
 
 
-class FastRoutes:
-    """Answer the routes of ``table`` directly; pass everything else to ``app``."""
+class FastRoutedAPI(FastAPI):
+    """A FastAPI app whose fast routes are answered before FastAPI's own layers (its
+    telemetry check, Starlette's middleware stack, the router): ``fast_front`` (set by the
+    app factory) takes the requests ``fast_routes(app)`` matches."""
 
-    def __init__(self, app: ASGIApp, *, table: FastRouteTable, owner: FastAPI) -> None:
-        self.app = app
-        self.table = table
+    fast_front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.fast_front
+        if front is not None and scope["type"] == "http" and not self.root_path:
+            found = fast_routes(self).match(scope)
+            if found is not None:
+                route, params = found
+                scope["app"] = self
+                scope["path_params"] = params
+                scope[_ROUTE] = route
+                await front(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+_ROUTE = "ordergate.fast_route"
+
+
+class FastRoutes:
+    """The endpoint of the matched fast route, its errors answered by the app's handlers
+    (as Starlette's exception layer finds them); what no handler claims is raised."""
+
+    def __init__(self, owner: FastAPI) -> None:
         self.owner = owner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
-            method, path = scope["method"], scope["path"]
-            for route in self.table.routes:
-                if route.method != method:
-                    continue
-                match = route.pattern.fullmatch(path)
-                if match is None:
-                    continue
-                scope["path_params"] = match.groupdict()
-                request = Request(scope, receive, send)
-                try:
-                    response = await route.endpoint(request, **match.groupdict())
-                except Exception as exc:
-                    handler = self._handler(exc)
-                    if handler is None:
-                        raise
-                    answer = handler(request, exc)
-                    response = await answer if inspect.isawaitable(answer) else answer
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        route: FastRoute = scope[_ROUTE]
+        request = Request(scope, receive, send)
+        try:
+            response = await route.endpoint(request, **scope["path_params"])
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
+        await response(scope, receive, send)
 
     def _handler(self, exc: Exception) -> Handler | None:
-        """The app's handler for ``exc``, as Starlette's exception layer finds it; the
-        catch-all (``Exception``) is left to the server error layer outside, as for any
-        route."""
+        """The app's handler for ``exc``; the catch-all (``Exception``) is ``CatchBugs``'s."""
         handlers = self.owner.exception_handlers
         if isinstance(exc, HTTPException) and exc.status_code in handlers:
             return handlers[exc.status_code]
@@ -110,3 +141,35 @@ class FastRoutes:
             if cls in handlers:
                 return handlers[cls]
         return None
+
+
+class CatchBugs:
+    """What Starlette's server error layer does for the other routes: an exception nothing
+    handled is answered by the app's catch-all handler (a 500 that says nothing of the
+    internals), if the response has not started, and raised on for the server to log."""
+
+    def __init__(self, app: ASGIApp, *, owner: FastAPI) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            handler: Handler | None = self.owner.exception_handlers.get(Exception)
+            if not started:
+                response: Response
+                if handler is None:
+                    response = PlainTextResponse("Internal Server Error", status_code=500)
+                else:
+                    answer = handler(Request(scope), exc)
+                    response = await answer if inspect.isawaitable(answer) else answer
+                await response(scope, receive, send)
+            raise
