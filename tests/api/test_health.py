@@ -226,3 +226,19 @@ async def test_a_bug_is_a_500_that_reveals_nothing_and_is_logged(
     assert response.json() == {"error": "INTERNAL_ERROR", "message": "internal server error"}
     assert "hunter2" not in response.text
     assert any("GET /bug" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_once_started_the_server_collects_garbage_less_often(tmp_path: Path) -> None:
+    import gc
+
+    from ordergate.api.app import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)  # CPython's defaults (another test's server may have set them)
+    app = create_app(sqlite_settings(tmp_path))
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

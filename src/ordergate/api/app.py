@@ -16,7 +16,10 @@ from ordergate.api.limits import BodyLimit
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
 
-__all__ = ["DESCRIPTION", "create_app"]
+__all__ = ["DESCRIPTION", "GC_THRESHOLDS", "create_app"]
+
+#: The server's garbage collector thresholds (``gc.set_threshold``), set once it has started.
+GC_THRESHOLDS = (100_000, 50, 100)
 
 DESCRIPTION = """\
 Self-hosted order-management server with a built-in simulated exchange.
@@ -49,6 +52,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # sight, so that full collections (50-70 ms with it) stay rare and short.
         gc.collect()
         gc.freeze()
+        # Collect young objects less often: a request's objects die young by reference
+        # counting, and with the default thresholds (700, 10, 10) what survives a few
+        # collections brought a full collection every 2-3 s under load, 6-22 ms each, the
+        # worst latencies of the load bench (bench/README.md, load.py).
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
