@@ -51,39 +51,47 @@ async def test_a_streamed_result_is_read_a_chunk_at_a_time(engine, monkeypatch):
     assert fetched
 
 
-async def test_a_statement_is_one_trip_to_the_connections_thread(engine, monkeypatch):
-    trips = []
-    execute = aiosqlite.core.Connection._execute
+class Trips:
+    """Counts the calls queued to connections' threads once ``start`` is called."""
 
-    async def counted(self, fn, *args, **kwargs):
-        trips.append(fn)
-        return await execute(self, fn, *args, **kwargs)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[object] = []
+        self._monkeypatch = monkeypatch
 
+    def start(self) -> None:
+        execute = aiosqlite.core.Connection._execute
+
+        async def counted(conn, fn, *args, **kwargs):
+            self.calls.append(fn)
+            return await execute(conn, fn, *args, **kwargs)
+
+        self._monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+
+
+@pytest.fixture
+def trips(monkeypatch):
+    return Trips(monkeypatch)
+
+
+async def test_a_statement_is_one_trip_to_the_connections_thread(engine, trips):
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))  # the connection and its BEGIN, before counting
-        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        trips.start()
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
-        assert len(trips) == 1
+        assert len(trips.calls) == 1
 
 
-async def test_a_transaction_begins_with_its_first_statement(engine, tmp_path, monkeypatch):
+async def test_a_transaction_begins_with_its_first_statement(engine, tmp_path, trips):
     # The BEGIN is not a trip of its own, and a write transaction holds the write lock from
     # its first statement, a read: another writer is refused until it ends.
-    trips = []
-    execute = aiosqlite.core.Connection._execute
-
-    async def counted(self, fn, *args, **kwargs):
-        trips.append(fn)
-        return await execute(self, fn, *args, **kwargs)
-
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
         await conn.commit()
-        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        trips.start()
         await conn.begin()  # SqlStore's write transactions: BEGIN IMMEDIATE
-        assert trips == []
+        assert trips.calls == []
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
-        assert len(trips) == 1
+        assert len(trips.calls) == 1
         other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
         try:
             with pytest.raises(sqlite3.OperationalError, match="locked"):
