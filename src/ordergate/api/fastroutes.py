@@ -95,7 +95,9 @@ class FastRoutedAPI(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.fast_front
-        if front is not None and scope["type"] == "http" and not self.root_path:
+        # Behind a root path Starlette routes by the path without it: leave that to FastAPI.
+        plain = not (self.root_path or scope.get("root_path"))
+        if front is not None and scope["type"] == "http" and plain:
             found = fast_routes(self).match(scope)
             if found is not None:
                 route, params = found
