@@ -193,3 +193,49 @@ async def test_the_venue_confirmations_of_many_cancels_are_applied_together(stor
         assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.CANCELLED
         trail = [e[:2] for e in await events_of(store, order.ticket)]
         assert trail[-2:] == [("working", "pending_cancel"), ("pending_cancel", "cancelled")]
+
+
+async def test_a_batch_of_cancels_reads_and_writes_its_orders_in_a_few_statements(store):
+    from ordergate.domain.commands import CancelOrder
+    from ordergate.domain.errors import AlreadyPendingCancel
+
+    w = await world(store)
+    mine = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(40))
+    )
+    theirs = await asyncio.gather(
+        *(w.engine.place(w.admin, limit(price=str(4800 + i), account_ref=2002)) for i in range(5))
+    )
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 60_000  # the cancels stay pending: what the batch did shows
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "FROM orders" in statement and statement.startswith("SELECT"):
+            statements.append("SELECT orders")
+        elif statement.startswith(("UPDATE orders", "INSERT INTO order_events")):
+            statements.append(statement.split(" SET")[0].split(" (")[0])
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        answers = await asyncio.gather(
+            # by id and by ticket, two accounts, and one order named both ways
+            *(w.engine.cancel(w.me, CancelOrder(account=1001, order=o.id)) for o in mine[:20]),
+            *(w.engine.cancel(w.me, CancelOrder(account=1001, order=o.key)) for o in mine[20:]),
+            *(w.engine.cancel(w.admin, CancelOrder(account=2002, order=o.id)) for o in theirs),
+            w.engine.cancel(w.me, CancelOrder(account=1001, order=mine[3].key)),
+            return_exceptions=True,
+        )
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    assert [a.status for a in answers[:45]] == [S.PENDING_CANCEL] * 45  # type: ignore[union-attr]
+    assert isinstance(answers[45], AlreadyPendingCancel)
+    # The first cancel goes alone; the rest make one or two batches, each a read per account
+    # and two writes, not three statements per cancel.
+    assert statements.count("SELECT orders") <= 2 + 2 * 2
+    assert statements.count("UPDATE orders") <= 3
+    assert statements.count("INSERT INTO order_events") <= 3
+    for order in (*mine, *theirs):
+        trail = [e[:2] for e in await events_of(store, order.ticket)]
+        assert trail[-1] == ("working", "pending_cancel")
+        assert len(trail) == 3

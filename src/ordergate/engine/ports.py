@@ -31,6 +31,7 @@ __all__ = [
     "NullSink",
     "OrderRepository",
     "PositionRepository",
+    "SaveOrder",
     "Store",
     "SystemClock",
     "Transaction",
@@ -51,6 +52,16 @@ class NullSink:
 
     def publish(self, events: Sequence[Event]) -> None:
         return None
+
+
+class SaveOrder(NamedTuple):
+    """One order for ``OrderRepository.save_many``: as ``save`` takes it."""
+
+    order: Order
+    steps: Sequence[Transition]
+    actor: str
+    request_id: str
+    expected_version: int
 
 
 class MovedOrder(NamedTuple):
@@ -109,6 +120,18 @@ class OrderRepository(Protocol):
     async def get(self, login: Login, ref: OrderRef, *, lock: bool = False) -> Order | None: ...
 
     async def by_ticket(self, ticket: Ticket, *, lock: bool = False) -> Order | None: ...
+
+    async def get_many(
+        self, login: Login, refs: Collection[OrderRef], *, lock: bool = False
+    ) -> list[Order]:
+        """The orders of ``login`` that ``refs`` (ids or tickets) name, in one statement;
+        refs that name none are left out."""
+        ...
+
+    async def save_many(self, saves: Sequence[SaveOrder]) -> None:
+        """``save`` for many orders in a fixed number of statements; StaleOrder if any of them
+        was changed since it was read (then none is written: the transaction fails)."""
+        ...
 
     async def save(
         self,

@@ -68,6 +68,7 @@ from ordergate.engine.ports import (
     Clock,
     EventSink,
     NullSink,
+    SaveOrder,
     Store,
     SystemClock,
     Transaction,
@@ -450,37 +451,78 @@ class OrderEngine(ExecutionMixin):
     async def _cancel_together(
         self, requests: Sequence[tuple[Principal, CancelOrder]]
     ) -> Outcomes[Order]:
+        """Each request checked as a lone cancel would be, in order (a second cancel of an
+        order in the same batch finds it pending cancel); the batch's orders read in one
+        statement per account and the accepted cancels written in two."""
         now = self.clock.now()
         outcomes: list[Order | BaseException] = []
-        sent: list[tuple[Order, Transition, str]] = []
+        saves: list[SaveOrder] = []
         async with self.store.transaction() as tx:
-            accounts: dict[AccountRef, Account] = {}
-            for principal, cmd in requests:
+            accounts = await self._accounts_of(tx, requests)
+            loaded = await self._orders_of(tx, [cmd.order for _, cmd in requests], accounts)
+            for (principal, cmd), account in zip(requests, accounts, strict=True):
                 try:
-                    account = await self._account_in(tx, principal, cmd.account, accounts)
-                    order = await self._order(tx, account, cmd.order)
-                    self._ensure_resting(order, "cancelled")
-                    refusal = self.venue.cancel_refusal(order.symbol, now)
-                    if refusal is not None:
-                        raise MarketClosed(f"{order.symbol}: {refusal}")
-                    version, request_id = order.version, _request_id()
-                    step = order.apply(Trigger.REQUEST_CANCEL, now, "cancel requested")
-                    await tx.orders.save(
-                        order, [step], principal.actor, request_id, expected_version=version
-                    )
+                    if not isinstance(account, Account):
+                        raise account
+                    order = loaded.get((account.login, cmd.order))
+                    if order is None:
+                        raise OrderNotFound(
+                            f"order {cmd.order} not found in account {account.name}"
+                        )
+                    version = order.version
+                    step = self._request_cancel(order, now)
                 except DomainError as exc:
                     outcomes.append(exc)
                     continue
+                saves.append(SaveOrder(order, [step], principal.actor, _request_id(), version))
                 outcomes.append(order)
-                sent.append((order, step, request_id))
+            await tx.orders.save_many(saves)
             await tx.commit()
-        self._publish([transitioned(order, step) for order, step, _ in sent])
+        if self.sink.active:
+            self._publish([transitioned(s.order, s.steps[0]) for s in saves])
 
         async def send() -> None:
-            for order, _, request_id in sent:
-                await self.venue.cancel(order.login, request_id, [order.key])
+            for s in saves:
+                await self.venue.cancel(s.order.login, s.request_id, [s.order.key])
 
         return outcomes, send
+
+    async def _accounts_of(
+        self, tx: Transaction, requests: Sequence[tuple[Principal, CancelOrder]]
+    ) -> list[Account | DomainError]:
+        """Each request's account, or the error that refuses it (read once per batch)."""
+        accounts: dict[AccountRef, Account] = {}
+        found: list[Account | DomainError] = []
+        for principal, cmd in requests:
+            try:
+                found.append(await self._account_in(tx, principal, cmd.account, accounts))
+            except DomainError as exc:
+                found.append(exc)
+        return found
+
+    @staticmethod
+    async def _orders_of(
+        tx: Transaction, refs: Sequence[OrderRef], accounts: Sequence[Account | DomainError]
+    ) -> dict[tuple[Login, OrderRef], Order]:
+        """The orders ``refs`` name in their accounts, locked, one statement per account;
+        by id and by ticket, so that both forms of a ref find the same order."""
+        wanted: dict[Login, set[OrderRef]] = {}
+        for ref, account in zip(refs, accounts, strict=True):
+            if isinstance(account, Account):
+                wanted.setdefault(account.login, set()).add(ref)
+        loaded: dict[tuple[Login, OrderRef], Order] = {}
+        for login, named in wanted.items():
+            for order in await tx.orders.get_many(login, named, lock=True):
+                loaded[(login, order.id)] = loaded[(login, order.key)] = order
+        return loaded
+
+    def _request_cancel(self, order: Order, now: datetime) -> Transition:
+        """Move ``order`` to pending cancel, if a cancel may be asked of it now."""
+        self._ensure_resting(order, "cancelled")
+        refusal = self.venue.cancel_refusal(order.symbol, now)
+        if refusal is not None:
+            raise MarketClosed(f"{order.symbol}: {refusal}")
+        return order.apply(Trigger.REQUEST_CANCEL, now, "cancel requested")
 
     async def cancel_orders(self, principal: Principal, cmd: CancelOrders) -> CancelReport:
         """Cancel every working order of an account (or of one instrument in it), atomically.

@@ -33,7 +33,7 @@ from ordergate.domain.ids import Login, OrderId, Ticket
 from ordergate.domain.orders import NON_TERMINAL, Order, OrderStatus, OrderType, Side, Transition
 from ordergate.domain.reports import CancelAccepted
 from ordergate.engine.orderview import Writes
-from ordergate.engine.ports import BatchCancel, MovedOrder
+from ordergate.engine.ports import BatchCancel, MovedOrder, SaveOrder
 from ordergate.store.mapping import order_from_row, order_values
 from ordergate.store.tables import order_events, orders
 from ordergate.store.types import UtcDateTime, from_units_cached
@@ -49,6 +49,22 @@ _EVENT_COLUMNS = ["order_ticket", "from_status", "to_status", "reason", "actor",
 
 #: Statements built once (``SqlOrderRepository._built``), by dialect and shape.
 _BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+#: The columns an order never changes once stored (``save`` leaves them as they are).
+_IMMUTABLE = ("id", "login", "symbol", "side", "created_at")
+
+
+def _save_statement() -> Any:
+    """UPDATE of every changeable column of one order, if its version is still the one read
+    (``save_many`` runs it for many rows at once)."""
+    o = orders.c
+    changeable = [c for c in orders.c if c.name not in (*_IMMUTABLE, "ticket")]
+    return (
+        update(orders)
+        .where(o.ticket == bindparam("key_ticket"), o.version == bindparam("key_version"))
+        .values({c.name: bindparam(f"sv_{c.name}", type_=c.type) for c in changeable})
+    )
 
 
 def _member_of(pg: bool, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
@@ -144,6 +160,55 @@ class SqlOrderRepository:
     async def by_ticket(self, ticket: Ticket, *, lock: bool = False) -> Order | None:
         return await self._one(orders.c.ticket == ticket, lock)
 
+    async def get_many(
+        self, login: Login, refs: Collection[OrderId | Ticket], *, lock: bool = False
+    ) -> list[Order]:
+        pg = self._pg
+        o = orders.c
+        ids = [r for r in refs if isinstance(r, str)]
+        tickets = [r for r in refs if isinstance(r, int)]
+
+        def build() -> Any:
+            named: list[ColumnElement[bool]] = []
+            if ids:
+                named.append(o.id.in_(bindparam("gm_ids", expanding=True, type_=String())))
+            if tickets:
+                named.append(_member_of(pg, o.ticket, "gm_tickets"))
+            stmt = select(orders).where(o.login == bindparam("gm_login"), or_(*named))
+            return stmt.with_for_update() if lock else stmt
+
+        if not refs:
+            return []
+        params: dict[str, Any] = {"gm_login": login}
+        if ids:
+            params["gm_ids"] = ids
+        if tickets:
+            params["gm_tickets"] = self._members(tickets)
+        stmt = self._built(("get-many", bool(ids), bool(tickets), lock), build)
+        return [order_from_row(r) for r in (await self._conn.execute(stmt, params)).mappings()]
+
+    async def save_many(self, saves: Sequence[SaveOrder]) -> None:
+        if not saves:
+            return
+        rows = []
+        events = []
+        for order, steps, actor, request_id, version in saves:
+            if order.ticket is None:
+                raise ValueError("save_many() needs stored orders")
+            order.request_id = request_id
+            values = order_values(order)
+            for key in _IMMUTABLE:
+                del values[key]
+            row = {f"sv_{key}": value for key, value in values.items()}
+            rows.append(row | {"key_ticket": order.ticket, "key_version": version})
+            events += _event_rows(order.ticket, steps, actor, request_id, order.updated_at)
+        self._touch([s.order.key for s in saves])
+        result = await self._conn.execute(self._built(("save-many",), _save_statement), rows)
+        if self._conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
+            raise StaleOrder("an order was changed concurrently; try again")
+        if events:
+            await self._conn.execute(insert(order_events), events)
+
     async def save(
         self,
         order: Order,
@@ -159,7 +224,7 @@ class SqlOrderRepository:
         if not keep_request_id:
             order.request_id = request_id
         values = order_values(order)
-        for key in ("id", "login", "symbol", "side", "created_at"):
+        for key in _IMMUTABLE:
             del values[key]
         self._touch([order.ticket])
         result = await self._conn.execute(
