@@ -67,6 +67,15 @@ def _save_statement() -> Any:
     )
 
 
+def _events_unnest() -> Any:
+    """PostgreSQL: INSERT INTO order_events SELECT the rows given as one array per column."""
+    arrays = [
+        func.unnest(bindparam(f"ev_{name}", type_=ARRAY(order_events.c[name].type)))
+        for name in _EVENT_COLUMNS
+    ]
+    return insert(order_events).from_select(_EVENT_COLUMNS, select(*arrays))
+
+
 def _member_of(pg: bool, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     """``column IN`` the values of parameter ``name`` (``SqlOrderRepository._members``): an
     array on PostgreSQL, a JSON array on SQLite, one parameter however many values."""
@@ -144,7 +153,19 @@ class SqlOrderRepository:
             for (order, step, actor, request_id) in placed
             for row in _event_rows(order.key, [step], actor, request_id, order.created_at)
         ]
-        await self._conn.execute(insert(order_events), rows)
+        await self._insert_events(rows)
+
+    async def _insert_events(self, rows: list[dict[str, Any]]) -> None:
+        """Insert event rows in one statement. On PostgreSQL the rows go as one array per
+        column (``unnest``): asyncpg's executemany, which SQLAlchemy uses for a plain
+        many-row INSERT, took about 0.4 ms a row under load."""
+        if not rows:
+            return
+        if not self._pg:
+            await self._conn.execute(insert(order_events), rows)
+            return
+        columns = {f"ev_{name}": [row[name] for row in rows] for name in _EVENT_COLUMNS}
+        await self._conn.execute(self._built(("events-unnest",), _events_unnest), columns)
 
     async def _one(self, where: ColumnElement[bool], lock: bool) -> Order | None:
         stmt = select(orders).where(where)
