@@ -227,8 +227,7 @@ class SqlOrderRepository:
         result = await self._conn.execute(self._built(("save-many",), _save_statement), rows)
         if self._conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(rows):
             raise StaleOrder("an order was changed concurrently; try again")
-        if events:
-            await self._conn.execute(insert(order_events), events)
+        await self._insert_events(events)
 
     async def save(
         self,
