@@ -1,5 +1,5 @@
-"""Group commit: placements that arrive together share one transaction, and the venue's
-acknowledgements of them are applied together; on SQLite and PostgreSQL."""
+"""Group commit: placements, cancels and the venue's acknowledgements that arrive together
+share one transaction; on SQLite and PostgreSQL."""
 
 import asyncio
 from contextlib import asynccontextmanager
@@ -143,6 +143,67 @@ async def test_an_acknowledgement_of_an_order_that_moved_on_is_dropped_alone(sto
     assert (await w.engine.get_order(w.me, 1001, fresh.id)).status is S.WORKING
     trail = [e[:2] for e in await events_of(store, orders[0].ticket)]
     assert trail == [(None, "submitted"), ("submitted", "working")]
+
+
+async def test_acknowledgements_placements_and_cancels_that_arrive_together_share_one_transaction(
+    store, monkeypatch
+):
+    """Under load the venue's acknowledgements of one batch arrive while the next is being
+    written: they go in one transaction with the placements and cancels queued then,
+    applied first (they happened at the venue already)."""
+    from ordergate.domain.commands import CancelOrder
+
+    w = await world(store)
+    working = await w.engine.place(w.me, limit(price="4800"))
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 60_000  # the cancels stay pending: what the batch did shows
+    in_flight = []  # the venue's acknowledgements, held back on their way to the engine
+
+    class Held:
+        async def on_venue_reports(self, reports):
+            in_flight.extend(reports)
+
+    w.venue.bind(Held())  # type: ignore[arg-type]
+    submitted = [await w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(3)]
+    await w.venue.drain()
+    w.venue.bind(w.engine)
+    w.venue.ack_delay_ms = 60_000  # nor answers the next placement while this runs
+    assert len(in_flight) == 3
+    published: list[tuple[int | None, str]] = []
+
+    class Sink:
+        active = True
+
+        def publish(self, events):
+            published.extend((e.ticket, e.to_status) for e in events)
+
+    w.engine.sink = Sink()  # type: ignore[assignment]
+    opened = count_writes(store, monkeypatch)
+    placed, acked, cancelled, cancelled_too = await asyncio.gather(
+        w.engine.place(w.me, limit(price="4700")),
+        w.engine.on_venue_reports(in_flight),
+        w.engine.cancel(w.me, CancelOrder(account=1001, order=working.id)),
+        # acknowledged in the same transaction, before its cancel is checked: not locked
+        w.engine.cancel(w.me, CancelOrder(account=1001, order=submitted[0].id)),
+    )
+    assert opened["writes"] == 1
+    assert acked is None
+    assert placed.status is S.SUBMITTED
+    assert (cancelled.status, cancelled_too.status) == (S.PENDING_CANCEL, S.PENDING_CANCEL)
+    assert [e[:2] for e in await events_of(store, submitted[0].ticket)] == [
+        (None, "submitted"),
+        ("submitted", "working"),
+        ("working", "pending_cancel"),
+    ]
+    for order in submitted[1:]:
+        assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
+    # Published once committed, in the order applied: the run, the cancels, the placement.
+    assert sorted(published[:3]) == sorted((o.ticket, S.WORKING) for o in submitted)
+    assert published[3:] == [
+        (working.ticket, S.PENDING_CANCEL),
+        (submitted[0].ticket, S.PENDING_CANCEL),
+        (placed.ticket, S.SUBMITTED),
+    ]
 
 
 async def test_cancels_that_arrive_together_share_one_transaction(store, monkeypatch):

@@ -1,7 +1,8 @@
 """Applying the venue's reports: acknowledgements, fills, cancel and change outcomes.
 
 Each report is applied in its own unit of work, in the order the venue sent them, but for a
-run of acknowledgements and cancel confirmations, which is applied in one. A report
+run of acknowledgements and cancel confirmations, which is applied in one, shared with the
+placements and cancels being written at the time (the engine's group commit). A report
 about an order that has already moved on (a late acknowledgement of a cancelled order) is
 logged and dropped: the table decides what is legal, never the report.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from ordergate.engine.ports import Clock, EventSink, MovedOrder, Store, Transaction
     from ordergate.engine.protection import Protection
 
-__all__ = ["VENUE_ACTOR", "ExecutionMixin"]
+__all__ = ["VENUE_ACTOR", "AppliedRun", "ExecutionMixin"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,18 @@ _STEPS: dict[type, tuple[Trigger, str]] = {
     Expired: (Trigger.EXPIRE, "expired"),
     CancelledByVenue: (Trigger.VENUE_CANCEL, "cancelled by the venue"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRun:
+    """A run of acknowledgements and cancel confirmations, written in a transaction not yet
+    committed: what ``acknowledged`` publishes once it is."""
+
+    reports: Sequence[Acknowledged | CancelConfirmed]
+    first: dict[Ticket, Acknowledged]  # each ticket's first acknowledgement in the run
+    moved: list[MovedOrder]
+    cancelled: list[MovedOrder]
+    at: datetime
 
 
 class ExecutionMixin:
@@ -120,9 +134,32 @@ class ExecutionMixin:
 
     async def _apply_run(self, reports: Sequence[Acknowledged | CancelConfirmed]) -> None:
         """Acknowledgements of submitted orders and cancel confirmations, in one unit of
-        work; an acknowledgement of any other order (a stop-limit that triggered, a late
-        one) goes the single way after."""
-        now = self.clock.now()
+        work shared with whatever else is being written then (``_write_run``); an
+        acknowledgement of any other order (a stop-limit that triggered, a late one) goes
+        the single way after, before the venue's next reports are applied."""
+        for r in await self._write_run(reports):
+            try:
+                await self._step(
+                    r.ticket, Trigger.WORK if r.live else Trigger.ACCEPT, "acknowledged"
+                )
+            except DomainError as exc:
+                log.warning("venue report %r not applied: %s", r, exc.message)
+
+    async def _write_run(
+        self, reports: Sequence[Acknowledged | CancelConfirmed]
+    ) -> list[Acknowledged]:
+        """Write ``reports`` (``acknowledge_in``, then ``acknowledged`` once committed) and
+        answer the acknowledgements left for the single way: the engine's group commit."""
+        raise NotImplementedError
+
+    async def acknowledge_in(
+        self,
+        tx: Transaction,
+        reports: Sequence[Acknowledged | CancelConfirmed],
+        now: datetime,
+    ) -> AppliedRun:
+        """In ``tx``: the submitted orders ``reports`` acknowledge move on, and the orders
+        their confirmations name are cancelled."""
         first: dict[Ticket, Acknowledged] = {}
         confirms: list[CancelConfirmed] = []
         for r in reports:
@@ -130,33 +167,32 @@ class ExecutionMixin:
                 first.setdefault(r.ticket, r)
             else:
                 confirms.append(r)
-        async with self.store.transaction() as tx:
-            moved = []
-            if first:
-                moved = await tx.orders.acknowledge_batch(
-                    list(first),
-                    [t for t, r in first.items() if r.live],
-                    OrderStatus.SUBMITTED,
-                    _ACKNOWLEDGED,
-                    VENUE_ACTOR,
-                    "acknowledged",
-                    new_hex_id(),
-                    now,
-                )
-            cancelled = await self._confirm(tx, confirms, now)
-            await tx.commit()
-        self._publish_moved(moved, OrderStatus.SUBMITTED, "acknowledged", now)
-        self._publish_moved(cancelled, OrderStatus.PENDING_CANCEL, str(_CANCELLED), now)
-        done = {m.ticket for m in moved}
-        for r in reports:
-            if not isinstance(r, Acknowledged) or (first[r.ticket] is r and r.ticket in done):
-                continue
-            try:
-                await self._step(
-                    r.ticket, Trigger.WORK if r.live else Trigger.ACCEPT, "acknowledged"
-                )
-            except DomainError as exc:
-                log.warning("venue report %r not applied: %s", r, exc.message)
+        moved: list[MovedOrder] = []
+        if first:
+            moved = await tx.orders.acknowledge_batch(
+                list(first),
+                [t for t, r in first.items() if r.live],
+                OrderStatus.SUBMITTED,
+                _ACKNOWLEDGED,
+                VENUE_ACTOR,
+                "acknowledged",
+                new_hex_id(),
+                now,
+            )
+        cancelled = await self._confirm(tx, confirms, now)
+        return AppliedRun(reports, first, moved, cancelled, now)
+
+    def acknowledged(self, run: AppliedRun) -> list[Acknowledged]:
+        """Once ``run`` is committed: its events published, and the acknowledgements it
+        did not apply (their orders were not submitted) for the single way."""
+        self._publish_moved(run.moved, OrderStatus.SUBMITTED, "acknowledged", run.at)
+        self._publish_moved(run.cancelled, OrderStatus.PENDING_CANCEL, str(_CANCELLED), run.at)
+        done = {m.ticket for m in run.moved}
+        return [
+            r
+            for r in run.reports
+            if isinstance(r, Acknowledged) and run.first[r.ticket] is r and r.ticket not in done
+        ]
 
     @staticmethod
     async def _confirm(

@@ -1,10 +1,10 @@
 """The use cases: place, change, cancel one, cancel in bulk, close and flatten.
 
 Each runs in one unit of work: check who may act, check the request, commit the new state with
-its events, and only then tell the venue. Placements and cancels of one order that arrive
-together share their unit of work (group commit, engine/batching.py), each checked and
-answered on its own. The venue's answers come back through ``on_venue_reports``
-(engine/execution.py).
+its events, and only then tell the venue. Placements, cancels of one order and runs of the
+venue's acknowledgements that arrive together share one unit of work (group commit,
+engine/batching.py; ``_write_together``), each checked and answered on its own. The venue's
+answers come back through ``on_venue_reports`` (engine/execution.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.commands import (
@@ -61,7 +62,7 @@ from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, F
 from ordergate.domain.values import shown
 from ordergate.engine.accounting import AccountState, account_state
 from ordergate.engine.batching import GroupCommit, Outcomes
-from ordergate.engine.execution import ExecutionMixin
+from ordergate.engine.execution import AppliedRun, ExecutionMixin
 from ordergate.engine.orderview import OrderView, ViewedStore
 from ordergate.engine.ports import (
     BatchCancel,
@@ -75,7 +76,7 @@ from ordergate.engine.ports import (
 )
 from ordergate.engine.protection import Protection, Touched
 from ordergate.engine.risk import check_margin, check_order, check_stops
-from ordergate.venue.base import Quote, Venue, VenueOrder
+from ordergate.venue.base import Acknowledged, CancelConfirmed, Quote, Venue, VenueOrder
 
 __all__ = ["PROTECTION", "OrderEngine", "venue_order"]
 
@@ -96,6 +97,42 @@ RECOVER_CHUNK = 1_000
 
 def _request_id() -> str:
     return new_hex_id()
+
+
+#: A new order's first step.
+_SUBMITTED = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A run of the venue's acknowledgements and cancel confirmations to write."""
+
+    reports: Sequence[Acknowledged | CancelConfirmed]
+
+
+#: What the engine's group commit writes: a placement, a cancel of one order, or a run.
+_Write = tuple[Principal, PlaceOrder] | tuple[Principal, CancelOrder] | _Run
+
+
+def _sorted(
+    items: Sequence[_Write],
+) -> tuple[
+    list[tuple[int, _Run]],
+    list[tuple[int, Principal, PlaceOrder]],
+    list[tuple[int, Principal, CancelOrder]],
+]:
+    """A batch's runs, placements and cancels, each with its place in the batch."""
+    runs: list[tuple[int, _Run]] = []
+    places: list[tuple[int, Principal, PlaceOrder]] = []
+    cancels: list[tuple[int, Principal, CancelOrder]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, _Run):
+            runs.append((i, item))
+        elif isinstance(item[1], PlaceOrder):
+            places.append((i, item[0], item[1]))
+        else:
+            cancels.append((i, item[0], item[1]))
+    return runs, places, cancels
 
 
 def venue_order(order: Order) -> VenueOrder:
@@ -201,8 +238,11 @@ class OrderEngine(ExecutionMixin):
         self._instruments: dict[str, Instrument] = {}
         self.protection = Protection()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._placements = GroupCommit(self._place_together, max_batch=PLACEMENT_BATCH)
-        self._cancels = GroupCommit(self._cancel_together, max_batch=PLACEMENT_BATCH)
+        #: Placements, cancels of one order and runs of the venue's acknowledgements that
+        #: arrive together share one transaction (engine/batching.py).
+        self._writes: GroupCommit[_Write, Order | list[Acknowledged]] = GroupCommit(
+            self._write_together, max_batch=PLACEMENT_BATCH
+        )
         #: ``get_order`` answers from the store's order view when it keeps one: only the
         #: store can keep it fresh, as every write goes through it (engine/orderview.py).
         self.view: OrderView | None = store.order_view if isinstance(store, ViewedStore) else None
@@ -255,56 +295,88 @@ class OrderEngine(ExecutionMixin):
 
     async def place(self, principal: Principal, cmd: PlaceOrder) -> Order:
         """Check and store a new order as submitted, then send it to the venue. Placements
-        that arrive together are written in one transaction (engine/batching.py)."""
-        return await self._placements.submit((principal, cmd))
+        that arrive together are written in one transaction (``_write_together``)."""
+        return cast(Order, await self._writes.submit((principal, cmd)))
 
-    async def _place_together(
-        self, requests: Sequence[tuple[Principal, PlaceOrder]]
-    ) -> Outcomes[Order]:
-        """Each request checked (who may act, the order's own rules, margin against what the
-        account holds and rests, including the orders earlier in this batch), all the
-        accepted ones stored in one transaction; a refused request is answered its error and
-        changes nothing."""
+    async def _write_run(
+        self, reports: Sequence[Acknowledged | CancelConfirmed]
+    ) -> list[Acknowledged]:
+        return cast(list[Acknowledged], await self._writes.submit(_Run(reports)))
+
+    async def _write_together(
+        self, items: Sequence[_Write]
+    ) -> Outcomes[Order | list[Acknowledged]]:
+        """One transaction for the placements, cancels and runs of the venue's reports that
+        arrived together. The reports go first (they happened at the venue already), then
+        the cancels, then the placements. Each request is checked as it would be alone and
+        answered its order or its error; a refused one changes nothing. Once committed the
+        events are published in that order, the callers answered (a run with what it left
+        for the single way), and then the venue is told."""
         now = self.clock.now()
-        outcomes: list[Order | BaseException] = []
-        placed: list[tuple[Order, Transition, str, str]] = []
-        step = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
+        reported, places, cancels = _sorted(items)
+        runs: list[tuple[int, AppliedRun]] = []
+        outcomes: list[Order | list[Acknowledged] | BaseException] = [[] for _ in items]
         async with self.store.transaction() as tx:
-            accounts: dict[AccountRef, Account] = {}
-            exposures: dict[Login, dict[str, Decimal]] = {}
-            for principal, cmd in requests:
-                try:
-                    account, instrument, order = await self._new_order(
-                        tx, principal, cmd, now, None, accounts
-                    )
-                    exposure = exposures.get(account.login)
-                    if exposure is None:
-                        exposure = await tx.accounts.exposure(account.login)
-                        exposures[account.login] = exposure
-                    await check_margin(
-                        account,
-                        order,
-                        instrument,
-                        exposure,
-                        lambda s: self._maybe_instrument(tx, s),
-                        self.venue.quote,
-                    )
-                except DomainError as exc:
-                    outcomes.append(exc)
-                    continue
-                # What the later orders of the batch are checked against includes this one.
-                exposure[order.symbol] = exposure.get(order.symbol, Decimal(0)) + order.quantity
-                outcomes.append(order)
-                placed.append((order, step, principal.actor, _request_id()))
-            await tx.orders.add_many(placed)
+            for i, item in reported:
+                runs.append((i, await self.acknowledge_in(tx, item.reports, now)))
+            saves = await self._cancel_in(tx, cancels, now, outcomes)
+            placed = await self._place_in(tx, places, now, outcomes)
             await tx.commit()
+        for i, run in runs:
+            outcomes[i] = self.acknowledged(run)
         if self.sink.active:
-            self._publish([transitioned(order, step) for order, *_ in placed])
+            self._publish(
+                [transitioned(s.order, s.steps[0]) for s in saves]
+                + [transitioned(order, _SUBMITTED) for order, *_ in placed]
+            )
 
-        async def submit() -> None:
-            await self.venue.submit([venue_order(order) for order, *_ in placed])
+        async def tell_venue() -> None:
+            for s in saves:
+                await self.venue.cancel(s.order.login, s.request_id, [s.order.key])
+            if placed:
+                await self.venue.submit([venue_order(order) for order, *_ in placed])
 
-        return outcomes, submit
+        return outcomes, tell_venue if saves or placed else None
+
+    async def _place_in(
+        self,
+        tx: Transaction,
+        requests: Sequence[tuple[int, Principal, PlaceOrder]],
+        now: datetime,
+        outcomes: list[Order | list[Acknowledged] | BaseException],
+    ) -> list[tuple[Order, Transition, str, str]]:
+        """In ``tx``: each request checked (who may act, the order's own rules, margin
+        against what the account holds and rests, including the orders earlier in this
+        batch), its outcome set, and the accepted ones stored."""
+        placed: list[tuple[Order, Transition, str, str]] = []
+        accounts: dict[AccountRef, Account] = {}
+        exposures: dict[Login, dict[str, Decimal]] = {}
+        for i, principal, cmd in requests:
+            try:
+                account, instrument, order = await self._new_order(
+                    tx, principal, cmd, now, None, accounts
+                )
+                exposure = exposures.get(account.login)
+                if exposure is None:
+                    exposure = await tx.accounts.exposure(account.login)
+                    exposures[account.login] = exposure
+                await check_margin(
+                    account,
+                    order,
+                    instrument,
+                    exposure,
+                    lambda s: self._maybe_instrument(tx, s),
+                    self.venue.quote,
+                )
+            except DomainError as exc:
+                outcomes[i] = exc
+                continue
+            # What the later orders of the batch are checked against includes this one.
+            exposure[order.symbol] = exposure.get(order.symbol, Decimal(0)) + order.quantity
+            outcomes[i] = order
+            placed.append((order, _SUBMITTED, principal.actor, _request_id()))
+        await tx.orders.add_many(placed)
+        return placed
 
     async def check_place(self, principal: Principal, cmd: PlaceOrder) -> None:
         """Raise what ``place`` would raise for ``cmd`` now, but for margin: who may act, the
@@ -362,15 +434,14 @@ class OrderEngine(ExecutionMixin):
     ) -> Order:
         """Store an order that closes ``closes`` as submitted (the caller sends it): no
         margin check, but no more closing than the ticket holds (``_ensure_closable``).
-        Placements go through ``_place_together``."""
+        Placements go through ``_write_together``."""
         now = self.clock.now()
         async with self.store.transaction() as tx:
             _, _, order = await self._new_order(tx, principal, cmd, now, closes)
             await self._ensure_closable(tx, closes, order.quantity)
-            step = Transition(None, OrderStatus.SUBMITTED, None, "submitted")
-            await tx.orders.add(order, step, principal.actor, _request_id())
+            await tx.orders.add(order, _SUBMITTED, principal.actor, _request_id())
             await tx.commit()
-        self._publish([transitioned(order, step)])
+        self._publish([transitioned(order, _SUBMITTED)])
         return order
 
     @staticmethod
@@ -445,55 +516,49 @@ class OrderEngine(ExecutionMixin):
 
     async def cancel(self, principal: Principal, cmd: CancelOrder) -> Order:
         """Request the cancel of one resting order. Cancels that arrive together are written
-        in one transaction, as placements are."""
-        return await self._cancels.submit((principal, cmd))
+        in one transaction, as placements are (``_write_together``)."""
+        return cast(Order, await self._writes.submit((principal, cmd)))
 
-    async def _cancel_together(
-        self, requests: Sequence[tuple[Principal, CancelOrder]]
-    ) -> Outcomes[Order]:
-        """Each request checked as a lone cancel would be, in order (a second cancel of an
-        order in the same batch finds it pending cancel); the batch's orders read in one
-        statement per account and the accepted cancels written in two."""
-        now = self.clock.now()
-        outcomes: list[Order | BaseException] = []
+    async def _cancel_in(
+        self,
+        tx: Transaction,
+        requests: Sequence[tuple[int, Principal, CancelOrder]],
+        now: datetime,
+        outcomes: list[Order | list[Acknowledged] | BaseException],
+    ) -> list[SaveOrder]:
+        """In ``tx``: each request checked as a lone cancel would be, in order (a second
+        cancel of an order in the same batch finds it pending cancel), its outcome set; the
+        batch's orders read in one statement per account and the accepted cancels written
+        in two."""
         saves: list[SaveOrder] = []
-        async with self.store.transaction() as tx:
-            accounts = await self._accounts_of(tx, requests)
-            loaded = await self._orders_of(tx, [cmd.order for _, cmd in requests], accounts)
-            for (principal, cmd), account in zip(requests, accounts, strict=True):
-                try:
-                    if not isinstance(account, Account):
-                        raise account
-                    order = loaded.get((account.login, cmd.order))
-                    if order is None:
-                        raise OrderNotFound(
-                            f"order {cmd.order} not found in account {account.name}"
-                        )
-                    version = order.version
-                    step = self._request_cancel(order, now)
-                except DomainError as exc:
-                    outcomes.append(exc)
-                    continue
-                saves.append(SaveOrder(order, [step], principal.actor, _request_id(), version))
-                outcomes.append(order)
-            await tx.orders.save_many(saves)
-            await tx.commit()
-        if self.sink.active:
-            self._publish([transitioned(s.order, s.steps[0]) for s in saves])
-
-        async def send() -> None:
-            for s in saves:
-                await self.venue.cancel(s.order.login, s.request_id, [s.order.key])
-
-        return outcomes, send
+        if not requests:
+            return saves
+        accounts = await self._accounts_of(tx, requests)
+        loaded = await self._orders_of(tx, [cmd.order for *_, cmd in requests], accounts)
+        for (i, principal, cmd), account in zip(requests, accounts, strict=True):
+            try:
+                if not isinstance(account, Account):
+                    raise account
+                order = loaded.get((account.login, cmd.order))
+                if order is None:
+                    raise OrderNotFound(f"order {cmd.order} not found in account {account.name}")
+                version = order.version
+                step = self._request_cancel(order, now)
+            except DomainError as exc:
+                outcomes[i] = exc
+                continue
+            saves.append(SaveOrder(order, [step], principal.actor, _request_id(), version))
+            outcomes[i] = order
+        await tx.orders.save_many(saves)
+        return saves
 
     async def _accounts_of(
-        self, tx: Transaction, requests: Sequence[tuple[Principal, CancelOrder]]
+        self, tx: Transaction, requests: Sequence[tuple[int, Principal, CancelOrder]]
     ) -> list[Account | DomainError]:
         """Each request's account, or the error that refuses it (read once per batch)."""
         accounts: dict[AccountRef, Account] = {}
         found: list[Account | DomainError] = []
-        for principal, cmd in requests:
+        for _, principal, cmd in requests:
             try:
                 found.append(await self._account_in(tx, principal, cmd.account, accounts))
             except DomainError as exc:
