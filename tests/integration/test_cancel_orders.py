@@ -204,6 +204,7 @@ class FailingAfterBatch:
 
     def __init__(self, store):
         self._store = store
+        self.serial_writes = store.serial_writes
 
     def transaction(self, *, readonly=False):
         store = self._store

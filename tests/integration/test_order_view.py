@@ -38,6 +38,10 @@ class PausedReads:
     def order_view(self) -> OrderView | None:
         return self.store.order_view
 
+    @property
+    def serial_writes(self) -> bool:
+        return self.store.serial_writes
+
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[SqlTransaction]:
         async with self.store.transaction(readonly=readonly) as tx:

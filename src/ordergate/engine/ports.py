@@ -262,6 +262,10 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
+    #: The store runs one write transaction at a time (SQLite): the engine's placements,
+    #: cancels and acknowledgements then share one group commit instead of queueing for it.
+    serial_writes: bool
+
     def transaction(
         self, *, readonly: bool = False
     ) -> AbstractAsyncContextManager[Transaction]: ...

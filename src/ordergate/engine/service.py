@@ -238,11 +238,13 @@ class OrderEngine(ExecutionMixin):
         self._instruments: dict[str, Instrument] = {}
         self.protection = Protection()
         self._tasks: set[asyncio.Task[None]] = set()
-        #: Placements, cancels of one order and runs of the venue's acknowledgements that
-        #: arrive together share one transaction (engine/batching.py).
-        self._writes: GroupCommit[_Write, Order | list[Acknowledged]] = GroupCommit(
-            self._write_together, max_batch=PLACEMENT_BATCH
-        )
+        # Placements, cancels of one order and runs of the venue's acknowledgements that
+        # arrive together share one transaction (engine/batching.py). Where the store writes
+        # one transaction at a time, all three share one queue; where it writes several at
+        # once (PostgreSQL), each has its own, and the three are written side by side.
+        self._placing = self._new_writes()
+        self._cancelling = self._placing if store.serial_writes else self._new_writes()
+        self._reporting = self._placing if store.serial_writes else self._new_writes()
         #: ``get_order`` answers from the store's order view when it keeps one: only the
         #: store can keep it fresh, as every write goes through it (engine/orderview.py).
         self.view: OrderView | None = store.order_view if isinstance(store, ViewedStore) else None
@@ -296,12 +298,15 @@ class OrderEngine(ExecutionMixin):
     async def place(self, principal: Principal, cmd: PlaceOrder) -> Order:
         """Check and store a new order as submitted, then send it to the venue. Placements
         that arrive together are written in one transaction (``_write_together``)."""
-        return cast(Order, await self._writes.submit((principal, cmd)))
+        return cast(Order, await self._placing.submit((principal, cmd)))
+
+    def _new_writes(self) -> GroupCommit[_Write, Order | list[Acknowledged]]:
+        return GroupCommit(self._write_together, max_batch=PLACEMENT_BATCH)
 
     async def _write_run(
         self, reports: Sequence[Acknowledged | CancelConfirmed]
     ) -> list[Acknowledged]:
-        return cast(list[Acknowledged], await self._writes.submit(_Run(reports)))
+        return cast(list[Acknowledged], await self._reporting.submit(_Run(reports)))
 
     async def _write_together(
         self, items: Sequence[_Write]
@@ -517,7 +522,7 @@ class OrderEngine(ExecutionMixin):
     async def cancel(self, principal: Principal, cmd: CancelOrder) -> Order:
         """Request the cancel of one resting order. Cancels that arrive together are written
         in one transaction, as placements are (``_write_together``)."""
-        return cast(Order, await self._writes.submit((principal, cmd)))
+        return cast(Order, await self._cancelling.submit((principal, cmd)))
 
     async def _cancel_in(
         self,

@@ -52,6 +52,7 @@ class SqlStore:
         # milliseconds of sleep. They queue here instead, and take turns at once. Other
         # processes (the CLI) still meet the busy timeout.
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.serial_writes = self._writer is not None
 
     @property
     def dialect(self) -> str:
