@@ -112,6 +112,9 @@ class _Run:
 
 #: What the engine's group commit writes: a placement, a cancel of one order, or a run.
 _Write = tuple[Principal, PlaceOrder] | tuple[Principal, CancelOrder] | _Run
+#: A batch's answers, in its order: an order, a run's acknowledgements left for the single
+#: way, or the error that refused the request.
+_Answers = list[Order | list[Acknowledged] | BaseException]
 
 
 def _sorted(
@@ -320,7 +323,7 @@ class OrderEngine(ExecutionMixin):
         now = self.clock.now()
         reported, places, cancels = _sorted(items)
         runs: list[tuple[int, AppliedRun]] = []
-        outcomes: list[Order | list[Acknowledged] | BaseException] = [[] for _ in items]
+        outcomes: _Answers = [[] for _ in items]  # each set below, in the transaction or after
         async with self.store.transaction() as tx:
             for i, item in reported:
                 runs.append((i, await self.acknowledge_in(tx, item.reports, now)))
@@ -348,7 +351,7 @@ class OrderEngine(ExecutionMixin):
         tx: Transaction,
         requests: Sequence[tuple[int, Principal, PlaceOrder]],
         now: datetime,
-        outcomes: list[Order | list[Acknowledged] | BaseException],
+        outcomes: _Answers,
     ) -> list[tuple[Order, Transition, str, str]]:
         """In ``tx``: each request checked (who may act, the order's own rules, margin
         against what the account holds and rests, including the orders earlier in this
@@ -529,7 +532,7 @@ class OrderEngine(ExecutionMixin):
         tx: Transaction,
         requests: Sequence[tuple[int, Principal, CancelOrder]],
         now: datetime,
-        outcomes: list[Order | list[Acknowledged] | BaseException],
+        outcomes: _Answers,
     ) -> list[SaveOrder]:
         """In ``tx``: each request checked as a lone cancel would be, in order (a second
         cancel of an order in the same batch finds it pending cancel), its outcome set; the
