@@ -206,12 +206,12 @@ class FailingAfterBatch:
         self._store = store
         self.serial_writes = store.serial_writes
 
-    def transaction(self, *, readonly=False):
+    def transaction(self, *, readonly=False, brief=False):
         store = self._store
 
         class Wrapped:
             async def __aenter__(self):
-                self._cm = store.transaction(readonly=readonly)
+                self._cm = store.transaction(readonly=readonly, brief=brief)
                 tx: Transaction = await self._cm.__aenter__()
                 real = tx.orders.cancel_batch
 

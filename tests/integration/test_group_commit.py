@@ -17,14 +17,16 @@ D = Decimal
 
 
 def count_writes(store, monkeypatch):
-    """How many write transactions ``store`` opens from now on."""
-    opened = {"writes": 0}
+    """How many write transactions ``store`` opens from now on, and how many of them the
+    engine said were brief."""
+    opened = {"writes": 0, "brief": 0}
     transaction = store.transaction
 
     @asynccontextmanager
-    async def counted(*, readonly=False):
+    async def counted(*, readonly=False, brief=False):
         opened["writes"] += not readonly
-        async with transaction(readonly=readonly) as tx:
+        opened["brief"] += brief
+        async with transaction(readonly=readonly, brief=brief) as tx:
             yield tx
 
     monkeypatch.setattr(store, "transaction", counted)
@@ -44,6 +46,7 @@ async def test_placements_that_arrive_together_share_one_transaction(store, monk
     before_acks = opened["writes"]
     await w.engine.settle()
     assert opened["writes"] - before_acks <= 3  # the acknowledgements, together too
+    assert opened["brief"] == opened["writes"]  # each writes a few rows (Store.transaction)
     for order in orders:
         assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
         trail = [e[:2] for e in await events_of(store, order.ticket)]
@@ -229,6 +232,7 @@ async def test_cancels_that_arrive_together_share_one_transaction(store, monkeyp
         return_exceptions=True,
     )
     assert opened["writes"] <= 3
+    assert opened["brief"] == opened["writes"]
     assert [a.status for a in answers[:30]] == [S.PENDING_CANCEL] * 30  # type: ignore[union-attr]
     assert isinstance(answers[30], AlreadyPendingCancel)
     assert isinstance(answers[31], OrderNotFound)
@@ -254,6 +258,8 @@ async def test_the_venue_confirmations_of_many_cancels_are_applied_together(stor
     opened = count_writes(store, monkeypatch)
     await w.engine.settle()
     assert opened["writes"] <= 2
+    # A confirmation may name a bulk cancel's many orders: not a brief transaction.
+    assert opened["brief"] == 0
     for order in orders:
         assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.CANCELLED
         trail = [e[:2] for e in await events_of(store, order.ticket)]

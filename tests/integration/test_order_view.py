@@ -43,8 +43,10 @@ class PausedReads:
         return self.store.serial_writes
 
     @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[SqlTransaction]:
-        async with self.store.transaction(readonly=readonly) as tx:
+    async def transaction(
+        self, *, readonly: bool = False, brief: bool = False
+    ) -> AsyncIterator[SqlTransaction]:
+        async with self.store.transaction(readonly=readonly, brief=brief) as tx:
             real = tx.orders.get
 
             async def get(login: int, ref: Any, *, lock: bool = False) -> Order | None:

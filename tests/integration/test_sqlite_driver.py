@@ -1,6 +1,9 @@
-"""store/sqlite_driver.py: one thread trip per statement, any result size, streamed or not."""
+"""store/sqlite_driver.py: one thread trip per statement (two per brief transaction), any
+result size, streamed or not."""
 
+import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import aiosqlite.core
@@ -114,3 +117,81 @@ async def test_a_transaction_without_statements_ends_cleanly(engine):
         await conn.rollback()  # the owed BEGIN ran with the INSERT: this undoes it
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
         await conn.rollback()
+
+
+async def test_a_brief_transaction_is_two_trips_and_its_other_statements_run_here(engine, trips):
+    ran_on: list[str] = []
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the connection, before counting
+        await conn.commit()
+        raw = (await conn.get_raw_connection()).driver_connection._conn
+        raw.create_function("thread", 0, lambda: ran_on.append(threading.current_thread().name))
+        trips.start()
+        conn = await conn.execution_options(brief=True)
+        await conn.begin()
+        await conn.execute(text("SELECT thread()"))  # with its BEGIN, on the thread
+        await conn.execute(text("INSERT INTO t (n) VALUES (-1), (-2)"))
+        await conn.execute(text("SELECT thread()"))
+        rows = (await conn.execute(text("SELECT n FROM t ORDER BY n"))).scalars().all()
+        assert len(rows) == ROWS + 2  # larger than one fetch: the rest fetched here too
+        assert len(trips.calls) == 1
+        await conn.commit()
+        assert len(trips.calls) == 2
+        here = threading.current_thread().name
+        assert ran_on[0] != here
+        assert ran_on[1] == here
+
+        # The next transaction is not brief: one trip per statement again.
+        conn = await conn.execution_options(brief=False)
+        await conn.begin()
+        await conn.execute(text("SELECT thread()"))
+        await conn.execute(text("SELECT thread()"))
+        assert len(trips.calls) == 4
+        assert ran_on[2:] == [ran_on[0]] * 2
+        await conn.rollback()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS + 2
+
+
+async def test_a_brief_transaction_that_fails_rolls_back_and_the_next_goes_to_the_thread(
+    engine, trips
+):
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(brief=True)
+        await conn.begin()
+        await conn.execute(text("INSERT INTO t (n) VALUES (-1)"))
+        with pytest.raises(Exception, match="UNIQUE"):
+            await conn.execute(text("INSERT INTO t (n) VALUES (-1)"))  # raised here
+        await conn.rollback()
+        trips.start()
+        conn = await conn.execution_options(brief=False)
+        await conn.begin()
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS
+        assert len(trips.calls) == 1
+        await conn.rollback()
+
+
+async def test_a_brief_transaction_waits_for_another_writer_on_the_thread(engine, tmp_path):
+    # Its BEGIN IMMEDIATE goes with the first statement to the connection's thread, where
+    # SQLite's busy handler waits for the lock: the event loop keeps running meanwhile.
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(brief=True)
+            await conn.begin()
+            write = asyncio.create_task(conn.execute(text("INSERT INTO t (n) VALUES (-1)")))
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert ticks == 20
+            assert not write.done()
+            other.execute("ROLLBACK")
+            await write
+            await conn.commit()
+    finally:
+        other.close()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == ROWS + 1

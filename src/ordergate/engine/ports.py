@@ -267,5 +267,8 @@ class Store(Protocol):
     serial_writes: bool
 
     def transaction(
-        self, *, readonly: bool = False
-    ) -> AbstractAsyncContextManager[Transaction]: ...
+        self, *, readonly: bool = False, brief: bool = False
+    ) -> AbstractAsyncContextManager[Transaction]:
+        """A unit of work. ``brief``: a hint that its statements are few and touch few rows
+        (the engine's group commit); the store may run them more cheaply (SQLite does)."""
+        ...

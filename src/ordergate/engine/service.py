@@ -91,6 +91,9 @@ _CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
 MARKET_CLOSED_REASON = "market_closed"
 #: At most this many placements (or cancels of one order) share one transaction.
 PLACEMENT_BATCH = 500
+#: A group commit is brief (``Store.transaction``) if its runs hold at most this many of the
+#: venue's acknowledgements and no cancel confirmation, which may name a bulk cancel's orders.
+BRIEF_REPORTS = 2_000
 #: Open orders ``recover`` reads and hands to the venue at a time.
 RECOVER_CHUNK = 1_000
 
@@ -136,6 +139,14 @@ def _sorted(
         else:
             cancels.append((i, item[0], item[1]))
     return runs, places, cancels
+
+
+def _brief(runs: Sequence[tuple[int, _Run]]) -> bool:
+    """Whether a batch with ``runs`` writes few rows (its placements and cancels do)."""
+    reports = [r for _, run in runs for r in run.reports]
+    return len(reports) <= BRIEF_REPORTS and not any(
+        isinstance(r, CancelConfirmed) for r in reports
+    )
 
 
 def venue_order(order: Order) -> VenueOrder:
@@ -324,7 +335,7 @@ class OrderEngine(ExecutionMixin):
         reported, places, cancels = _sorted(items)
         runs: list[tuple[int, AppliedRun]] = []
         outcomes: _Answers = [[] for _ in items]  # each set below, in the transaction or after
-        async with self.store.transaction() as tx:
+        async with self.store.transaction(brief=_brief(reported)) as tx:
             for i, item in reported:
                 runs.append((i, await self.acknowledge_in(tx, item.reports, now)))
             saves = await self._cancel_in(tx, cancels, now, outcomes)

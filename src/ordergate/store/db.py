@@ -46,8 +46,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Write transactions take the write lock up front, so two writers queue instead of
     # deadlocking on a lock upgrade; read-only ones stay deferred and run beside writers.
-    mode = "DEFERRED" if conn.get_execution_options().get("readonly") else "IMMEDIATE"
-    if not begins_with_next(conn.connection.dbapi_connection, f"BEGIN {mode}"):
+    # A brief one runs its statements on the event loop's thread once begun (sqlite_driver).
+    options = conn.get_execution_options()
+    mode = "DEFERRED" if options.get("readonly") else "IMMEDIATE"
+    inline = bool(options.get("brief"))
+    if not begins_with_next(conn.connection.dbapi_connection, f"BEGIN {mode}", inline=inline):
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 

@@ -9,6 +9,14 @@ Everything still runs on the connection's thread, in order, as aiosqlite runs it
 
 A transaction's ``BEGIN`` goes with its first statement (``begin_with_next``): one trip
 fewer per transaction, and the lock it takes is taken before anything the transaction reads.
+
+A brief transaction (``begin_with_next(…, inline=True)``: the engine's group commit of
+placements and acknowledgements) makes two trips in all. Its first statement goes to the
+thread with the ``BEGIN``, so that waiting for another process's write lock never holds the
+event loop; once it holds the lock, its other statements run on the loop's own thread, each
+a few microseconds of SQLite, and its commit (the log's fsync, and a checkpoint now and then)
+goes back to the connection's thread. Under load a trip is not its few microseconds but a
+turn of the busy event loop, and a placement batch of seven statements waited for seven.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ class _Cursor(aiosqlite.Cursor):
         self._size = 1
 
     async def _on_thread(self, run: Callable[[], Any]) -> Any:
+        """``run()`` on the connection's thread, or here in a brief transaction that began."""
+        if self._owner.runs_here():
+            return run()
         return await self._conn._execute(run)  # type: ignore[no-untyped-call]
 
     def _sqlite_cursor(self) -> sqlite3.Cursor:
@@ -94,7 +105,11 @@ class _Cursor(aiosqlite.Cursor):
         return rows
 
     async def close(self) -> None:
-        if self._cursor is not None:
+        if self._cursor is None:
+            return
+        if self._owner.runs_here():
+            self._cursor.close()
+        else:
             # Queued behind whatever the connection is doing, without waiting for it.
             self._conn._tx.put_nowait((None, self._cursor.close))
 
@@ -109,14 +124,23 @@ class _Cursor(aiosqlite.Cursor):
 
 class _Connection(aiosqlite.Connection):
     _begin: str | None = None  # a BEGIN to run before the next statement
+    _inline = False  # the transaction is brief: once begun, its statements run here
 
     def cursor(self) -> _Cursor:  # type: ignore[override]
         # SQLAlchemy enters it as an async context: ``__aenter__`` answers the cursor itself.
         return _Cursor(self)
 
-    def begin_with_next(self, statement: str) -> None:
-        """Run ``statement`` (a BEGIN) on the thread just before the next statement."""
+    def begin_with_next(self, statement: str, *, inline: bool = False) -> None:
+        """Run ``statement`` (a BEGIN) on the thread just before the next statement; with
+        ``inline`` the transaction's later statements run on the caller's thread."""
         self._begin = statement
+        self._inline = inline
+
+    def runs_here(self) -> bool:
+        """Whether a call may run on the caller's thread: in a brief transaction whose
+        BEGIN is done. The connection's thread is idle then: the BEGIN's trip came back
+        after everything queued before it, and nothing is queued until the commit."""
+        return self._inline and self._begin is None
 
     def begin_now(self) -> None:
         """On the connection's thread: the BEGIN still owed, if any."""
@@ -125,6 +149,7 @@ class _Connection(aiosqlite.Connection):
             self._conn.execute(begin)
 
     async def commit(self) -> None:
+        self._inline = False
         # A transaction that ran no statement never began: nothing to end.
         if self._begin is not None:
             self._begin = None
@@ -132,6 +157,7 @@ class _Connection(aiosqlite.Connection):
         await super().commit()
 
     async def rollback(self) -> None:
+        self._inline = False
         if self._begin is not None:
             self._begin = None
             return
@@ -153,11 +179,12 @@ def async_creator(path: str, **kwargs: Any) -> Callable[[], Awaitable[aiosqlite.
     return connect
 
 
-def begins_with_next(dbapi_connection: Any, statement: str) -> bool:
-    """Have ``statement`` (a BEGIN) run with the next statement on a connection made here;
-    False for any other connection (the caller runs it itself)."""
+def begins_with_next(dbapi_connection: Any, statement: str, *, inline: bool = False) -> bool:
+    """Have ``statement`` (a BEGIN) run with the next statement on a connection made here
+    (``inline``: a brief transaction, see above); False for any other connection (the
+    caller runs it itself, and every statement goes to the thread)."""
     driver = getattr(dbapi_connection, "driver_connection", None)
     if not isinstance(driver, _Connection):
         return False
-    driver.begin_with_next(statement)
+    driver.begin_with_next(statement, inline=inline)
     return True

@@ -59,19 +59,25 @@ class SqlStore:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[SqlTransaction]:
+    async def transaction(
+        self, *, readonly: bool = False, brief: bool = False
+    ) -> AsyncIterator[SqlTransaction]:
+        """A unit of work; ``brief``: its statements are few and small (on SQLite they run
+        on the event loop's thread once it holds the write lock: store/sqlite_driver.py)."""
         if readonly or self._writer is None:
-            async with self._unit(readonly) as tx:
+            async with self._unit(readonly, brief) as tx:
                 yield tx
             return
-        async with self._writer, self._unit(readonly) as tx:
+        async with self._writer, self._unit(readonly, brief) as tx:
             yield tx
 
     @asynccontextmanager
-    async def _unit(self, readonly: bool) -> AsyncIterator[SqlTransaction]:
+    async def _unit(self, readonly: bool, brief: bool) -> AsyncIterator[SqlTransaction]:
         async with self.engine.connect() as conn:
             if readonly:
                 conn = await conn.execution_options(readonly=True)
+            elif brief:
+                conn = await conn.execution_options(brief=True)
             await conn.begin()
             tx = SqlTransaction(conn, self.order_view)
             try:
