@@ -258,12 +258,42 @@ async def test_the_venue_confirmations_of_many_cancels_are_applied_together(stor
     opened = count_writes(store, monkeypatch)
     await w.engine.settle()
     assert opened["writes"] <= 2
-    # A confirmation may name a bulk cancel's many orders: not a brief transaction.
-    assert opened["brief"] == 0
+    assert opened["brief"] == opened["writes"]  # 30 orders: a few rows
     for order in orders:
         assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.CANCELLED
         trail = [e[:2] for e in await events_of(store, order.ticket)]
         assert trail[-2:] == [("working", "pending_cancel"), ("pending_cancel", "cancelled")]
+
+
+@pytest.mark.parametrize(("brief_reports", "brief"), [(9, False), (10, True)])
+async def test_a_confirmation_of_more_orders_than_brief_reports_is_not_brief(
+    store, monkeypatch, brief_reports, brief
+):
+    # A bulk cancel's confirmation names its orders by count: over BRIEF_REPORTS, the
+    # statements that move them go to the connection's thread (Store.transaction).
+    from ordergate.domain.commands import CancelOrders
+    from ordergate.engine import service
+    from ordergate.venue.base import CancelConfirmed
+
+    w = await world(store)
+    await asyncio.gather(*(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(10)))
+    await w.engine.settle()
+    confirmed = []
+    on_cancel = w.venue._on_cancel
+
+    def seen(*args):
+        reports = on_cancel(*args)
+        confirmed.extend(r.orders for r in reports if isinstance(r, CancelConfirmed))
+        return reports
+
+    monkeypatch.setattr(w.venue, "_on_cancel", seen)
+    monkeypatch.setattr(service, "BRIEF_REPORTS", brief_reports)
+    opened = count_writes(store, monkeypatch)
+    report = await w.engine.cancel_orders(w.me, CancelOrders(account=1001))
+    await w.engine.settle()
+    assert report.cancelled == 10
+    assert confirmed == [10]
+    assert opened["brief"] == int(brief)  # the confirmation's; the bulk cancel's own is not
 
 
 async def test_a_batch_of_cancels_reads_and_writes_its_orders_in_a_few_statements(store):

@@ -91,8 +91,8 @@ _CANCEL_TARGET = next_status(OrderStatus.WORKING, Trigger.REQUEST_CANCEL)
 MARKET_CLOSED_REASON = "market_closed"
 #: At most this many placements (or cancels of one order) share one transaction.
 PLACEMENT_BATCH = 500
-#: A group commit is brief (``Store.transaction``) if its runs hold at most this many of the
-#: venue's acknowledgements and no cancel confirmation, which may name a bulk cancel's orders.
+#: A group commit is brief (``Store.transaction``) if its runs move at most this many orders
+#: (an acknowledgement moves one, a cancel confirmation as many as it cancelled).
 BRIEF_REPORTS = 2_000
 #: Open orders ``recover`` reads and hands to the venue at a time.
 RECOVER_CHUNK = 1_000
@@ -143,10 +143,11 @@ def _sorted(
 
 def _brief(runs: Sequence[tuple[int, _Run]]) -> bool:
     """Whether a batch with ``runs`` writes few rows (its placements and cancels do)."""
-    reports = [r for _, run in runs for r in run.reports]
-    return len(reports) <= BRIEF_REPORTS and not any(
-        isinstance(r, CancelConfirmed) for r in reports
-    )
+    moved = 0
+    for _, run in runs:
+        for r in run.reports:
+            moved += r.orders if isinstance(r, CancelConfirmed) else 1
+    return moved <= BRIEF_REPORTS
 
 
 def venue_order(order: Order) -> VenueOrder:

@@ -8,7 +8,7 @@ between the two leaves the order in its committed state, from which ``restore`` 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -92,11 +92,13 @@ class Filled:
 
 @dataclass(frozen=True, slots=True)
 class CancelConfirmed:
-    """The cancels of ``request_id`` for ``login`` are done, but for ``except_tickets``."""
+    """The cancels of ``request_id`` for ``login`` are done, but for ``except_tickets``:
+    ``orders`` orders cancelled (one, or a bulk cancel's many)."""
 
     login: Login
     request_id: str
     except_tickets: frozenset[Ticket] = frozenset()
+    orders: int = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

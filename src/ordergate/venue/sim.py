@@ -378,7 +378,7 @@ class SimVenue:
         ]
         done = frozenset(t for group in refused.values() for t in group)
         if len(done) < len(tickets):
-            reports.append(CancelConfirmed(login, request_id, done))
+            reports.append(CancelConfirmed(login, request_id, done, orders=len(taken)))
         return reports
 
     def _standing_refusal(self, symbol: str, at: datetime) -> str | None:
