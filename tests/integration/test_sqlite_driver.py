@@ -9,6 +9,7 @@ from pathlib import Path
 import aiosqlite.core
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from ordergate.store import create_engine, sqlite_url
 from ordergate.store import sqlite_driver as driver
@@ -161,7 +162,7 @@ async def test_a_brief_transaction_that_fails_rolls_back_and_the_next_goes_to_th
         conn = await conn.execution_options(brief=True)
         await conn.begin()
         await conn.execute(text("INSERT INTO t (n) VALUES (-1)"))
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(IntegrityError, match="UNIQUE"):
             await conn.execute(text("INSERT INTO t (n) VALUES (-1)"))  # raised here
         await conn.rollback()
         trips.start()
