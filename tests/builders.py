@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, text
+import pytest
+from sqlalchemy import event, insert, text
 
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.clock import Clock
@@ -17,6 +20,7 @@ from ordergate.domain.orders import Order, OrderType, Side, TimeInForce
 from ordergate.domain.principal import Principal, Role
 from ordergate.engine import OrderEngine
 from ordergate.store import SqlStore
+from ordergate.store import direct as direct_sql
 from ordergate.store.tables import metadata, users
 from ordergate.venue.base import Quote
 from ordergate.venue.sim import SimVenue
@@ -241,3 +245,30 @@ async def eventually(check, timeout: float = 5.0) -> None:  # type: ignore[no-un
         if loop.time() > deadline:
             raise AssertionError(f"not true within {timeout} s: {check}")
         await asyncio.sleep(0.01)
+
+
+@contextmanager
+def statements_run(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL of every statement ``store`` runs inside the block: through SQLAlchemy, and
+    on SQLite the ones that run on the sqlite3 connection directly (store/direct.py)."""
+    seen: list[str] = []
+
+    def through_sqlalchemy(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    with monkeypatch.context() as patch:
+        for cls, sql_of in (
+            (direct_sql.RowInsert, lambda self, rows: self._statement(len(rows))),
+            (direct_sql.CompiledStatement, lambda self, given: self.sql),
+        ):
+
+            def recorded(self, db, values, _run=cls.run, _sql_of=sql_of):  # type: ignore[no-untyped-def]
+                seen.append(_sql_of(self, values))
+                return _run(self, db, values)
+
+            patch.setattr(cls, "run", recorded)
+        event.listen(store.engine.sync_engine, "before_cursor_execute", through_sqlalchemy)
+        try:
+            yield seen
+        finally:
+            event.remove(store.engine.sync_engine, "before_cursor_execute", through_sqlalchemy)

@@ -20,6 +20,10 @@ from ordergate.store.types import Fixed
 __all__ = ["SqlAccountRepository"]
 
 
+#: An account by login or by name, built once: every batch of placements reads its accounts.
+_BY_LOGIN = select(accounts).where(accounts.c.login == bindparam("login"))
+_BY_NAME = select(accounts).where(accounts.c.name_key == bindparam("name_key"))
+
 #: The margin check's read, built once (every batch of placements runs it): the resting
 #: quantity per symbol and the held one, in one statement (one trip to the database).
 _EXPOSURE = union_all(
@@ -39,12 +43,11 @@ class SqlAccountRepository:
     async def get(self, ref: AccountRef) -> Account | None:
         if isinstance(ref, bool):
             return None
-        where = (
-            accounts.c.login == ref
-            if isinstance(ref, int)
-            else accounts.c.name_key == ref.casefold()
-        )
-        row = (await self._conn.execute(select(accounts).where(where))).mappings().first()
+        if isinstance(ref, int):
+            found = await self._conn.execute(_BY_LOGIN, {"login": ref})
+        else:
+            found = await self._conn.execute(_BY_NAME, {"name_key": ref.casefold()})
+        row = found.mappings().first()
         return None if row is None else account_from_row(row)
 
     async def add(self, account: Account, password_hash: str | None = None) -> None:

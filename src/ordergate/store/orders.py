@@ -12,6 +12,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     ColumnElement,
+    Dialect,
     Select,
     String,
     and_,
@@ -34,7 +35,9 @@ from ordergate.domain.orders import NON_TERMINAL, Order, OrderStatus, OrderType,
 from ordergate.domain.reports import CancelAccepted
 from ordergate.engine.orderview import Writes
 from ordergate.engine.ports import BatchCancel, MovedOrder, SaveOrder
+from ordergate.store.direct import CompiledStatement, RowInsert
 from ordergate.store.mapping import order_from_row, order_values
+from ordergate.store.sqlite_driver import Direct
 from ordergate.store.tables import order_events, orders
 from ordergate.store.types import UtcDateTime, from_units_cached
 
@@ -76,6 +79,43 @@ def _events_unnest() -> Any:
     return insert(order_events).from_select(_EVENT_COLUMNS, select(*arrays))
 
 
+class _DirectStatements:
+    """The statements every placement writes, for ``SqlOrderRepository``'s direct work on
+    SQLite (store/direct.py)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        o = orders.c
+        self.orders = RowInsert(
+            orders, [c for c in orders.c if c.name != "ticket"], dialect, returning=[o.id, o.ticket]
+        )
+        self.events = RowInsert(order_events, [order_events.c[n] for n in _EVENT_COLUMNS], dialect)
+
+
+_DIRECT: dict[str, _DirectStatements] = {}
+#: SQLAlchemy statements compiled for direct work, by the statement (None: it cannot be).
+_COMPILED: dict[int, tuple[Any, CompiledStatement | None]] = {}
+
+
+def _direct_statements(dialect: Dialect) -> _DirectStatements:
+    found = _DIRECT.get(dialect.name)
+    if found is None:
+        found = _DIRECT[dialect.name] = _DirectStatements(dialect)
+    return found
+
+
+def _compiled(dialect: Dialect, statement: Any) -> CompiledStatement | None:
+    """``statement`` (one of ``_BUILT``'s, which live as long as the process) compiled for
+    direct work on SQLite, once; None if its SQL depends on its parameters."""
+    found = _COMPILED.get(id(statement))
+    if found is None or found[0] is not statement:
+        try:
+            compiled: CompiledStatement | None = CompiledStatement(statement, dialect)
+        except ValueError:
+            compiled = None
+        found = _COMPILED[id(statement)] = (statement, compiled)
+    return found[1]
+
+
 def _member_of(pg: bool, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     """``column IN`` the values of parameter ``name`` (``SqlOrderRepository._members``): an
     array on PostgreSQL, a JSON array on SQLite, one parameter however many values."""
@@ -106,10 +146,15 @@ class SqlOrderRepository:
     """Orders on ``conn``. Every write names the orders it touches to ``writes`` (when given)
     before its transaction can commit, so the order view never answers them stale."""
 
-    def __init__(self, conn: AsyncConnection, writes: Writes | None = None) -> None:
+    def __init__(
+        self, conn: AsyncConnection, writes: Writes | None = None, direct: Direct | None = None
+    ) -> None:
         self._conn = conn
         self._pg = conn.dialect.name == "postgresql"
         self._writes = writes
+        # On SQLite, the statements of every placement run on the sqlite3 connection itself
+        # (store/direct.py); on PostgreSQL they go through SQLAlchemy.
+        self._direct = direct
 
     def _touch(self, tickets: Collection[Ticket] = (), logins: Collection[Login] = ()) -> None:
         if self._writes is not None:
@@ -137,10 +182,16 @@ class SqlOrderRepository:
         # Each ticket is matched to its order by the order's id: asking for the rows in the
         # order given (sort_by_parameter_order) makes SQLAlchemy insert them one statement at
         # a time on SQLite, where multi-row VALUES is one statement per batch.
-        result = await self._conn.execute(
-            insert(orders).returning(orders.c.id, orders.c.ticket),
-            [order_values(order) for order, *_ in placed],
-        )
+        values = [order_values(order) for order, *_ in placed]
+        result: Any
+        if self._direct is not None:
+            statements = _direct_statements(self._conn.dialect)
+            bound = [statements.orders.bind(v) for v in values]
+            result = await self._direct.run(lambda db: statements.orders.run(db, bound))
+        else:
+            result = await self._conn.execute(
+                insert(orders).returning(orders.c.id, orders.c.ticket), values
+            )
         ticket_of = {oid: Ticket(ticket) for oid, ticket in result}
         if len(ticket_of) != len(placed):
             raise RuntimeError(f"inserted {len(placed)} orders, got {len(ticket_of)} tickets")
@@ -160,6 +211,11 @@ class SqlOrderRepository:
         column (``unnest``): asyncpg's executemany, which SQLAlchemy uses for a plain
         many-row INSERT, took about 0.4 ms a row under load."""
         if not rows:
+            return
+        if self._direct is not None:
+            events = _direct_statements(self._conn.dialect).events
+            bound = [events.bind(row) for row in rows]
+            await self._direct.run(lambda db: events.run(db, bound))
             return
         if not self._pg:
             await self._conn.execute(insert(order_events), rows)
@@ -431,6 +487,16 @@ class SqlOrderRepository:
             stmt = _BUILT[key] = build()
         return stmt
 
+    async def _execute(self, statement: Any, params: dict[str, Any]) -> Any:
+        """``statement`` (one of ``_built``'s) run with ``params``: its rows. On SQLite
+        directly where its SQL is one text (store/direct.py), else through SQLAlchemy."""
+        direct = self._direct
+        if direct is not None:
+            compiled = _compiled(self._conn.dialect, statement)
+            if compiled is not None:
+                return await direct.run(lambda db: compiled.run(db, params))
+        return await self._conn.execute(statement, params)
+
     async def _move_batch(
         self,
         shape: tuple[Any, ...],
@@ -491,7 +557,7 @@ class SqlOrderRepository:
             )
 
         common = {"mv_source": source.value, "mv_at": at, "mv_request_id": new_request_id}
-        result = await self._conn.execute(
+        result = await self._execute(
             self._built(("move", *shape), update_stmt), {**params, **common}
         )
         moved_orders = [
@@ -499,7 +565,7 @@ class SqlOrderRepository:
             for ticket, oid, login, symbol, status in result
         ]
         if moved_orders:
-            await self._conn.execute(
+            await self._execute(
                 self._built(("moved-events",), events_stmt),
                 {
                     **common,

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-__all__ = ["async_creator", "begins_with_next"]
+__all__ = ["Direct", "async_creator", "begins_with_next", "direct_of"]
+
+T = TypeVar("T")
 
 
 #: Rows a statement's one trip brings back with it; a larger result is fetched on demand
@@ -188,3 +190,33 @@ def begins_with_next(dbapi_connection: Any, statement: str, *, inline: bool = Fa
         return False
     driver.begin_with_next(statement, inline=inline)
     return True
+
+
+class Direct:
+    """Work done on the sqlite3 connection itself, with no SQLAlchemy in between: where the
+    transaction's statements run (here in a brief transaction that began, else a trip to
+    the connection's thread), after the BEGIN it still owes. For the few statements every
+    placement writes (store/direct.py), whose execution in SQLAlchemy cost more than SQLite
+    spends running them."""
+
+    def __init__(self, driver: _Connection) -> None:
+        self._driver = driver
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        driver = self._driver
+
+        def call() -> T:
+            driver.begin_now()
+            return work(driver._conn)
+
+        if driver.runs_here():
+            return call()
+        result: T = await driver._execute(call)  # type: ignore[no-untyped-call]
+        return result
+
+
+def direct_of(dbapi_connection: Any) -> Direct | None:
+    """Direct work on a connection made here; None for any other (PostgreSQL, or SQLite
+    through aiosqlite's own connections: the caller goes through SQLAlchemy)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    return Direct(driver) if isinstance(driver, _Connection) else None

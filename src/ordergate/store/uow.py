@@ -13,6 +13,7 @@ from ordergate.engine.orderview import OrderView, Writes
 from ordergate.store.accounts import SqlAccountRepository
 from ordergate.store.orders import SqlOrderRepository
 from ordergate.store.positions import SqlPositionRepository
+from ordergate.store.sqlite_driver import Direct, direct_of
 
 __all__ = ["SqlStore", "SqlTransaction"]
 
@@ -22,7 +23,7 @@ class SqlTransaction:
         self.connection = conn
         self._writes = None if view is None else Writes(view)
         self.accounts = SqlAccountRepository(conn)
-        self.orders = SqlOrderRepository(conn, self._writes)
+        self.orders = SqlOrderRepository(conn, self._writes, _direct(conn))
         self.positions = SqlPositionRepository(conn)
         self._committed = False
 
@@ -37,6 +38,13 @@ class SqlTransaction:
     def _end(self) -> None:
         if self._writes is not None:
             self._writes.end()
+
+
+def _direct(conn: AsyncConnection) -> Direct | None:
+    """Direct work on ``conn``'s SQLite connection, if it is one made here."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return direct_of(conn.sync_connection.connection.dbapi_connection)  # type: ignore[union-attr]
 
 
 class SqlStore:

@@ -1,0 +1,119 @@
+"""Statements run on the sqlite3 connection itself (``sqlite_driver.Direct``).
+
+Every placement writes the same few statements: its order, its event, and with the venue's
+acknowledgement an UPDATE of its status and one more event. Through SQLAlchemy each
+execution also built an execution context, keyed and looked up its compiled form, processed
+every parameter, wrapped the cursor and switched greenlets, and under load that came to
+more of a core than SQLite spent running them (bench/README.md, ``load.py``). Here their SQL
+is rendered once, from the same tables and the same SQLAlchemy statements, and each value is
+bound by its column type's own bind processor, as SQLAlchemy binds it: the rows are the same.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Dialect, Table
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import TypeEngine
+
+__all__ = ["CompiledStatement", "RowInsert"]
+
+Processor = Callable[[Any], Any] | None
+
+
+def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
+    processor: Processor = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+class RowInsert:
+    """INSERT of rows of ``table``'s ``columns`` (dicts of Python values by column name).
+    With ``returning`` the rows go as multi-row VALUES statements and the returned columns
+    come back, in no promised order; without, as one ``executemany``."""
+
+    #: Rows per statement: under SQLite's limit of 32,766 parameters for the widest table.
+    CHUNK = 500
+
+    def __init__(
+        self,
+        table: Table,
+        columns: Sequence[Column[Any]],
+        dialect: Dialect,
+        returning: Sequence[Column[Any]] = (),
+    ) -> None:
+        quote = dialect.identifier_preparer.quote
+        self._names = [c.name for c in columns]
+        self._processors = [_processor(c.type, dialect) for c in columns]
+        self._head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, self._names))}) "
+        self._row = f"({', '.join('?' for _ in columns)})"
+        self._returning = (
+            f" RETURNING {', '.join(quote(c.name) for c in returning)}" if returning else ""
+        )
+        self._sql: dict[int, str] = {}
+
+    def bind(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """One row's parameters, each value as its column type binds it."""
+        return tuple(
+            [
+                value if process is None else process(value)
+                for process, value in zip(
+                    self._processors, [values[n] for n in self._names], strict=True
+                )
+            ]
+        )
+
+    def _statement(self, rows: int) -> str:
+        sql = self._sql.get(rows)
+        if sql is None:
+            values = ", ".join([self._row] * rows)
+            sql = self._sql[rows] = f"{self._head}VALUES {values}{self._returning}"
+        return sql
+
+    def run(self, db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Insert ``rows`` (``bind``'s); the returned rows, if any were asked for."""
+        if not rows:
+            return []
+        if not self._returning:
+            db.executemany(self._statement(1), rows)
+            return []
+        returned: list[Any] = []
+        for start in range(0, len(rows), self.CHUNK):
+            chunk = rows[start : start + self.CHUNK]
+            flat = [value for row in chunk for value in row]
+            returned += db.execute(self._statement(len(chunk)), flat).fetchall()
+        return returned
+
+
+class CompiledStatement:
+    """A SQLAlchemy statement compiled once for SQLite, run with its named parameters bound
+    as SQLAlchemy binds them (literal values in it included). Refuses statements whose SQL
+    depends on the parameters (expanding IN lists)."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            raise ValueError("not a positional SQL statement")
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("a statement with expanding parameters has no one SQL text")
+        self.sql = compiled.string
+        self._compiled = compiled
+        self._order = [
+            (name, _processor(compiled.binds[name].type, dialect)) for name in compiled.positiontup
+        ]
+
+    def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = self._compiled.construct_params(dict(given))
+        return tuple(
+            [
+                values[name] if process is None else process(values[name])
+                for name, process in self._order
+            ]
+        )
+
+    def run(self, db: sqlite3.Connection, given: Mapping[str, Any]) -> list[Any]:
+        """Run with ``given`` parameters: the rows it returns, if any."""
+        return db.execute(self.sql, self.parameters(given)).fetchall()
