@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= ordergate.db
+# Test processes for `make test` (pytest-xdist); 0 runs the suite in this one process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck check bench clean
 
@@ -20,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/ordergate serve --host $(HOST) --port $(PORT) --db $(DB)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
