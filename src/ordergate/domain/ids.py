@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from typing import NewType
 
 from ordergate.domain.errors import InvalidInput
@@ -57,8 +58,11 @@ new_hex_id = _RandomHex()
 
 
 def new_order_id() -> OrderId:
-    """A fresh order id: 32 lower-case hex characters (CrossTrade ``orderId``)."""
-    return OrderId(new_hex_id())
+    """A fresh order id: 32 lower-case hex characters (CrossTrade ``orderId``). The first
+    12 are the milliseconds since the epoch and the other 20 random (80 bits), as in a
+    UUIDv7: ids sort by time, so each new order's entry in the index of ids goes at its
+    end, not at a random page of a table of a million orders that the cache does not hold."""
+    return OrderId(f"{time.time_ns() // 1_000_000:012x}{new_hex_id()[12:]}")
 
 
 def parse_order_id(raw: str) -> OrderId:
