@@ -30,6 +30,11 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     return processor
 
 
+def _bound(order: Sequence[tuple[str, Processor]], values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The parameters named in ``order`` from ``values``, each through its processor."""
+    return tuple([values[n] if process is None else process(values[n]) for n, process in order])
+
+
 class RowInsert:
     """INSERT of rows of ``table``'s ``columns`` (dicts of Python values by column name).
     With ``returning`` the rows go as multi-row VALUES statements and the returned columns
@@ -46,9 +51,9 @@ class RowInsert:
         returning: Sequence[Column[Any]] = (),
     ) -> None:
         quote = dialect.identifier_preparer.quote
-        self._names = [c.name for c in columns]
-        self._processors = [_processor(c.type, dialect) for c in columns]
-        self._head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, self._names))}) "
+        self._order = [(c.name, _processor(c.type, dialect)) for c in columns]
+        names = ", ".join(quote(c.name) for c in columns)
+        self._head = f"INSERT INTO {quote(table.name)} ({names}) "
         self._row = f"({', '.join('?' for _ in columns)})"
         self._returning = (
             f" RETURNING {', '.join(quote(c.name) for c in returning)}" if returning else ""
@@ -57,14 +62,7 @@ class RowInsert:
 
     def bind(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """One row's parameters, each value as its column type binds it."""
-        return tuple(
-            [
-                value if process is None else process(value)
-                for process, value in zip(
-                    self._processors, [values[n] for n in self._names], strict=True
-                )
-            ]
-        )
+        return _bound(self._order, values)
 
     def _statement(self, rows: int) -> str:
         sql = self._sql.get(rows)
@@ -106,13 +104,7 @@ class CompiledStatement:
         ]
 
     def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = self._compiled.construct_params(dict(given))
-        return tuple(
-            [
-                values[name] if process is None else process(values[name])
-                for name, process in self._order
-            ]
-        )
+        return _bound(self._order, self._compiled.construct_params(dict(given)))
 
     def run(self, db: sqlite3.Connection, given: Mapping[str, Any]) -> list[Any]:
         """Run with ``given`` parameters: the rows it returns, if any."""

@@ -47,9 +47,7 @@ class _Cursor(aiosqlite.Cursor):
 
     async def _on_thread(self, run: Callable[[], Any]) -> Any:
         """``run()`` on the connection's thread, or here in a brief transaction that began."""
-        if self._owner.runs_here():
-            return run()
-        return await self._conn._execute(run)  # type: ignore[no-untyped-call]
+        return await self._owner.where_statements_run(run)
 
     def _sqlite_cursor(self) -> sqlite3.Cursor:
         """On the connection's thread: the sqlite3 cursor, made on first use."""
@@ -144,6 +142,13 @@ class _Connection(aiosqlite.Connection):
         after everything queued before it, and nothing is queued until the commit."""
         return self._inline and self._begin is None
 
+    async def where_statements_run(self, run: Callable[[], T]) -> T:
+        """``run()`` on the connection's thread, or here in a brief transaction that began."""
+        if self.runs_here():
+            return run()
+        result: T = await self._execute(run)  # type: ignore[no-untyped-call]
+        return result
+
     def begin_now(self) -> None:
         """On the connection's thread: the BEGIN still owed, if any."""
         begin, self._begin = self._begin, None
@@ -209,10 +214,7 @@ class Direct:
             driver.begin_now()
             return work(driver._conn)
 
-        if driver.runs_here():
-            return call()
-        result: T = await driver._execute(call)  # type: ignore[no-untyped-call]
-        return result
+        return await driver.where_statements_run(call)
 
 
 def direct_of(dbapi_connection: Any) -> Direct | None:
