@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # The dialects add their fast routes (api/fastroutes.py) when they install.
     fast = BodyLimit(FastRoutes(app), max_bytes=limit, body_timeout=timeout, registry=registry)
     app.fast_front = CatchBugs(fast, owner=app)
+    app.fast_direct, app.fast_body_limit = CatchBugs(FastRoutes(app), owner=app), limit
     app.include_router(health.router)
     app.include_router(admin.router)
     crosstrade.install(app, settings)

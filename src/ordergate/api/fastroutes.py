@@ -11,7 +11,8 @@ else (another method, a path that only looks alike) and the OpenAPI schema docum
 
 The front the app factory builds is ``CatchBugs(BodyLimit(FastRoutes))``: bodies are limited
 as for every route (limits.py), errors take the app's handlers, and a bug is the catch-all
-500, as Starlette's server error layer answers it for the other routes.
+500, as Starlette's server error layer answers it for the other routes. ``ordergate serve``
+goes one step further for a request whose body has all arrived (api/fastserver.py).
 """
 
 from __future__ import annotations
@@ -92,20 +93,33 @@ class FastRoutedAPI(FastAPI):
     app factory) takes the requests ``fast_routes(app)`` matches."""
 
     fast_front: ASGIApp | None = None
+    #: ``fast_front`` without its body limit, for a request whose whole body has arrived
+    #: and is within ``fast_body_limit`` (api/fastserver.py); set with ``fast_front``.
+    fast_direct: ASGIApp | None = None
+    fast_body_limit: int = 0
+
+    def fast_route(self, scope: Scope) -> bool:
+        """Whether ``scope`` is a request for a fast route; if it is, the route, its path
+        parameters and the app are set in it, as the fast front expects them."""
+        # Behind a root path Starlette routes by the path without it: leave that to FastAPI.
+        if self.fast_front is None or scope["type"] != "http":
+            return False
+        if self.root_path or scope.get("root_path"):
+            return False
+        found = fast_routes(self).match(scope)
+        if found is None:
+            return False
+        route, params = found
+        scope["app"] = self
+        scope["path_params"] = params
+        scope[_ROUTE] = route
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         front = self.fast_front
-        # Behind a root path Starlette routes by the path without it: leave that to FastAPI.
-        plain = not (self.root_path or scope.get("root_path"))
-        if front is not None and scope["type"] == "http" and plain:
-            found = fast_routes(self).match(scope)
-            if found is not None:
-                route, params = found
-                scope["app"] = self
-                scope["path_params"] = params
-                scope[_ROUTE] = route
-                await front(scope, receive, send)
-                return
+        if front is not None and self.fast_route(scope):
+            await front(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 
