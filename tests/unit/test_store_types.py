@@ -46,3 +46,17 @@ def test_a_naive_datetime_is_refused(dialect) -> None:
     process = bound(dialect)
     with pytest.raises(ValueError, match="naive"):
         process(datetime(2026, 11, 21, 9, 30))  # noqa: DTZ001 - naive on purpose
+
+
+@given(st.lists(MOMENTS, min_size=1, max_size=6))
+def test_one_processor_gives_each_moment_its_own_text_in_any_sequence(moments) -> None:
+    """The processor keeps its last text for the same datetime object: repeated objects,
+    equal moments in other zones and alternations all get their own moment's text."""
+    process = bound(SQLITE)
+    theirs = sqlite.DATETIME().bind_processor(SQLITE)
+    assert theirs is not None
+    again = [m for moment in moments for m in (moment, moment)] + moments[::-1]
+    for moment in again:
+        assert process(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
+    with pytest.raises(ValueError, match="naive"):
+        process(moments[-1].replace(tzinfo=None))

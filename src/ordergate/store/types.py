@@ -70,16 +70,25 @@ class UtcDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """On SQLite the stored text in one step: SQLAlchemy's own DATETIME text (its
         default storage format, what the rows already hold), which it builds from a dict of
-        the seven fields, a few of them per row in every batch insert."""
+        the seven fields, a few of them per row in every batch insert. The last text is
+        kept for its datetime: a batch's rows share one moment (its orders' creation and
+        update, their events), so one text serves them all."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
+        # (datetime, its text), swapped as one object: the processor may run on two threads.
+        last: list[tuple[datetime | None, str]] = [(None, "")]
 
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            moment, text = last[0]
+            if value is moment:  # the very object: datetimes are immutable
+                return text
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a UTC column")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last[0] = (value, text)
+            return text
 
         return process
 
