@@ -257,16 +257,18 @@ def statements_run(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> Iterator
         seen.append(statement)
 
     with monkeypatch.context() as patch:
-        for cls, sql_of in (
-            (direct_sql.RowInsert, lambda self, rows: self._statement(len(rows))),
-            (direct_sql.CompiledStatement, lambda self, given: self.sql),
+        for cls, method, sql_of in (
+            (direct_sql.RowInsert, "run", lambda self, rows: self._statement(len(rows))),
+            (direct_sql.CompiledStatement, "run", lambda self, given: self.sql),
+            (direct_sql.CompiledQuery, "rows", lambda self, given: self.sql),
         ):
+            run = getattr(cls, method)
 
-            def recorded(self, db, values, _run=cls.run, _sql_of=sql_of):  # type: ignore[no-untyped-def]
+            def recorded(self, db, values, _run=run, _sql_of=sql_of):  # type: ignore[no-untyped-def]
                 seen.append(_sql_of(self, values))
                 return _run(self, db, values)
 
-            patch.setattr(cls, "run", recorded)
+            patch.setattr(cls, method, recorded)
         event.listen(store.engine.sync_engine, "before_cursor_execute", through_sqlalchemy)
         try:
             yield seen

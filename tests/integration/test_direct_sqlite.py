@@ -101,7 +101,7 @@ async def test_direct_writes_leave_the_rows_sqlalchemy_writes(
     assert direct == through_sqlalchemy
 
 
-async def test_a_batch_of_placements_writes_directly_and_reads_through_sqlalchemy(
+async def test_a_batch_of_placements_runs_every_statement_directly(
     sqlite_template, tmp_path, monkeypatch
 ):
     path = tmp_path / "ordergate.db"
@@ -127,12 +127,60 @@ async def test_a_batch_of_placements_writes_directly_and_reads_through_sqlalchem
     finally:
         await close_venues()
         await store.engine.dispose()
-    # Through SQLAlchemy only the reads (the account, its exposure); the orders, their
-    # events, and the acknowledgements' UPDATEs and events went directly.
-    assert through_sqlalchemy
-    assert all(s.startswith("SELECT") for s in through_sqlalchemy)
-    for write in ("INSERT INTO orders", "INSERT INTO order_events", "UPDATE orders"):
-        assert any(s.startswith(write) for s in everything), write
+    # Nothing through SQLAlchemy's execution: the reads (the account, its exposure), the
+    # orders, their events, and the acknowledgements' UPDATEs and events went directly.
+    assert through_sqlalchemy == []
+    for statement in (
+        "SELECT accounts.",
+        "SELECT order_exposure.",
+        "INSERT INTO orders",
+        "INSERT INTO order_events",
+        "UPDATE orders",
+    ):
+        assert any(s.startswith(statement) for s in everything), statement
+
+
+async def _reads(path: Path) -> list[object]:
+    """What the account reads of a batch answer on the database at ``path``: accounts by
+    login and by name (in another case, and missing), and exposures with resting orders
+    and held positions."""
+    store = SqlStore(create_engine(sqlite_url(str(path))))
+    try:
+        async with store.transaction(readonly=True) as tx:
+            return [
+                await tx.accounts.get(1001),
+                await tx.accounts.get("sIM101"),
+                await tx.accounts.get("Other"),
+                await tx.accounts.get(4242),
+                await tx.accounts.get("nobody"),
+                await tx.accounts.exposure(1001),
+                await tx.accounts.exposure(2002),
+                await tx.accounts.exposure(4242),
+            ]
+    finally:
+        await store.engine.dispose()
+
+
+async def test_direct_reads_answer_what_sqlalchemy_reads_answer(
+    sqlite_template, tmp_path, monkeypatch
+):
+    path = tmp_path / "ordergate.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    await _scenario(path)  # resting orders, a fill (a position), a cancel
+    direct = await _reads(path)
+    monkeypatch.setattr(uow, "_direct", lambda conn: None)
+    through_sqlalchemy = await _reads(path)
+    assert direct == through_sqlalchemy
+    sim101, exposure = direct[0], direct[5]
+    assert sim101 is not None
+    assert sim101 == direct[1]
+    assert direct[3] is None
+    assert direct[4] is None
+    # Exact decimals and Python booleans, as SQLAlchemy's result processors make them.
+    assert isinstance(sim101.balance, Decimal)
+    assert sim101.enabled is True
+    assert exposure == {"ES 12-26": D("2"), "EURUSD": D("0.01")}  # 1 resting + 1 held
+    assert all(isinstance(q, Decimal) for q in exposure.values())
 
 
 def test_a_statement_whose_sql_depends_on_its_parameters_is_not_compiled_once():

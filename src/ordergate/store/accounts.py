@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, literal, select, union_all, update
+from sqlalchemy import Dialect, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,7 +14,9 @@ from ordergate.domain.commands import AccountRef
 from ordergate.domain.errors import AlreadyExists
 from ordergate.domain.ids import Login
 from ordergate.domain.instruments import Instrument
+from ordergate.store.direct import CompiledQuery
 from ordergate.store.mapping import account_from_row, instrument_from_row, instrument_values
+from ordergate.store.sqlite_driver import Direct
 from ordergate.store.tables import accounts, instruments, order_exposure, positions, users
 from ordergate.store.types import Fixed
 
@@ -36,18 +39,47 @@ _EXPOSURE = union_all(
 )
 
 
+class _DirectQueries:
+    """The reads every batch of placements makes, for direct work on SQLite (store/direct.py)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.by_login = CompiledQuery(_BY_LOGIN, dialect)
+        self.by_name = CompiledQuery(_BY_NAME, dialect)
+        self.exposure = CompiledQuery(_EXPOSURE, dialect)
+
+
+_DIRECT: dict[str, _DirectQueries] = {}
+
+
+def _direct_queries(dialect: Dialect) -> _DirectQueries:
+    found = _DIRECT.get(dialect.name)
+    if found is None:
+        found = _DIRECT[dialect.name] = _DirectQueries(dialect)
+    return found
+
+
 class SqlAccountRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Accounts and instruments on ``conn``; with ``direct`` (SQLite) a batch's reads of its
+    accounts and their exposure run on the sqlite3 connection itself."""
+
+    def __init__(self, conn: AsyncConnection, direct: Direct | None = None) -> None:
         self._conn = conn
+        self._direct = direct
 
     async def get(self, ref: AccountRef) -> Account | None:
         if isinstance(ref, bool):
             return None
+        given: dict[str, int | str]
         if isinstance(ref, int):
-            found = await self._conn.execute(_BY_LOGIN, {"login": ref})
+            statement, given = _BY_LOGIN, {"login": ref}
         else:
-            found = await self._conn.execute(_BY_NAME, {"name_key": ref.casefold()})
-        row = found.mappings().first()
+            statement, given = _BY_NAME, {"name_key": ref.casefold()}
+        if self._direct is not None:
+            queries = _direct_queries(self._conn.dialect)
+            query = queries.by_login if statement is _BY_LOGIN else queries.by_name
+            rows = await self._direct.run(lambda db: query.rows(db, given))
+            return None if not rows else account_from_row(rows[0])
+        row = (await self._conn.execute(statement, given)).mappings().first()
         return None if row is None else account_from_row(row)
 
     async def add(self, account: Account, password_hash: str | None = None) -> None:
@@ -105,6 +137,14 @@ class SqlAccountRepository:
         # The resting part is kept per symbol by triggers on orders (tables.order_exposure):
         # one row per symbol, however many orders rest.
         totals: dict[str, Decimal] = {}
-        for symbol, qty in await self._conn.execute(_EXPOSURE, {"login": login}):
+        given = {"login": login}
+        rows: Iterable[tuple[str, Decimal]]
+        if self._direct is not None:
+            query = _direct_queries(self._conn.dialect).exposure
+            found = await self._direct.run(lambda db: query.rows(db, given))
+            rows = [(row["symbol"], row["open_quantity"]) for row in found]
+        else:
+            rows = (tuple(row) for row in await self._conn.execute(_EXPOSURE, given))
+        for symbol, qty in rows:
             totals[symbol] = totals.get(symbol, Decimal(0)) + qty
         return totals

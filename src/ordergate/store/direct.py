@@ -15,12 +15,12 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Dialect, Table
+from sqlalchemy import Column, CompoundSelect, Dialect, Select, Table
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["CompiledStatement", "RowInsert"]
+__all__ = ["CompiledQuery", "CompiledStatement", "RowInsert"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -109,3 +109,26 @@ class CompiledStatement:
     def run(self, db: sqlite3.Connection, given: Mapping[str, Any]) -> list[Any]:
         """Run with ``given`` parameters: the rows it returns, if any."""
         return db.execute(self.sql, self.parameters(given)).fetchall()
+
+
+class CompiledQuery(CompiledStatement):
+    """A SELECT compiled once for SQLite whose rows come back as SQLAlchemy's would: each a
+    dict by column key, every value through its column type's result processor (exact
+    decimals, booleans, UTC datetimes). For the reads of every batch of placements (its
+    accounts and their exposure), which cost more in SQLAlchemy than in SQLite."""
+
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> None:
+        super().__init__(statement, dialect)
+        self._columns = [
+            (str(column.key), column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for column in statement.selected_columns
+        ]
+
+    def rows(self, db: sqlite3.Connection, given: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows for ``given`` parameters."""
+        columns = self._columns
+        return [
+            {key: value if process is None else process(value)
+             for (key, process), value in zip(columns, row, strict=True)}
+            for row in db.execute(self.sql, self.parameters(given)).fetchall()
+        ]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import time
 from typing import Any
 
@@ -81,7 +82,7 @@ def instrument_values(i: Instrument) -> dict[str, Any]:
     }
 
 
-def account_from_row(row: RowMapping) -> Account:
+def account_from_row(row: Mapping[Any, Any]) -> Account:
     return Account(
         login=Login(row["login"]),
         name=row["name"],

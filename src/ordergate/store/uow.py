@@ -22,8 +22,9 @@ class SqlTransaction:
     def __init__(self, conn: AsyncConnection, view: OrderView | None = None) -> None:
         self.connection = conn
         self._writes = None if view is None else Writes(view)
-        self.accounts = SqlAccountRepository(conn)
-        self.orders = SqlOrderRepository(conn, self._writes, _direct(conn))
+        direct = _direct(conn)
+        self.accounts = SqlAccountRepository(conn, direct)
+        self.orders = SqlOrderRepository(conn, self._writes, direct)
         self.positions = SqlPositionRepository(conn)
         self._committed = False
 
