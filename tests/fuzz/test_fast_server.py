@@ -17,8 +17,12 @@ from typing import Any
 
 import orjson
 import pytest
+import uvicorn
+from uvicorn.server import ServerState
 
+from ordergate.api.app import create_app
 from ordergate.api.fastroutes import FastRoutedAPI
+from ordergate.api.fastserver import FastHttpProtocol
 from ordergate.api.limits import uvicorn_options
 from tests.api.crosstrade.conftest import Server
 from tests.wire import request_head, serving
@@ -190,3 +194,55 @@ async def test_a_bug_is_the_catch_all_500_either_way_and_the_connection_is_close
     assert answers[0].startswith(b"HTTP/1.1 500")
     assert answers[0] == answers[1]
     assert b"a bug" not in answers[0]
+
+
+class RecordingTransport(asyncio.Transport):
+    """A connection's transport that records what is written to it, and how."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def test_an_answer_made_directly_goes_to_the_socket_in_one_write(ct: Server) -> None:
+    options = uvicorn_options(ct.container.settings)
+    config = uvicorn.Config(create_app(container=ct.container), lifespan="off", **options)
+    config.load()
+    token = ct.auth()["Authorization"]
+    for request, writes in (
+        (post(PLACE, ORDER, Authorization=token), 1),  # directly: head and body together
+        (post(PLACE, b"[", Authorization=token), 1),  # the dialect's 400, directly too
+        (request_head("GET", "/healthz", 0), 2),  # the whole way: as uvicorn writes it
+    ):
+        state = ServerState()
+        protocol = FastHttpProtocol(config=config, server_state=state, app_state={})
+        transport = RecordingTransport()
+        protocol.connection_made(transport)
+        protocol.data_received(request)
+        async with asyncio.timeout(10):
+            while not state.total_requests:  # counted when the answer is complete
+                await asyncio.sleep(0.001)
+        assert len(transport.writes) == writes, transport.writes
+        head, _, body = b"".join(transport.writes).partition(b"\r\n\r\n")
+        assert int(re.search(rb"content-length: (\d+)", head, re.I)[1]) == len(body)  # type: ignore[index]
+        assert not transport.closed
+        protocol.connection_lost(None)

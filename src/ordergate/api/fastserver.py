@@ -7,7 +7,8 @@ for the body limit a timer per request. When uvicorn starts a request's task, th
 usually arrived with the head already (the parser read both from the same packet). Then
 there is nothing left for those layers to do: no forwarded headers to apply, no body to
 wait for or to count. ``FastHttpProtocol`` runs such a request's fast route directly
-(``FastRoutedAPI.fast_direct``: the same endpoint, error handlers and catch-all); every
+(``FastRoutedAPI.fast_direct``: the same endpoint, error handlers and catch-all), and its
+answer goes to the socket in one write where uvicorn makes two (head, then body); every
 other request, one with a body still to come or one over the limit included, goes the
 whole way as before. It costs the server about a tenth less CPU per placement
 (bench/README.md).
@@ -20,7 +21,8 @@ uvicorn, every request would go the whole way: slower, with the same answers
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -59,7 +61,14 @@ class _Direct:
             and _unforwarded(scope)
             and api.fast_route(scope)
         ):
-            await self.direct(scope, receive, send)
+            # uvicorn writes an answer's head and body apart: two sends to the socket.
+            gathered = _Gathered(cycle.transport)
+            cycle.transport = cast(asyncio.Transport, gathered)
+            try:
+                await self.direct(scope, receive, send)
+            finally:
+                cycle.transport = gathered.transport
+                gathered.flush()
         else:
             await self.whole(scope, receive, send)
 
@@ -67,3 +76,28 @@ class _Direct:
 def _unforwarded(scope: Scope) -> bool:
     """No X-Forwarded-* header: nothing for uvicorn's proxy-headers layer to apply."""
     return all(not name.startswith(b"x-forwarded-") for name, _ in scope["headers"])
+
+
+class _Gathered:
+    """A cycle's transport while its answer is made: what uvicorn writes is gathered and
+    goes to the socket in one write, when the answer is done (``flush``) or before the
+    connection is closed. Nothing else of the transport is used meanwhile."""
+
+    __slots__ = ("parts", "transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def flush(self) -> None:
+        if self.parts:
+            data = b"".join(self.parts)
+            self.parts.clear()
+            self.transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
