@@ -246,3 +246,20 @@ async def test_an_answer_made_directly_goes_to_the_socket_in_one_write(ct: Serve
         assert int(re.search(rb"content-length: (\d+)", head, re.I)[1]) == len(body)  # type: ignore[index]
         assert not transport.closed
         protocol.connection_lost(None)
+
+
+async def test_an_http_1_0_request_is_answered_whole_and_its_connection_closed(
+    ct: Server, ports: tuple[int, int], spy: Spy
+) -> None:
+    request = post(PLACE, ORDER, Authorization=ct.auth()["Authorization"])
+    request = request.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
+    reader, writer = await asyncio.open_connection("127.0.0.1", ports[0])
+    writer.write(request)
+    async with asyncio.timeout(10):
+        answer = await reader.read()  # to the end: the server closes after one answer
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert int(re.search(rb"content-length: (\d+)", head, re.I)[1]) == len(body)  # type: ignore[index]
+    assert b'"orderId"' in body
+    assert spy.calls == 0  # directly
