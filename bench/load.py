@@ -201,9 +201,11 @@ def server_pid(port: int) -> int | None:
     return None
 
 
-def cpu_s(pid: int) -> float:
-    """CPU time (user + system, all threads) the process has used so far, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_s(pid: int, thread: int | None = None) -> float:
+    """CPU time (user + system) the process has used so far, in seconds: all its threads,
+    or only ``thread`` (its main thread, the event loop's, is ``pid``)."""
+    where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
+    fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
@@ -231,7 +233,7 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
     tally.rss_mb.append(rss_mb(pid))
     due_times: asyncio.Queue[float | None] = asyncio.Queue()
     async with httpx.AsyncClient(base_url=url, timeout=5, trust_env=False) as probe:
-        server_cpu, client_cpu = cpu_s(pid), time.process_time()
+        server_cpu, loop_cpu, client_cpu = cpu_s(pid), cpu_s(pid, pid), time.process_time()
         start = tally.start = time.perf_counter()
         until = start + args.seconds
         watchers = [
@@ -264,6 +266,7 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
         wall = time.perf_counter() - start
         tally.cpu_s = {
             "server": cpu_s(pid) - server_cpu,
+            "server's event loop thread": cpu_s(pid, pid) - loop_cpu,
             "client": time.process_time() - client_cpu,
         }
         await asyncio.gather(*watchers)
