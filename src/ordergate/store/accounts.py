@@ -14,7 +14,7 @@ from ordergate.domain.commands import AccountRef
 from ordergate.domain.errors import AlreadyExists
 from ordergate.domain.ids import Login
 from ordergate.domain.instruments import Instrument
-from ordergate.store.direct import CompiledQuery
+from ordergate.store.direct import CompiledQuery, PerDialect
 from ordergate.store.mapping import account_from_row, instrument_from_row, instrument_values
 from ordergate.store.sqlite_driver import Direct
 from ordergate.store.tables import accounts, instruments, order_exposure, positions, users
@@ -48,14 +48,7 @@ class _DirectQueries:
         self.exposure = CompiledQuery(_EXPOSURE, dialect)
 
 
-_DIRECT: dict[str, _DirectQueries] = {}
-
-
-def _direct_queries(dialect: Dialect) -> _DirectQueries:
-    found = _DIRECT.get(dialect.name)
-    if found is None:
-        found = _DIRECT[dialect.name] = _DirectQueries(dialect)
-    return found
+_direct_queries = PerDialect(_DirectQueries)
 
 
 class SqlAccountRepository:

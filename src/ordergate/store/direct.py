@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Column, CompoundSelect, Dialect, Select, Table
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["CompiledQuery", "CompiledStatement", "RowInsert"]
+__all__ = ["CompiledQuery", "CompiledStatement", "PerDialect", "RowInsert"]
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
+
+
+class PerDialect(Generic[T]):
+    """``build(dialect)`` once for each dialect: a repository's direct statements, built
+    the first time they are run and kept as long as the process."""
+
+    def __init__(self, build: Callable[[Dialect], T]) -> None:
+        self._build = build
+        self._built: dict[str, T] = {}
+
+    def __call__(self, dialect: Dialect) -> T:
+        found = self._built.get(dialect.name)
+        if found is None:
+            found = self._built[dialect.name] = self._build(dialect)
+        return found
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:

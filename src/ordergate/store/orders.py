@@ -35,7 +35,7 @@ from ordergate.domain.orders import NON_TERMINAL, Order, OrderStatus, OrderType,
 from ordergate.domain.reports import CancelAccepted
 from ordergate.engine.orderview import Writes
 from ordergate.engine.ports import BatchCancel, MovedOrder, SaveOrder
-from ordergate.store.direct import CompiledStatement, RowInsert
+from ordergate.store.direct import CompiledStatement, PerDialect, RowInsert
 from ordergate.store.mapping import order_from_row, order_values
 from ordergate.store.sqlite_driver import Direct
 from ordergate.store.tables import order_events, orders
@@ -91,16 +91,9 @@ class _DirectStatements:
         self.events = RowInsert(order_events, [order_events.c[n] for n in _EVENT_COLUMNS], dialect)
 
 
-_DIRECT: dict[str, _DirectStatements] = {}
+_direct_statements = PerDialect(_DirectStatements)
 #: SQLAlchemy statements compiled for direct work, by the statement (None: it cannot be).
 _COMPILED: dict[int, tuple[Any, CompiledStatement | None]] = {}
-
-
-def _direct_statements(dialect: Dialect) -> _DirectStatements:
-    found = _DIRECT.get(dialect.name)
-    if found is None:
-        found = _DIRECT[dialect.name] = _DirectStatements(dialect)
-    return found
 
 
 def _compiled(dialect: Dialect, statement: Any) -> CompiledStatement | None:
