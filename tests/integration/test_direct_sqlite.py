@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, event, select, update
 from ordergate.domain.commands import CancelOrder, PlaceOrder
 from ordergate.domain.orders import OrderType, Side, TimeInForce
 from ordergate.store import SqlStore, create_engine, sqlite_url, uow
-from ordergate.store.direct import CompiledStatement
+from ordergate.store.direct import CompiledQuery, CompiledStatement
 from ordergate.store.tables import orders
 from ordergate.venue.base import Filled
 from tests.builders import close_venues, limit, statements_run, world
@@ -167,7 +167,17 @@ async def test_direct_reads_answer_what_sqlalchemy_reads_answer(
     path = tmp_path / "ordergate.db"
     path.write_bytes(sqlite_template.read_bytes())
     await _scenario(path)  # resting orders, a fill (a position), a cancel
-    direct = await _reads(path)
+    queried = []
+    rows = CompiledQuery.rows
+
+    def counted(self, *args):
+        queried.append(self)
+        return rows(self, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CompiledQuery, "rows", counted)
+        direct = await _reads(path)
+    assert len(queried) == 8  # each read went directly
     monkeypatch.setattr(uow, "_direct", lambda conn: None)
     through_sqlalchemy = await _reads(path)
     assert direct == through_sqlalchemy
