@@ -67,6 +67,7 @@ class Tally:
     samples: list[str] = field(default_factory=list)  # the first few error answers
     by_second: dict[int, list[float]] = field(default_factory=dict)  # latencies by second due
     start: float = 0.0
+    steal_share: float = 0.0  # of the machine's CPU time over the run, taken by the host
 
 
 class Dialect:
@@ -209,6 +210,13 @@ def cpu_s(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_times() -> tuple[int, int]:
+    """The machine's CPU time so far in ticks, all of it and the hypervisor's steal (time
+    a virtual CPU was ready to run but the host ran something else), from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7]
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -234,6 +242,7 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
     due_times: asyncio.Queue[float | None] = asyncio.Queue()
     async with httpx.AsyncClient(base_url=url, timeout=5, trust_env=False) as probe:
         server_cpu, loop_cpu, client_cpu = cpu_s(pid), cpu_s(pid, pid), time.process_time()
+        machine = machine_times()
         start = tally.start = time.perf_counter()
         until = start + args.seconds
         watchers = [
@@ -269,6 +278,8 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
             "server's event loop thread": cpu_s(pid, pid) - loop_cpu,
             "client": time.process_time() - client_cpu,
         }
+        total, steal = (now - then for now, then in zip(machine_times(), machine, strict=True))
+        tally.steal_share = steal / max(1, total)
         await asyncio.gather(*watchers)
     tally.rss_mb.append(rss_mb(pid))
     args.wall = wall
@@ -307,6 +318,7 @@ def report(db: str, args: argparse.Namespace, tally: Tally) -> dict[str, Any]:
             for who, used in tally.cpu_s.items()
         },
         "rss_mb_max": round(max(tally.rss_mb), 1),
+        "steal_share": round(tally.steal_share, 3),
     }
     for kind, samples in tally.latencies.items():
         if len(samples) >= 2:
@@ -396,6 +408,7 @@ def _table(out: dict[str, Any]) -> str:
         f"  {who} CPU {c['core_share']:.0%} of a core, {c['ms_per_request']} ms a request"
         for who, c in out["cpu"].items()
     )
+    lines.append(f"  the host's steal: {out['steal_share']:.1%} of the machine's CPU time")
     seconds = " ".join(f"{p99:.0f}" for _, _, p99, _ in out["by_second"])
     lines.append(f"  p99 by second (ms): {seconds}")
     return "\n".join(lines)
