@@ -331,3 +331,79 @@ async def test_a_batch_of_cancels_reads_and_writes_its_orders_in_a_few_statement
         trail = [e[:2] for e in await events_of(store, order.ticket)]
         assert trail[-1] == ("working", "pending_cancel")
         assert len(trail) == 3
+
+
+async def test_cancels_that_name_no_account_act_on_their_orders_own_found_once_a_batch(
+    store, monkeypatch
+):
+    """``CancelOrder(account=None)``: each order's account is read for the whole batch in one
+    statement; an order of an account the caller may not act on is answered as an unknown
+    one (the admin's cancel of it, later in the batch, is accepted)."""
+    from ordergate.domain.commands import CancelOrder
+    from ordergate.domain.errors import OrderNotFound
+
+    w = await world(store)
+    mine = await asyncio.gather(
+        *(w.engine.place(w.me, limit(price=str(4900 + i))) for i in range(20))
+    )
+    theirs = await w.engine.place(w.admin, limit(account_ref=2002))
+    await w.engine.settle()
+    w.venue.cancel_delay_ms = 60_000  # the cancels stay pending: what the batch did shows
+    with statements_run(store, monkeypatch) as seen:
+        answers = await asyncio.gather(
+            *(w.engine.cancel(w.me, CancelOrder(account=None, order=o.key)) for o in mine[:10]),
+            *(w.engine.cancel(w.me, CancelOrder(account=None, order=o.id)) for o in mine[10:]),
+            w.engine.cancel(w.me, CancelOrder(account=None, order=theirs.key)),
+            w.engine.cancel(w.me, CancelOrder(account=None, order=99_999_999)),
+            w.engine.cancel(w.admin, CancelOrder(account=None, order=theirs.id)),
+            return_exceptions=True,
+        )
+    assert [a.status for a in answers[:20]] == [S.PENDING_CANCEL] * 20  # type: ignore[union-attr]
+    assert [a.login for a in answers[:20]] == [1001] * 20  # type: ignore[union-attr]
+    assert str(answers[20]) == f"ticket {theirs.key} not found"  # not: someone else's
+    assert isinstance(answers[20], OrderNotFound)
+    assert isinstance(answers[21], OrderNotFound)
+    assert str(answers[21]) == "ticket 99999999 not found"
+    assert answers[22].status is S.PENDING_CANCEL  # type: ignore[union-attr]
+    owners = [s for s in seen if s.startswith("SELECT orders.id, orders.ticket, orders.login")]
+    assert 1 <= len(owners) <= 3  # once a batch: the first cancel goes alone
+    for order in mine:
+        trail = [e[:2] for e in await events_of(store, order.ticket)]
+        assert trail[-1] == ("working", "pending_cancel")
+        assert len(trail) == 3
+
+
+async def test_a_cancel_of_resting_orders_only_refuses_a_market_order_however_it_stands(store):
+    """``resting_only``: a market order still working (its fill is late) is refused, and
+    stays as it was; a resting limit order in the same batch is cancelled."""
+    from ordergate.domain.commands import CancelOrder
+    from ordergate.domain.errors import OrderNotCancellable
+    from ordergate.domain.orders import OrderType, Side
+    from tests.builders import market as market_order
+
+    w = await world(store)
+    w.venue.config.set(fill_delay_ms=60_000)  # acknowledged now, filled a minute later
+    working = await w.engine.place(w.me, market_order(side=Side.BUY))
+    resting = await w.engine.place(w.me, limit(price="4900"))
+    for _ in range(500):  # until both acknowledgements are stored (the fill stays owed)
+        got = [await w.engine.get_order(w.me, 1001, o.id) for o in (working, resting)]
+        if all(o.status is S.WORKING for o in got):
+            break
+        await asyncio.sleep(0.01)
+    assert working.type is OrderType.MARKET
+    assert [o.status for o in got] == [S.WORKING, S.WORKING]
+    w.venue.cancel_delay_ms = 60_000
+
+    answers = await asyncio.gather(
+        w.engine.cancel(w.me, CancelOrder(account=None, order=working.key, resting_only=True)),
+        w.engine.cancel(w.me, CancelOrder(account=1001, order=resting.key, resting_only=True)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(answers[0], OrderNotCancellable)
+    assert "market order" in str(answers[0])
+    assert answers[1].status is S.PENDING_CANCEL  # type: ignore[union-attr]
+    assert (await w.engine.get_order(w.me, 1001, working.id)).status is S.WORKING
+    trail = [e[:2] for e in await events_of(store, working.ticket)]
+    assert trail == [(None, "submitted"), ("submitted", "working")]
+    await w.venue.close()  # the fill owed in a minute is not waited for

@@ -102,8 +102,13 @@ class ModifyTrade:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelOrder:
-    account: AccountRef
+    """Cancel one order. ``account`` None: the account the order is in, if the caller may act
+    on it (else the order is not found, as an unknown one). ``resting_only``: a market order
+    is refused (OrderNotCancellable), however it stands: to ScaleTrade it is a trade."""
+
+    account: AccountRef | None
     order: OrderRef
+    resting_only: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

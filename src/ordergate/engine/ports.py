@@ -128,6 +128,11 @@ class OrderRepository(Protocol):
         refs that name none are left out."""
         ...
 
+    async def logins_of(self, refs: Collection[OrderRef]) -> dict[OrderRef, Login]:
+        """The account of each order ``refs`` (ids or tickets) name, in one statement; refs
+        that name none are left out."""
+        ...
+
     async def save_many(self, saves: Sequence[SaveOrder]) -> None:
         """``save`` for many orders in a fixed number of statements; StaleOrder if any of them
         was changed since it was read (then none is written: the transaction fails)."""

@@ -57,7 +57,7 @@ from ordergate.domain.orders import (
     next_status,
 )
 from ordergate.domain.positions import PositionTicket
-from ordergate.domain.principal import Principal, Role, ensure_can_act
+from ordergate.domain.principal import Principal, Role, can_act, ensure_can_act
 from ordergate.domain.reports import CancelFailure, CancelReport, FailureCode, FlattenReport
 from ordergate.domain.values import shown
 from ordergate.engine.accounting import AccountState, account_state
@@ -562,6 +562,8 @@ class OrderEngine(ExecutionMixin):
                 order = loaded.get((account.login, cmd.order))
                 if order is None:
                     raise OrderNotFound(f"order {cmd.order} not found in account {account.name}")
+                if cmd.resting_only and order.type is OrderType.MARKET:
+                    raise OrderNotCancellable(f"order {order.id} is a market order")
                 version = order.version
                 step = self._request_cancel(order, now)
             except DomainError as exc:
@@ -575,12 +577,26 @@ class OrderEngine(ExecutionMixin):
     async def _accounts_of(
         self, tx: Transaction, requests: Sequence[tuple[int, Principal, CancelOrder]]
     ) -> list[Account | DomainError]:
-        """Each request's account, or the error that refuses it (read once per batch)."""
+        """Each request's account, or the error that refuses it (read once per batch). A
+        request that names no account acts on its order's, found in one statement for the
+        batch; an order the caller may not act on is answered as an unknown one."""
         accounts: dict[AccountRef, Account] = {}
+        unnamed = [cmd.order for *_, cmd in requests if cmd.account is None]
+        owners = await tx.orders.logins_of(unnamed) if unnamed else {}
         found: list[Account | DomainError] = []
         for _, principal, cmd in requests:
             try:
-                found.append(await self._account_in(tx, principal, cmd.account, accounts))
+                if cmd.account is not None:
+                    found.append(await self._account_in(tx, principal, cmd.account, accounts))
+                    continue
+                login = owners.get(cmd.order)
+                account = None
+                if login is not None:
+                    account = accounts.get(login) or await tx.accounts.get(login)
+                if account is None or not can_act(principal, account):
+                    what = "ticket" if isinstance(cmd.order, int) else "order"
+                    raise OrderNotFound(f"{what} {cmd.order} not found")
+                found.append(accounts.setdefault(account.login, account))
             except DomainError as exc:
                 found.append(exc)
         return found

@@ -257,6 +257,32 @@ class SqlOrderRepository:
         stmt = self._built(("get-many", bool(ids), bool(tickets), lock), build)
         return [order_from_row(r) for r in (await self._conn.execute(stmt, params)).mappings()]
 
+    async def logins_of(self, refs: Collection[OrderId | Ticket]) -> dict[OrderId | Ticket, Login]:
+        o = orders.c
+        ids = [r for r in refs if isinstance(r, str)]
+        tickets = [r for r in refs if isinstance(r, int)]
+
+        def build() -> Any:
+            named: list[ColumnElement[bool]] = []
+            if ids:
+                named.append(o.id.in_(bindparam("lo_ids", expanding=True, type_=String())))
+            if tickets:
+                named.append(_member_of(self._pg, o.ticket, "lo_tickets"))
+            return select(o.id, o.ticket, o.login).where(or_(*named))
+
+        if not refs:
+            return {}
+        params: dict[str, Any] = {}
+        if ids:
+            params["lo_ids"] = ids
+        if tickets:
+            params["lo_tickets"] = self._members(tickets)
+        stmt = self._built(("logins-of", bool(ids), bool(tickets)), build)
+        found: dict[OrderId | Ticket, Login] = {}
+        for oid, ticket, login in await self._conn.execute(stmt, params):
+            found[OrderId(oid)] = found[Ticket(ticket)] = Login(login)
+        return found
+
     async def save_many(self, saves: Sequence[SaveOrder]) -> None:
         if not saves:
             return

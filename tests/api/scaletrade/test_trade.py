@@ -6,6 +6,7 @@ Who may send them and how malformed ones are refused: test_trade_access.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -682,6 +683,40 @@ async def test_cancel_of_a_trades_ticket_is_409_incorrect_cmd(st):
 
     assert "is a trade" in refused(answer, 409, "RET_TRADE_INCORRECT_CMD")
     assert await snapshot(st.server.container.store) == before
+
+
+async def test_cancel_of_a_market_orders_ticket_before_its_fill_is_409_incorrect_cmd(st):
+    # Acknowledged, its fill owed a minute from now: working, and still a trade's ticket.
+    st.server.container.venue.config.set(fill_delay_ms=60_000)
+    ticket = await market(st, settle=False)
+    for _ in range(500):
+        if (await order_of(st, ticket)).status is OrderStatus.WORKING:
+            break
+        await asyncio.sleep(0.01)
+    before = await snapshot(st.server.container.store)
+
+    answer = await st.call("DELETE", "/trade/cancel", {"order": ticket})
+
+    assert "is a trade" in refused(answer, 409, "RET_TRADE_INCORRECT_CMD")
+    assert await snapshot(st.server.container.store) == before
+    assert (await order_of(st, ticket)).status is OrderStatus.WORKING
+
+
+async def test_cancel_naming_its_login_acts_there_only(st):
+    # The manager of 1001 and 1002: a ticket of 1001 named with 1002 is not found there.
+    ticket = await pending(st, login=1001)
+    await settle(st)
+    before = await snapshot(st.server.container.store)
+
+    elsewhere = await st.call(
+        "DELETE", "/trade/cancel", {"order": ticket, "login": 1002}, login=900
+    )
+    refused(elsewhere, 404, "RET_NOT_FOUND")
+    assert await snapshot(st.server.container.store) == before
+
+    answer = await st.call("DELETE", "/trade/cancel", {"order": ticket, "login": 1001}, login=900)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["order"], answer.json()["state"]) == (ticket, 9)
 
 
 async def test_cancel_while_a_cancel_is_pending_is_409_incorrect_state(st):

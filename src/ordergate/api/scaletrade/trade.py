@@ -307,9 +307,16 @@ async def close(request: Request, s: SessionDep) -> Response:
 )
 async def cancel_pending(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, CancelRequest)
-    login = await _login_of(s, args.order, args.login)
-    await _pending_order(s, login, args.order, "close a trade with /trade/close")
-    order = await s.engine.cancel(s.principal, CancelOrder(account=login, order=Ticket(args.order)))
+    account = None if args.login is None else Login(args.login)  # None: the ticket's own
+    cancel = CancelOrder(account=account, order=Ticket(args.order), resting_only=True)
+    try:
+        order = await s.engine.cancel(s.principal, cancel)
+    except Conflict:
+        # Refused: a trade's ticket and an order that has ended are told apart as ScaleTrade
+        # tells them (a read, on this path only); any other refusal stands.
+        login = await _login_of(s, args.order, args.login)
+        await _pending_order(s, login, args.order, "close a trade with /trade/close")
+        raise
     cmd = cmd_of(order.side, order.type)
     return ScaleTradeJson(
         ack(order.key, State.CANCEL_REQUEST, order.login, order.symbol, cmd, order.quantity)
