@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ordergate.store.sqlite_driver import async_creator, begins_with_next
 
-__all__ = ["create_engine", "normalize_url", "sqlite_url"]
+__all__ = ["POSTGRES_SETTINGS", "create_engine", "normalize_url", "sqlite_url"]
 
 
 def sqlite_url(path: str) -> str:
@@ -77,4 +77,20 @@ def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"server_settings": POSTGRES_SETTINGS},
+    )
+
+
+#: Set on every PostgreSQL connection. ``plan_cache_mode``: a statement is planned for its
+#: tables as they are at each run, not once for the tables as they were. PostgreSQL otherwise
+#: keeps a generic plan after five runs until the table is analyzed again. A connection's
+#: check that each event's order exists, planned while ``orders`` was small, scanned the
+#: whole table for every event as it grew: the load bench's new database (analyzed while
+#: empty) fell behind within seconds at 2,000 placements/s (bench/README.md).
+POSTGRES_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
