@@ -18,12 +18,13 @@ kept twice, made it 760.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar, overload
+from typing import Generic, TypeVar, cast, overload
 
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import OrderStatus, OrderType, Side
@@ -46,9 +47,29 @@ _T = TypeVar("_T")
 _SHARED = 1 << 16
 
 
+def _gc_untrack() -> Callable[[object], None]:
+    """CPython's ``PyObject_GC_UnTrack``; elsewhere, nothing."""
+    if sys.implementation.name != "cpython":
+        return lambda _: None
+    untrack = ctypes.pythonapi.PyObject_GC_UnTrack
+    untrack.argtypes = (ctypes.py_object,)
+    untrack.restype = None
+    return cast(Callable[[object], None], untrack)
+
+
+_untrack = _gc_untrack()
+
+
 @dataclass(slots=True)
 class Resting:
-    """An order on the book. Change its prices only through ``Book.amend`` (they place it)."""
+    """An order on the book. Change its prices only through ``Book.amend`` (they place it).
+
+    The garbage collector does not see it (``__post_init__``). Its fields are numbers,
+    strings, enum members, Decimals and datetimes, and its slots take nothing else, so no
+    reference cycle can pass through it and reference counting frees it. Seen, the book's
+    orders (nearly all of what survives a request under load) were walked by every young
+    collection: one took 63-66 ms with 100,000 new resting orders (bench/README.md).
+    """
 
     ticket: Ticket
     login: Login
@@ -61,6 +82,9 @@ class Resting:
     oco: str | None
     live: bool  # False while a stop waits for its trigger
     expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _untrack(self)
 
     @classmethod
     def of(cls, o: VenueOrder, *, new: bool) -> Resting:
