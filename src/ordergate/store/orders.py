@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -244,7 +245,10 @@ class SqlOrderRepository:
                 named.append(o.id.in_(bindparam("gm_ids", expanding=True, type_=String())))
             if tickets:
                 named.append(_member_of(pg, o.ticket, "gm_tickets"))
-            stmt = select(orders).where(o.login == bindparam("gm_login"), or_(*named))
+            # SQLite, with no statistics, would search by the account's index and read every
+            # order of the account; "+ 0" leaves it the id and ticket indexes (the refs).
+            login = o.login if pg else o.login + literal_column("0")
+            stmt = select(orders).where(login == bindparam("gm_login"), or_(*named))
             return stmt.with_for_update() if lock else stmt
 
         if not refs:
