@@ -4,7 +4,9 @@ An open-loop client sends requests on a fixed schedule (``--rate`` a second for 
 whatever the answers do, and times each from when it was due, so that a slow server shows as
 latency, not as fewer requests. Most requests place a resting limit order; ``--cancel-share``
 of them cancel one the client placed earlier. Beside it the client asks ``/healthz`` ten times
-a second and reads the server's resident memory from /proc. The server is ``ordergate serve``
+a second, reads the server's resident memory from /proc, and times a small durable write of
+its own ten times a second (how the disk answers fsync during the run: a durable commit waits
+for it, however idle the server). The server is ``ordergate serve``
 in its own process on a copy of the seeded database (``--seed-orders`` resting orders in it
 first, e.g. 1,000,000 for the memory bound), with durable commits as configured by default.
 
@@ -24,6 +26,7 @@ import contextlib
 import os
 import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -68,6 +71,7 @@ class Tally:
     by_second: dict[int, list[float]] = field(default_factory=dict)  # latencies by second due
     start: float = 0.0
     steal_share: float = 0.0  # of the machine's CPU time over the run, taken by the host
+    fsync_s: list[float] = field(default_factory=list)  # the disk probe's (``disk``)
 
 
 class Dialect:
@@ -190,6 +194,28 @@ async def health(client: httpx.AsyncClient, tally: Tally, until: float) -> None:
         await asyncio.sleep(0.1)
 
 
+def _write_and_sync(fd: int, block: bytes) -> float:
+    started = time.perf_counter()
+    os.write(fd, block)
+    os.fsync(fd)
+    return time.perf_counter() - started
+
+
+async def disk(tally: Tally, until: float) -> None:
+    """Time a 4 KiB write and its fsync ten times a second, on a thread, in the temporary
+    directory (where the bench's database is): how the disk answers durable writes beside
+    the server's, which wait as long as it takes."""
+    fd, path = tempfile.mkstemp(prefix="ordergate-fsync-")
+    block = b"\0" * 4096
+    try:
+        while time.perf_counter() < until:
+            tally.fsync_s.append(await asyncio.to_thread(_write_and_sync, fd, block))
+            await asyncio.sleep(0.1)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
 def server_pid(port: int) -> int | None:
     """The ``ordergate serve`` process listening on ``port`` (Linux /proc)."""
     for proc in Path("/proc").iterdir():
@@ -248,6 +274,7 @@ async def drive(url: str, dialect: Dialect, args: argparse.Namespace) -> Tally:
         watchers = [
             asyncio.create_task(health(probe, tally, until)),
             asyncio.create_task(memory(pid, tally, until)),
+            asyncio.create_task(disk(tally, until)),
         ]
         workers = [
             asyncio.create_task(
@@ -319,6 +346,7 @@ def report(db: str, args: argparse.Namespace, tally: Tally) -> dict[str, Any]:
         },
         "rss_mb_max": round(max(tally.rss_mb), 1),
         "steal_share": round(tally.steal_share, 3),
+        "fsync_ms": percentiles(tally.fsync_s, wall) if len(tally.fsync_s) >= 2 else None,
     }
     for kind, samples in tally.latencies.items():
         if len(samples) >= 2:
@@ -409,6 +437,12 @@ def _table(out: dict[str, Any]) -> str:
         for who, c in out["cpu"].items()
     )
     lines.append(f"  the host's steal: {out['steal_share']:.1%} of the machine's CPU time")
+    if out["fsync_ms"]:
+        f = out["fsync_ms"]
+        lines.append(
+            f"  the disk: a 4 KiB write and fsync beside the server, p50 {f['p50_ms']} ms, "
+            f"p99 {f['p99_ms']} ms, max {f['max_ms']} ms ({f['requests']} of them)"
+        )
     seconds = " ".join(f"{p99:.0f}" for _, _, p99, _ in out["by_second"])
     lines.append(f"  p99 by second (ms): {seconds}")
     return "\n".join(lines)
