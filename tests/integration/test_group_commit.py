@@ -10,7 +10,7 @@ import pytest
 from ordergate.domain.errors import InstrumentNotFound, InsufficientMargin, PermissionDenied
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.store.orders import SqlOrderRepository
-from tests.builders import events_of, limit, snapshot, statements_run, world
+from tests.builders import events_of, eventually, limit, snapshot, statements_run, world
 
 D = Decimal
 
@@ -385,13 +385,13 @@ async def test_a_cancel_of_resting_orders_only_refuses_a_market_order_however_it
     w.venue.config.set(fill_delay_ms=60_000)  # acknowledged now, filled a minute later
     working = await w.engine.place(w.me, market_order(side=Side.BUY))
     resting = await w.engine.place(w.me, limit(price="4900"))
-    for _ in range(500):  # until both acknowledgements are stored (the fill stays owed)
+
+    async def both_working() -> bool:  # both acknowledgements stored (the fill stays owed)
         got = [await w.engine.get_order(w.me, 1001, o.id) for o in (working, resting)]
-        if all(o.status is S.WORKING for o in got):
-            break
-        await asyncio.sleep(0.01)
+        return all(o.status is S.WORKING for o in got)
+
+    await eventually(both_working)
     assert working.type is OrderType.MARKET
-    assert [o.status for o in got] == [S.WORKING, S.WORKING]
     w.venue.cancel_delay_ms = 60_000
 
     answers = await asyncio.gather(

@@ -119,6 +119,18 @@ def _member_of(pg: bool, column: ColumnElement[Any], name: str) -> ColumnElement
     return column.in_(select(members.c.value))
 
 
+def _named(pg: bool, prefix: str, kinds: tuple[bool, bool]) -> ColumnElement[bool]:
+    """The orders named by id or by ticket, in the parameters ``SqlOrderRepository._refs``
+    gives (``kinds``: whether there are ids, and tickets)."""
+    o = orders.c
+    named: list[ColumnElement[bool]] = []
+    if kinds[0]:
+        named.append(o.id.in_(bindparam(f"{prefix}_ids", expanding=True, type_=String())))
+    if kinds[1]:
+        named.append(_member_of(pg, o.ticket, f"{prefix}_tickets"))
+    return or_(*named)
+
+
 def _event_rows(
     ticket: Ticket, steps: Sequence[Transition], actor: str, request_id: str, at: datetime
 ) -> list[dict[str, Any]]:
@@ -236,56 +248,49 @@ class SqlOrderRepository:
     ) -> list[Order]:
         pg = self._pg
         o = orders.c
-        ids = [r for r in refs if isinstance(r, str)]
-        tickets = [r for r in refs if isinstance(r, int)]
-
-        def build() -> Any:
-            named: list[ColumnElement[bool]] = []
-            if ids:
-                named.append(o.id.in_(bindparam("gm_ids", expanding=True, type_=String())))
-            if tickets:
-                named.append(_member_of(pg, o.ticket, "gm_tickets"))
-            # SQLite, with no statistics, would search by the account's index and read every
-            # order of the account; "+ 0" leaves it the id and ticket indexes (the refs).
-            login = o.login if pg else o.login + literal_column("0")
-            stmt = select(orders).where(login == bindparam("gm_login"), or_(*named))
-            return stmt.with_for_update() if lock else stmt
-
         if not refs:
             return []
-        params: dict[str, Any] = {"gm_login": login}
-        if ids:
-            params["gm_ids"] = ids
-        if tickets:
-            params["gm_tickets"] = self._members(tickets)
-        stmt = self._built(("get-many", bool(ids), bool(tickets), lock), build)
+        params, kinds = self._refs(refs, "gm")
+        params["gm_login"] = login
+
+        def build() -> Any:
+            # SQLite, with no statistics, would search by the account's index and read every
+            # order of the account; "+ 0" leaves it the id and ticket indexes (the refs).
+            owner = o.login if pg else o.login + literal_column("0")
+            stmt = select(orders).where(owner == bindparam("gm_login"), _named(pg, "gm", kinds))
+            return stmt.with_for_update() if lock else stmt
+
+        stmt = self._built(("get-many", *kinds, lock), build)
         return [order_from_row(r) for r in (await self._conn.execute(stmt, params)).mappings()]
 
     async def logins_of(self, refs: Collection[OrderId | Ticket]) -> dict[OrderId | Ticket, Login]:
         o = orders.c
-        ids = [r for r in refs if isinstance(r, str)]
-        tickets = [r for r in refs if isinstance(r, int)]
-
-        def build() -> Any:
-            named: list[ColumnElement[bool]] = []
-            if ids:
-                named.append(o.id.in_(bindparam("lo_ids", expanding=True, type_=String())))
-            if tickets:
-                named.append(_member_of(self._pg, o.ticket, "lo_tickets"))
-            return select(o.id, o.ticket, o.login).where(or_(*named))
-
         if not refs:
             return {}
-        params: dict[str, Any] = {}
-        if ids:
-            params["lo_ids"] = ids
-        if tickets:
-            params["lo_tickets"] = self._members(tickets)
-        stmt = self._built(("logins-of", bool(ids), bool(tickets)), build)
+        params, kinds = self._refs(refs, "lo")
+
+        def build() -> Any:
+            return select(o.id, o.ticket, o.login).where(_named(self._pg, "lo", kinds))
+
+        stmt = self._built(("logins-of", *kinds), build)
         found: dict[OrderId | Ticket, Login] = {}
         for oid, ticket, login in await self._conn.execute(stmt, params):
             found[OrderId(oid)] = found[Ticket(ticket)] = Login(login)
         return found
+
+    def _refs(
+        self, refs: Collection[OrderId | Ticket], prefix: str
+    ) -> tuple[dict[str, Any], tuple[bool, bool]]:
+        """The parameters that name ``refs`` in ``_named(…, prefix, kinds)``, and ``kinds``:
+        whether there are ids, and tickets, among them."""
+        ids = [r for r in refs if isinstance(r, str)]
+        tickets = [r for r in refs if isinstance(r, int)]
+        params: dict[str, Any] = {}
+        if ids:
+            params[f"{prefix}_ids"] = ids
+        if tickets:
+            params[f"{prefix}_tickets"] = self._members(tickets)
+        return params, (bool(ids), bool(tickets))
 
     async def save_many(self, saves: Sequence[SaveOrder]) -> None:
         if not saves:

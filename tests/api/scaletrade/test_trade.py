@@ -6,7 +6,6 @@ Who may send them and how malformed ones are refused: test_trade_access.py.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +21,7 @@ from tests.api.scaletrade.helpers import (
     record,
     records,
 )
-from tests.builders import snapshot
+from tests.builders import eventually, snapshot
 
 D = Decimal
 ACK_FIELDS = {"accepted", "order", "state", "login", "symbol", "cmd", "volume"}
@@ -689,10 +688,11 @@ async def test_cancel_of_a_market_orders_ticket_before_its_fill_is_409_incorrect
     # Acknowledged, its fill owed a minute from now: working, and still a trade's ticket.
     st.server.container.venue.config.set(fill_delay_ms=60_000)
     ticket = await market(st, settle=False)
-    for _ in range(500):
-        if (await order_of(st, ticket)).status is OrderStatus.WORKING:
-            break
-        await asyncio.sleep(0.01)
+
+    async def working() -> bool:
+        return bool((await order_of(st, ticket)).status is OrderStatus.WORKING)
+
+    await eventually(working)
     before = await snapshot(st.server.container.store)
 
     answer = await st.call("DELETE", "/trade/cancel", {"order": ticket})
