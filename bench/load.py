@@ -364,6 +364,18 @@ def report(db: str, args: argparse.Namespace, tally: Tally) -> dict[str, Any]:
     return out
 
 
+def _machine_notes(out: dict[str, Any]) -> str:
+    """What the machine did to a run that missed the target: a disk that held an fsync as
+    long as the target (every durable commit waits for the disk), or the host's steal."""
+    notes = []
+    disk = out.get("fsync_ms")
+    if disk and disk["max_ms"] >= TARGET_P99_MS:
+        notes.append(f"the disk's slowest fsync beside it took {disk['max_ms']:.0f} ms")
+    if out["steal_share"] >= 0.03:
+        notes.append(f"the host's steal was {out['steal_share']:.0%}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def verdict(out: dict[str, Any]) -> list[str]:
     lines = []
     place = out.get("place")
@@ -372,7 +384,7 @@ def verdict(out: dict[str, Any]) -> list[str]:
         lines.append(
             f"target {out['db']} {out['dialect']}: {TARGET_RATE} placements/s, p99 < "
             f"{TARGET_P99_MS:.0f} ms: {place['per_s']}/s, p99 {place['p99_ms']} ms -> "
-            f"{'met' if ok else 'NOT met'}"
+            f"{'met' if ok else 'NOT met'}{'' if ok else _machine_notes(out)}"
         )
     if out["seed_orders"] >= 1_000_000:
         ok = out["rss_mb_max"] < TARGET_RSS_MB
