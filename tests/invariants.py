@@ -1,8 +1,8 @@
 """What must hold of the stored state whatever happened before: crashes, races, bad input.
 
-``violations`` reads the whole database (and, when given, the venue's book) and returns one
-line per broken rule, so that a failing test says every problem at once. The crash, race and
-fuzz suites all end with ``assert await violations(...) == []``.
+``violations`` reads the whole database (and, when given, the venue's book and the engine's
+memory) and returns one line per broken rule, so that a failing test says every problem at
+once. The crash, race and fuzz suites all end with ``assert await violations(...) == []``.
 
 Rules:
 - every order is in one known status, and its events replay to it: they start at submitted,
@@ -11,10 +11,12 @@ Rules:
 - no order is both filled and cancelled: a filled order has no cancelled event, a cancelled
   or expired one is not filled in full;
 - per account and symbol, the open tickets add up to the signed sum of the fills;
-- per account and symbol, the kept exposure (order_exposure, maintained by triggers) equals
-  the sum of quantity - filled over the open orders, recomputed;
 - with a venue: its book holds exactly the orders resting in the database (call this when the
-  venue has settled: a cancel it has done but whose confirmation is not stored yet differs).
+  venue has settled: a cancel it has done but whose confirmation is not stored yet differs);
+- with an engine (call it when the engine is idle): what it holds in memory is what its
+  journal holds — each open order as stored, no stored open order missing, the open tickets
+  and the balances as stored — and its exposure per account and symbol is quantity - filled
+  over its open orders plus the quantity of its open tickets, recomputed.
 """
 
 from __future__ import annotations
@@ -24,16 +26,18 @@ from collections.abc import Iterable
 from decimal import Decimal
 from itertools import pairwise
 
-from sqlalchemy import BigInteger, func, literal_column, select, type_coerce, union_all
+from sqlalchemy import select
 
 from ordergate.domain.orders import NON_TERMINAL, TERMINAL, OrderStatus
 from ordergate.domain.values import shown
+from ordergate.engine import OrderEngine
 from ordergate.store import SqlStore
-from ordergate.store.tables import fills, order_events, order_exposure, orders, positions
-from ordergate.store.types import from_units
+from ordergate.store.mapping import order_from_row, position_from_row
+from ordergate.store.tables import accounts, fills, order_events, orders, positions
 from ordergate.venue.sim import SimVenue
+from tests.builders import recomputed_exposure
 
-__all__ = ["RESTING", "exposure_drift", "violations"]
+__all__ = ["RESTING", "memory_drift", "violations"]
 
 RESTING = frozenset(
     {
@@ -48,8 +52,11 @@ _STATUSES = {s.value: s for s in OrderStatus}
 _SIGN = {"buy": 1, "sell": -1}
 
 
-async def violations(store: SqlStore, venue: SimVenue | None = None) -> list[str]:
-    """Every rule the stored state (and ``venue``'s book) breaks, one line each."""
+async def violations(
+    store: SqlStore, venue: SimVenue | None = None, engine: OrderEngine | None = None
+) -> list[str]:
+    """Every rule the stored state (and ``venue``'s book, and ``engine``'s memory) breaks,
+    one line each."""
     async with store.engine.connect() as conn:
         order_rows = (await conn.execute(select(orders))).mappings().all()
         event_rows = (
@@ -99,44 +106,57 @@ async def violations(store: SqlStore, venue: SimVenue | None = None) -> list[str
                 f"account {key[0]} {key[1]}: tickets hold {shown(held[key])}, "
                 f"fills add to {shown(fill_net[key])}"
             )
-    problems += await exposure_drift(store)
     if venue is not None:
         problems += _book_problems(
             venue, (r for r in order_rows if _STATUSES.get(r["status"]) in RESTING)
         )
+    if engine is not None:
+        problems += await memory_drift(store, engine)
     return problems
 
 
-async def exposure_drift(store: SqlStore) -> list[str]:
-    """Each account and symbol whose kept exposure (order_exposure) is not the sum of quantity
-    - filled over its open orders, one line each. One statement, so one snapshot: it may be
-    called while the venue is still at work."""
-    e, o = order_exposure.c, orders.c
-    kept = select(
-        e.login,
-        e.symbol,
-        type_coerce(e.open_quantity, BigInteger).label("kept"),
-        literal_column("0").label("left"),
-    )
-    left = select(
-        o.login, o.symbol, literal_column("0"), type_coerce(o.quantity - o.filled, BigInteger)
-    ).where(o.status.in_(NON_TERMINAL))
-    both = union_all(kept, left).subquery()
-    totals = (func.sum(both.c.kept), func.sum(both.c.left))
-    stmt = (
-        select(both.c.login, both.c.symbol, *totals)
-        .group_by(both.c.login, both.c.symbol)
-        .having(totals[0] != totals[1])
-        .order_by(both.c.login, both.c.symbol)
-    )
+async def memory_drift(store: SqlStore, engine: OrderEngine) -> list[str]:
+    """Where ``engine``'s memory and its journal disagree, and where its exposure is not the
+    recomputed one, one line each. Call it when the engine is idle (nothing being written)."""
     async with store.engine.connect() as conn:
-        conn = await conn.execution_options(readonly=True)  # SQLite: no write lock
-        rows = (await conn.execute(stmt)).all()
-    return [
-        f"account {login} {symbol}: order_exposure keeps {shown(from_units(int(kept_units)))}, "
-        f"its open orders leave {shown(from_units(int(left_units)))}"
-        for login, symbol, kept_units, left_units in rows
-    ]
+        stored_open = {
+            row["ticket"]: order_from_row(row)
+            for row in (
+                await conn.execute(select(orders).where(orders.c.status.in_(NON_TERMINAL)))
+            ).mappings()
+        }
+        stored_tickets = [
+            position_from_row(row)
+            for row in (
+                await conn.execute(select(positions).where(positions.c.quantity > 0))
+            ).mappings()
+        ]
+        balances = dict((await conn.execute(select(accounts.c.login, accounts.c.balance))).all())
+    state = engine.state
+    problems: list[str] = []
+    held = {o.key: o for a in state.accounts() for o in state.open_orders(a.login)}
+    for ticket in sorted(set(held) | set(stored_open)):
+        mine, stored = held.get(ticket), stored_open.get(ticket)
+        if mine != stored:
+            problems.append(f"order {ticket}: memory holds {mine}, the journal {stored}")
+    open_tickets = {t.ticket: t for a in state.accounts() for t in state.open_tickets(a.login)}
+    journaled = {t.ticket: t for t in stored_tickets}
+    for ticket in sorted(set(open_tickets) | set(journaled)):
+        mine_t, stored_t = open_tickets.get(ticket), journaled.get(ticket)
+        if mine_t != stored_t:
+            problems.append(f"ticket {ticket}: memory holds {mine_t}, the journal {stored_t}")
+    for account in state.accounts():
+        if balances.get(account.login) != account.balance:
+            problems.append(
+                f"account {account.login}: balance {shown(account.balance)} in memory, "
+                f"{balances.get(account.login)} in the journal"
+            )
+        kept, recomputed = state.exposure(account.login), recomputed_exposure(engine, account.login)
+        if kept != recomputed:
+            problems.append(
+                f"account {account.login}: exposure {kept} kept, {recomputed} recomputed"
+            )
+    return problems
 
 
 def _order_problems(row: dict, trail: list[tuple[str | None, str]], filled: Decimal) -> list[str]:  # type: ignore[type-arg]

@@ -1,7 +1,8 @@
 """The one composition root: settings in, a wired ordergate out.
 
-The server (``api/app.py``) and every CLI command build their pieces here; tests hand in
-their own (a venue with a given latency, a fixed clock).
+The server (``api/app.py``) builds its pieces here with ``bootstrap``; the administration
+commands, which never trade, with ``administration``; tests hand in their own pieces (a
+venue with a given latency, a manual clock).
 """
 
 from __future__ import annotations
@@ -20,33 +21,57 @@ from ordergate.auth.jwt import JwtCodec
 from ordergate.auth.secret import load_or_create_secret
 from ordergate.auth.signin import SignIn, Throttle
 from ordergate.auth.users import UserService
-from ordergate.demo import REFERENCE_PRICES
-from ordergate.domain.instruments import Instrument
+from ordergate.domain.clock import Clock, SystemClock
 from ordergate.engine.bus import EventBus
-from ordergate.engine.ports import Clock, SystemClock
-from ordergate.engine.service import OrderEngine
+from ordergate.engine.engine import OrderEngine
 from ordergate.settings import Settings, venue_config
-from ordergate.store import SqlStore, create_engine, upgrade
+from ordergate.store import SqlRecords, SqlStore, create_engine, open_journal, upgrade
 from ordergate.store.bars import SqlBarRepository
+from ordergate.store.journal_pg import PgJournal
+from ordergate.store.journal_sqlite import SqliteJournal
 from ordergate.store.tables import fills
 from ordergate.venue.base import Quote
 from ordergate.venue.feeds import MarketSource, SyntheticFeed
 from ordergate.venue.marketdata import MarketData
+from ordergate.venue.opening import REFERENCE_PRICES, opening_quote
 from ordergate.venue.replay import CsvReplay
 from ordergate.venue.sim import SimVenue
 
-__all__ = ["Container", "bootstrap", "opening_quote", "shutdown"]
+__all__ = [
+    "Administration",
+    "Container",
+    "administration",
+    "bootstrap",
+    "close_administration",
+    "opening_quote",
+    "shutdown",
+]
 
 log = logging.getLogger(__name__)
 
+#: How long shutdown waits for the engine's batch in flight to be journaled.
+_SHUTDOWN_WAIT_S = 10.0
+
 
 @dataclass(slots=True)
-class Container:
-    """Everything one ordergate process runs on, built once by ``bootstrap``."""
+class Administration:
+    """What the administration commands need: the database, users and reference data."""
 
     settings: Settings
     db: AsyncEngine
     store: SqlStore
+    users: UserService
+    clock: Clock
+
+
+@dataclass(slots=True)
+class Container:
+    """Everything one ordergate server runs on, built once by ``bootstrap``."""
+
+    settings: Settings
+    db: AsyncEngine
+    store: SqlStore
+    journal: SqliteJournal | PgJournal
     venue: SimVenue
     engine: OrderEngine
     bus: EventBus
@@ -57,6 +82,26 @@ class Container:
     market: MarketData
     #: the running market source (``bootstrap(feed=True)`` with a source configured)
     feed: asyncio.Task[None] | None = None
+
+
+async def administration(settings: Settings, *, migrate: bool = True) -> Administration:
+    """The database (migrated unless ``migrate`` is False) and the user service, without an
+    engine: nothing trades, and a server may run on the same database meanwhile."""
+    db = create_engine(settings.database_url)
+    try:
+        if migrate:
+            await upgrade(db)
+        store = SqlStore(db)
+        clock = SystemClock()
+        users = UserService(store, clock=clock, cache_seconds=settings.auth_cache_s)
+    except BaseException:
+        await db.dispose()
+        raise
+    return Administration(settings, db, store, users, clock)
+
+
+async def close_administration(admin: Administration) -> None:
+    await admin.db.dispose()
 
 
 async def _last_prices(store: SqlStore, market: MarketData) -> dict[str, Decimal]:
@@ -76,20 +121,14 @@ async def _last_prices(store: SqlStore, market: MarketData) -> dict[str, Decimal
     return prices
 
 
-def opening_quote(instrument: Instrument, price: Decimal) -> tuple[Decimal, Decimal]:
-    """A one-tick-wide quote with its bid at ``price`` (snapped down to the tick grid)."""
-    tick = instrument.tick_size
-    bid = max((price // tick) * tick, tick)
-    return bid, bid + tick
-
-
-async def _open_market(store: SqlStore, venue: SimVenue, market: MarketData) -> None:
+async def _open_market(
+    store: SqlStore, engine: OrderEngine, venue: SimVenue, market: MarketData
+) -> None:
     """Give the venue and the market the instruments, and each a first quote through the
     market, so market orders fill and margin can be measured from the start: where its
     market stopped (``_last_prices``), else at the demo reference price; an instrument with
     neither stays unquoted until a quote arrives."""
-    async with store.transaction(readonly=True) as tx:
-        instruments = await tx.accounts.instruments()
+    instruments = engine.state.instruments()
     venue.load_instruments(instruments)
     market.add_instruments(instruments)
     market.subscribe(venue.on_quote)
@@ -132,32 +171,34 @@ async def bootstrap(
     venue: SimVenue | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
-    recover: bool = True,
     feed: bool = False,
 ) -> Container:
-    """Build ordergate from ``settings``: database (migrated unless ``migrate`` is False),
-    JWT secret, market data and venue with instruments and opening quotes, engine, users.
+    """Build the server from ``settings``: database (migrated unless ``migrate`` is False),
+    JWT secret, the journal (its writer's lock: ``JournalLocked`` if another server holds
+    it), the engine with the journal's snapshot, market data and venue with instruments and
+    opening quotes, the open orders handed back to the venue, users.
 
-    With ``recover`` (the server), the open orders are handed back to the venue; the admin
-    CLI commands pass False, so that they never start trading. With ``feed`` (the server
-    only), the market source of ``settings`` starts ticking; tests and the CLI get a market
-    that moves only when they push quotes.
+    With ``feed`` (the server only), the market source of ``settings`` starts ticking;
+    tests get a market that moves only when they push quotes.
     """
     db = create_engine(settings.database_url)
+    journal: SqliteJournal | PgJournal | None = None
     try:
         if migrate:
             await upgrade(db)
-        store = SqlStore(db, order_cache=settings.order_cache)
+        store = SqlStore(db)
         configured = None if settings.secret is None else settings.secret.get_secret_value()
         secret = await load_or_create_secret(store, configured)
+        journal = await open_journal(settings.database_url)
         clock = clock or SystemClock()
         venue = venue or SimVenue(config=venue_config(settings), clock=clock)
         bus = EventBus(clock=clock)
+        engine = OrderEngine(journal, venue, SqlRecords(db), clock=clock, sink=bus)
+        await engine.load()
         market = MarketData(bars=SqlBarRepository(store), sink=bus, clock=clock)
         # Quotes before recovery: restored orders must meet a market, not an empty book.
-        await _open_market(store, venue, market)
+        await _open_market(store, engine, venue, market)
         source = _market_source(settings, market) if feed else None
-        engine = OrderEngine(store, venue, clock=clock, sink=bus)
         market.subscribe(engine.on_quote)  # stop-loss and take-profit watch every quote
         users = UserService(store, clock=clock, cache_seconds=settings.auth_cache_s)
         jwt = JwtCodec(secret, ttl=timedelta(minutes=settings.jwt_ttl_minutes), clock=clock)
@@ -172,6 +213,7 @@ async def bootstrap(
             settings=settings,
             db=db,
             store=store,
+            journal=journal,
             venue=venue,
             engine=engine,
             bus=bus,
@@ -181,22 +223,24 @@ async def bootstrap(
             clock=clock,
             market=market,
         )
-        if recover:
-            restored = await engine.recover()
-            log.info("recovered %d open orders", restored)
+        restored = await engine.recover()
+        log.info("recovered %d open orders", restored)
         if source is not None:
             container.feed = asyncio.get_running_loop().create_task(
                 _run_source(source, market), name="market-source"
             )
     except BaseException:
+        if journal is not None:
+            await journal.close()
         await db.dispose()
         raise
     return container
 
 
 async def shutdown(container: Container) -> None:
-    """Stop the market source, save the bars, stop the venue and close the database
-    connections. Orders keep their committed state; the next start recovers them."""
+    """Stop the market source, save the bars, stop the venue, let the engine journal the
+    batch it is writing, and close the journal (its lock goes) and the database. Orders
+    keep their journaled state; the next start recovers them."""
     if container.feed is not None:
         container.feed.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -204,4 +248,7 @@ async def shutdown(container: Container) -> None:
     await container.market.close()
     container.bus.close()  # the event streams end before the engine stops
     await container.venue.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(container.engine.writer.idle(), _SHUTDOWN_WAIT_S)
+    await container.journal.close()
     await container.db.dispose()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ordergate.domain.accounts import Account, PositionMode
@@ -21,12 +20,14 @@ from ordergate.domain.ids import Login, UserId
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.domain.orders import OrderType, Side
 from ordergate.domain.principal import Role
-from ordergate.engine.service import OrderEngine, venue_order
+from ordergate.engine.engine import OrderEngine
+from ordergate.store import SqlRecords, open_journal
+from ordergate.venue.opening import REFERENCE_PRICES
 from ordergate.venue.sim import SimVenue
 
 if TYPE_CHECKING:
     from ordergate.auth.users import User, UserService
-    from ordergate.bootstrap import Container
+    from ordergate.bootstrap import Administration
 
 __all__ = [
     "ADMIN_USER",
@@ -38,7 +39,6 @@ __all__ = [
     "MANAGER_USER",
     "FX_WEEK",
     "GLOBEX",
-    "REFERENCE_PRICES",
     "DemoAccount",
     "DemoSeed",
     "issue_demo_token",
@@ -114,18 +114,6 @@ DEMO_INSTRUMENTS: tuple[Instrument, ...] = (
 )
 
 #: Where the simulated market starts when an instrument has never traded (its bid).
-REFERENCE_PRICES = MappingProxyType(
-    {
-        "MES 12-25": D("6000.00"),
-        "ES 09-26": D("6000.00"),
-        "ES 12-26": D("6000.00"),
-        "NQ 12-26": D("21000.00"),
-        "EURUSD": D("1.08500"),
-        "GBPUSD": D("1.27000"),
-        "XAUUSD": D("2650.00"),
-        "BTCUSD": D("100000.00"),
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,19 +193,18 @@ async def _ensure_user(
         return await users.add_user(name, role, groups, password, login)
 
 
-async def _add_instruments(container: Container) -> tuple[str, ...]:
-    async with container.store.transaction() as tx:
+async def _add_instruments(admin: Administration) -> tuple[str, ...]:
+    async with admin.store.transaction() as tx:
         known = {i.symbol for i in await tx.accounts.instruments()}
         fresh = [i for i in DEMO_INSTRUMENTS if i.symbol not in known]
         for instrument in fresh:
             await tx.accounts.add_instrument(instrument)
         await tx.commit()
-    container.venue.load_instruments(fresh)
     return tuple(i.symbol for i in fresh)
 
 
-async def _add_accounts(container: Container, owner: UserId) -> tuple[DemoAccount, ...]:
-    async with container.store.transaction() as tx:
+async def _add_accounts(admin: Administration, owner: UserId) -> tuple[DemoAccount, ...]:
+    async with admin.store.transaction() as tx:
         fresh = [a for a in DEMO_ACCOUNTS if await tx.accounts.get(a.login) is None]
         for a in fresh:
             account = Account(
@@ -233,49 +220,51 @@ async def _add_accounts(container: Container, owner: UserId) -> tuple[DemoAccoun
             await tx.accounts.add(account)
         await tx.commit()
     for a in fresh:
-        await container.users.set_account_password(a.login, a.password)
+        await admin.users.set_account_password(a.login, a.password)
     return tuple(fresh)
 
 
-async def _place_orders(container: Container, owner: UserId, logins: set[int]) -> int:
-    """Place the demo orders of ``logins`` through the engine, so they carry real events.
+async def _place_orders(admin: Administration, owner: UserId, logins: set[int]) -> int:
+    """Place the demo orders of ``logins`` through an engine, so they carry real events.
 
     They go through an engine over a venue that knows no trading hours: the demo must get
     its resting orders whatever the day `init` runs, while the server's venue enforces the
-    sessions. The orders are then handed to the server's venue like after a restart.
-    """
+    sessions. The server hands them to its venue when it starts, as after a restart. The
+    engine takes the database's writer lock while it runs (no server may be running)."""
     wanted = [cmd for cmd in DEMO_ORDERS if cmd.account in logins]
     if not wanted:
         return 0
-    venue = SimVenue()
+    venue = SimVenue(clock=admin.clock)
     for symbol, bid in REFERENCE_PRICES.items():
         venue.set_quote(symbol, bid, bid)  # margin is measured at the quote
-    seeder = OrderEngine(container.store, venue, clock=container.clock)
-    principal = await container.users.principal_for_user(owner)
+    journal = await open_journal(admin.settings.database_url)
     try:
-        placed = [await seeder.place(principal, cmd) for cmd in wanted]
+        seeder = OrderEngine(journal, venue, SqlRecords(admin.db), clock=admin.clock)
+        await seeder.load()
+        principal = await admin.users.principal_for_user(owner)
+        for cmd in wanted:
+            await seeder.place(principal, cmd)
         await seeder.settle()
-        resting = [await seeder.get_order(principal, o.login, o.id) for o in placed]
     finally:
         await venue.close()
-    await container.venue.restore([venue_order(o) for o in resting if not o.is_terminal])
-    return len(placed)
+        await journal.close()
+    return len(wanted)
 
 
-async def seed_demo(container: Container) -> DemoSeed:
+async def seed_demo(admin: Administration) -> DemoSeed:
     """Add whatever of the demo data is missing."""
-    instruments = await _add_instruments(container)
+    instruments = await _add_instruments(admin)
     users: list[str] = []
-    await _ensure_user(container.users, ADMIN_USER, Role.ADMIN, (), users)
-    demo = await _ensure_user(container.users, DEMO_USER, Role.TRADER, (DEMO_GROUP,), users)
+    await _ensure_user(admin.users, ADMIN_USER, Role.ADMIN, (), users)
+    demo = await _ensure_user(admin.users, DEMO_USER, Role.TRADER, (DEMO_GROUP,), users)
     name, login, password = MANAGER_USER
-    await _ensure_user(container.users, name, Role.MANAGER, (DEMO_GROUP,), users, (login, password))
-    accounts = await _add_accounts(container, UserId(demo.id))
-    orders = await _place_orders(container, UserId(demo.id), {a.login for a in accounts})
+    await _ensure_user(admin.users, name, Role.MANAGER, (DEMO_GROUP,), users, (login, password))
+    accounts = await _add_accounts(admin, UserId(demo.id))
+    orders = await _place_orders(admin, UserId(demo.id), {a.login for a in accounts})
     return DemoSeed(instruments, tuple(users), tuple(a.name for a in accounts), orders)
 
 
-async def issue_demo_token(container: Container, label: str = "ordergate init") -> str:
+async def issue_demo_token(admin: Administration, label: str = "ordergate init") -> str:
     """A new bearer token for the demo user (tokens are stored hashed: none can be shown
     again, so each call makes a fresh one)."""
-    return await container.users.create_token(DEMO_USER, label)
+    return await admin.users.create_token(DEMO_USER, label)

@@ -99,14 +99,6 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = Field(
         default=True, description="Whether the CrossTrade rate limit applies at all."
     )
-    order_cache: bool = Field(
-        default=True,
-        description=(
-            "Answer single-order reads (CrossTrade GetOrder) from a per-process cache that "
-            "this process's own writes keep fresh; accounts are kept 1 s. Turn it off when "
-            "several processes share one database: one would not see the others' changes."
-        ),
-    )
     auth_cache_s: float = Field(
         default=1.0,
         ge=0,

@@ -18,6 +18,7 @@ from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import OrderStatus, Side
 from ordergate.domain.principal import Role
+from ordergate.engine import queries
 from ordergate.settings import Settings
 from tests.builders import account, es, eurusd, limit
 
@@ -262,14 +263,14 @@ async def test_a_crossing_quote_fills_a_resting_limit_order(
     principal = await container.users.principal_for_user(1)
     order = await container.engine.place(principal, limit(Side.BUY, price="4990.00"))
     await container.engine.settle()
-    assert (await container.engine.get_order(principal, 1001, order.id)).status is (
+    assert (await queries.get_order(container.engine, principal, 1001, order.id)).status is (
         OrderStatus.WORKING
     )
 
     crossing = {"symbol": "ES 12-26", "bid": "4989.75", "ask": "4990.00"}
     assert (await push(client, admin_token, crossing)).status_code == 200
     await container.engine.settle()
-    got = await container.engine.get_order(principal, 1001, order.id)
+    got = await queries.get_order(container.engine, principal, 1001, order.id)
     assert (got.status, got.avg_fill_price) == (OrderStatus.FILLED, D("4990.00"))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,7 +27,7 @@ from ordergate.domain.errors import (
     PermissionDenied,
 )
 from ordergate.settings import Settings
-from ordergate.store import SqlStore, create_engine
+from ordergate.store import SqlRecords, create_engine
 
 
 def sqlite_settings(tmp_path: Path) -> Settings:
@@ -91,15 +90,19 @@ async def test_healthz_is_ok_when_the_database_answers(client: httpx.AsyncClient
     assert response.headers["content-type"] == "application/json"
 
 
-async def test_healthz_is_503_when_the_database_does_not_answer(container: Container) -> None:
-    # Port 1 on localhost: nothing listens there, the connection is refused at once.
-    broken = SqlStore(create_engine("postgresql://ordergate@127.0.0.1:1/ordergate"))
-    app = create_app(container=dataclasses.replace(container, store=broken))
+async def test_healthz_is_503_when_the_database_does_not_answer(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine reads its database at port 1 on localhost: nothing listens there, the
+    # connection is refused at once.
+    broken = create_engine("postgresql://ordergate@127.0.0.1:1/ordergate")
+    monkeypatch.setattr(container.engine, "records", SqlRecords(broken))
+    app = create_app(container=container)
     try:
         async with await client_for(app) as client:
             response = await client.get("/healthz")
     finally:
-        await broken.engine.dispose()
+        await broken.dispose()
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unavailable"}
 

@@ -12,6 +12,7 @@ import pytest
 
 from ordergate.bootstrap import bootstrap, shutdown
 from ordergate.domain.orders import OrderStatus, Side
+from ordergate.engine import queries
 from ordergate.settings import Settings
 from ordergate.store import SqlStore
 from ordergate.store.bars import SqlBarRepository
@@ -174,7 +175,7 @@ async def test_a_limit_order_near_a_moving_market_fills_within_a_minute(
         for _ in range(240):  # one minute at the default 250 ms
             feed.step(container.market)
             await container.engine.settle()  # the venue matches each quote, as when live
-        got = await container.engine.get_order(trader(), 1001, order.id)
+        got = await queries.get_order(container.engine, trader(), 1001, order.id)
         assert got.status is OrderStatus.FILLED
     finally:
         await shutdown(container)

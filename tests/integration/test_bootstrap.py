@@ -3,17 +3,18 @@ recovers open orders after a restart, and keeps one JWT secret."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from ordergate.bootstrap import bootstrap, opening_quote, shutdown
+from ordergate.domain.clock import ManualClock
 from ordergate.domain.commands import CancelOrder
 from ordergate.domain.errors import AuthError, InvalidInput
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import OrderStatus, Side
+from ordergate.engine import queries
 from ordergate.settings import Settings
 from ordergate.store import SqlStore
 from ordergate.store.tables import settings as settings_table
@@ -50,11 +51,6 @@ async def settings(store: SqlStore, db_url: str) -> Settings:
     return Settings(database_url=db_url, secret=None)
 
 
-class FixedClock:
-    def now(self) -> datetime:
-        return NOW
-
-
 async def test_bootstrap_opens_the_market_and_the_engine_trades(settings: Settings) -> None:
     container = await bootstrap(settings)
     try:
@@ -67,10 +63,10 @@ async def test_bootstrap_opens_the_market_and_the_engine_trades(settings: Settin
         resting = await container.engine.place(trader(), limit(price="5990"))
         await container.engine.settle()
 
-        filled = await container.engine.get_order(trader(), "sim101", bought.id)
+        filled = await queries.get_order(container.engine, trader(), "sim101", bought.id)
         assert filled.status is OrderStatus.FILLED
         assert filled.avg_fill_price == D("6000.25")
-        working = await container.engine.get_order(trader(), 1001, resting.id)
+        working = await queries.get_order(container.engine, trader(), 1001, resting.id)
         assert working.status is OrderStatus.WORKING
         assert container.venue.resting() == [resting.ticket]
     finally:
@@ -96,7 +92,7 @@ async def test_a_restart_quotes_at_the_last_fill_and_recovers_open_orders(
         assert second.venue.resting() == [resting.ticket]
         await second.engine.cancel(trader(), CancelOrder(account=1001, order=resting.id))
         await second.engine.settle()
-        got = await second.engine.get_order(trader(), 1001, resting.id)
+        got = await queries.get_order(second.engine, trader(), 1001, resting.id)
         assert got.status is OrderStatus.CANCELLED
     finally:
         await shutdown(second)
@@ -128,17 +124,22 @@ async def test_the_jwt_secret_is_generated_once_and_kept(
 
 
 async def test_tests_can_hand_in_their_own_venue_and_clock(settings: Settings) -> None:
-    venue = SimVenue(ack_delay_ms=20)
-    container = await bootstrap(settings, venue=venue, clock=FixedClock(), migrate=False)
+    clock = ManualClock(NOW)
+    venue = SimVenue(ack_delay_ms=20, clock=clock)
+    container = await bootstrap(settings, venue=venue, clock=clock, migrate=False)
     try:
         assert container.venue is venue
         assert container.engine.venue is venue
+        assert container.engine.clock is clock
         order = await container.engine.place(trader(), limit(price="5990"))
         assert order.created_at == NOW
-        seen = await container.engine.get_order(trader(), 1001, order.id)
-        assert seen.status is OrderStatus.SUBMITTED  # the venue has not answered yet
+        clock.advance(0.019)
         await container.engine.settle()
-        seen = await container.engine.get_order(trader(), 1001, order.id)
+        seen = await queries.get_order(container.engine, trader(), 1001, order.id)
+        assert seen.status is OrderStatus.SUBMITTED  # the venue has not answered yet
+        clock.advance(0.001)
+        await container.engine.settle()
+        seen = await queries.get_order(container.engine, trader(), 1001, order.id)
         assert seen.status is OrderStatus.WORKING
     finally:
         await shutdown(container)
@@ -202,8 +203,8 @@ async def test_quotes_pushed_through_the_market_reach_venue_and_stop_loss(
             Quote("ES 12-26", Decimal("5899.75"), Decimal("5900.00"), container.clock.now())
         )
         await container.engine.settle()
-        state = await container.engine.account_state(me, 1001)
-        got = await container.engine.get_order(me, 1001, resting.id)
+        state = await queries.account_state(container.engine, me, 1001)
+        got = await queries.get_order(container.engine, me, 1001, resting.id)
         assert got.status is OrderStatus.FILLED  # the venue filled the resting buy
         # and the stop loss closed the protected long: only the new buy's ticket is open
         assert [v.ticket.ticket for v in state.positions] == [resting.key]

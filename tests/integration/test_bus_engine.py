@@ -126,7 +126,7 @@ async def test_the_engine_builds_no_events_once_the_last_subscriber_left(
 
 
 async def test_bootstrap_wires_the_bus_as_the_engines_sink(store: SqlStore, db_url: str) -> None:
-    container = await bootstrap(Settings(database_url=db_url, secret=None), recover=False)
+    container = await bootstrap(Settings(database_url=db_url, secret=None))
     try:
         assert container.engine.sink is container.bus
         sub = container.bus.subscribe()

@@ -16,6 +16,7 @@ from ordergate.cli import app
 from ordergate.demo import DEMO_ORDERS
 from ordergate.domain.orders import OrderStatus
 from ordergate.domain.principal import Principal, Role
+from ordergate.engine import queries
 from ordergate.settings import Settings
 
 SIM101_ORDERS = sum(1 for cmd in DEMO_ORDERS if cmd.account == 1001)
@@ -48,10 +49,10 @@ def refused(*args: str) -> str:
 
 
 async def _authenticate(db: str, token: str) -> tuple[Principal, list[OrderStatus]]:
-    container = await bootstrap(Settings(database_url=f"sqlite:///{db}"), recover=False)
+    container = await bootstrap(Settings(database_url=f"sqlite:///{db}"))
     try:
         principal = await container.users.authenticate_token(token)
-        orders = await container.engine.open_orders(principal, "Sim101")
+        orders = await queries.open_orders(container.engine, principal, "Sim101")
         account = await container.users.verify_account_password(1002, "Sim102pass")
         assert account is not None
         assert account.name == "Sim102"

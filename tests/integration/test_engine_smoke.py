@@ -1,6 +1,7 @@
 from ordergate.domain.commands import CancelOrders
 from ordergate.domain.orders import OrderStatus, Side
 from tests.builders import limit, market, world
+from tests.invariants import violations
 
 
 async def test_place_and_bulk_cancel_round_trip(store):
@@ -13,10 +14,10 @@ async def test_place_and_bulk_cancel_round_trip(store):
     assert report.failed == 0
     await w.engine.settle()
     for o in placed:
-        got = await w.engine.get_order(w.me, 1001, o.id)
-        assert got.status is OrderStatus.CANCELLED
+        assert await w.status(o) is OrderStatus.CANCELLED
     m = await w.engine.place(w.me, market(Side.SELL, "2"))
     await w.engine.settle()
-    got = await w.engine.get_order(w.me, 1001, m.id)
+    got = await w.order(m.id)
     assert got.status is OrderStatus.FILLED
     assert str(got.avg_fill_price) == "5000.00000000"
+    assert await violations(store, w.venue, w.engine) == []

@@ -8,14 +8,14 @@ from sqlalchemy import update
 
 from ordergate.domain.commands import CancelOrders, ClosePosition
 from ordergate.store import SqlStore
-from ordergate.store.tables import order_exposure, orders, positions
-from tests.builders import limit, market, world
+from ordergate.store.tables import accounts, orders, positions
+from tests.builders import World, limit, market, world
 from tests.invariants import violations
 
 D = Decimal
 
 
-async def busy_world(store: SqlStore):  # type: ignore[no-untyped-def]
+async def busy_world(store: SqlStore) -> World:
     w = await world(store)
     await w.engine.place(w.me, market(qty="3"))
     for price in ("4990.00", "4980.00", "4970.00"):
@@ -33,7 +33,7 @@ async def busy_world(store: SqlStore):  # type: ignore[no-untyped-def]
 async def test_a_consistent_history_breaks_no_rule(store: SqlStore) -> None:
     w = await busy_world(store)
 
-    assert await violations(store, w.venue) == []
+    assert await violations(store, w.venue, w.engine) == []
 
 
 async def test_each_kind_of_damage_is_reported(store: SqlStore) -> None:
@@ -41,18 +41,27 @@ async def test_each_kind_of_damage_is_reported(store: SqlStore) -> None:
     async with store.engine.begin() as conn:
         await conn.execute(update(orders).where(orders.c.ticket == 1).values(filled=D(2)))
         await conn.execute(update(orders).where(orders.c.ticket == 2).values(status="working"))
+        await conn.execute(update(orders).where(orders.c.ticket == 6).values(quantity=D(4)))
         await conn.execute(update(positions).values(quantity=D(5)))
-        await conn.execute(
-            update(order_exposure)
-            .where(order_exposure.c.symbol == "ES 12-26")
-            .values(open_quantity=order_exposure.c.open_quantity + D(7))
-        )
+        await conn.execute(update(accounts).where(accounts.c.login == 1001).values(balance=D(7)))
 
-    found = "\n".join(await violations(store, w.venue))
+    found = "\n".join(await violations(store, w.venue, w.engine))
 
     assert "order 1: filled 2, its fills add to 3" in found
     assert "order 2: events end at cancelled, the order is working" in found
     assert "order 2: resting in the database, not on the venue's book" in found
     assert "tickets hold 5" in found
-    # Order 2's update above went through the triggers; only the direct write is drift.
-    assert "account 1001 ES 12-26: order_exposure keeps 9, its open orders leave 2" in found
+    assert "order 2: memory holds None, the journal Order(" in found
+    assert "order 6: memory holds Order(" in found
+    assert "ticket 1: memory holds PositionTicket(" in found
+    assert "account 1001: balance 999987.5 in memory, 7.00000000 in the journal" in found
+
+
+async def test_exposure_kept_apart_from_the_open_orders_is_reported(store: SqlStore) -> None:
+    w = await busy_world(store)
+    (resting,) = w.engine.state.open_orders(1001)  # type: ignore[arg-type]
+    resting.quantity += 1  # behind the state's back: its running totals do not follow
+
+    found = await violations(store, engine=w.engine)
+
+    assert any("account 1001: exposure" in line and "recomputed" in line for line in found)

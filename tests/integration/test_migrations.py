@@ -1,23 +1,45 @@
-"""The migrations: the schema they build is the tables' metadata, and 0004 (order_exposure)
-derives its aggregate from the orders already stored."""
+"""The migrations: the schema they build is the tables' metadata; 0004 (order_exposure)
+derives its aggregate from the orders already stored and its triggers keep it; 0005 drops
+the aggregate, its triggers and the orders' status indexes (the engine keeps the exposure in
+memory); and the way back to 0004 and 0003 gives the schema those revisions had."""
 
 import itertools
 from decimal import Decimal
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, update
 
 from ordergate.domain.orders import NON_TERMINAL, OrderStatus
 from ordergate.store import SqlStore, create_engine
 from ordergate.store.mapping import instrument_values, order_values
 from ordergate.store.migrate import downgrade, upgrade
-from ordergate.store.tables import accounts, instruments, metadata, order_exposure, orders, users
+from ordergate.store.tables import accounts, instruments, metadata, orders, users
+from ordergate.store.types import from_units
 from tests.builders import NOW, es, new_order
-from tests.invariants import exposure_drift
 
 D = Decimal
 LOGINS, SYMBOLS = (1001, 2002), ("ES 12-26", "NQ 12-26")
+#: 0004's aggregate, as that revision made it (no longer in the tables' metadata).
+order_exposure = sa.table(
+    "order_exposure", sa.column("login"), sa.column("symbol"), sa.column("open_quantity")
+)
+TRIGGERS_0004 = {
+    "sqlite": {
+        "orders_exposure_insert",
+        "orders_exposure_update",
+        "orders_exposure_move",
+        "orders_exposure_delete",
+    },
+    "postgresql": {
+        "orders_exposure_insert",
+        "orders_exposure_update",
+        "orders_exposure_delete",
+        "orders_exposure_truncate",
+    },
+}
+INDEXES_0004 = {"ix_orders_login_status_symbol", "ix_orders_status"}
 
 
 async def test_the_migrations_build_exactly_the_tables_metadata(db_url):
@@ -63,6 +85,7 @@ async def _seed_orders(store: SqlStore) -> dict[tuple[int, str], Decimal]:
             quantity, filled = D(n % 7 + 2), D(n % 2) + D("0.5")
             order = new_order(
                 id=f"{n:032x}",
+                ticket=n + 1,
                 login=login,
                 symbol=symbol,
                 quantity=quantity,
@@ -79,35 +102,117 @@ async def _seed_orders(store: SqlStore) -> dict[tuple[int, str], Decimal]:
 async def _kept(store: SqlStore) -> dict[tuple[int, str], Decimal]:
     e = order_exposure.c
     async with store.engine.connect() as conn:
-        rows = await conn.execute(select(e.login, e.symbol, e.open_quantity))
-        return {(login, symbol): quantity for login, symbol, quantity in rows}
+        rows = await conn.execute(sa.select(e.login, e.symbol, e.open_quantity))
+        return {(login, symbol): from_units(int(units)) for login, symbol, units in rows}
 
 
-async def test_order_exposure_is_backfilled_from_the_orders_already_stored(blank_db_url):
-    store = SqlStore(create_engine(blank_db_url))
+async def _left(store: SqlStore) -> dict[tuple[int, str], Decimal]:
+    """What the open orders leave, summed now (what order_exposure must keep)."""
+    o = orders.c
+    stmt = (
+        sa.select(o.login, o.symbol, sa.func.sum(o.quantity - o.filled, type_=o.quantity.type))
+        .where(o.status.in_([s.value for s in NON_TERMINAL]))
+        .group_by(o.login, o.symbol)
+    )
+    async with store.engine.connect() as conn:
+        return {(login, symbol): left for login, symbol, left in await conn.execute(stmt)}
+
+
+async def _schema(store: SqlStore) -> tuple[set[str], set[str], set[str]]:
+    """The tables, the orders' indexes and the orders' triggers."""
+
+    def read(sync_conn: sa.Connection) -> tuple[set[str], set[str]]:
+        found = inspect(sync_conn)
+        return (
+            set(found.get_table_names()),
+            {i["name"] for i in found.get_indexes("orders")},  # type: ignore[misc]
+        )
+
+    async with store.engine.connect() as conn:
+        tables, indexes = await conn.run_sync(read)
+        if store.dialect == "postgresql":
+            sql = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'orders'::regclass"
+            sql += " AND NOT tgisinternal"
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        triggers = set((await conn.execute(sa.text(sql))).scalars())
+    return tables, indexes, triggers
+
+
+async def _at_0004_with_orders(url: str) -> tuple[SqlStore, dict[tuple[int, str], Decimal]]:
+    store = SqlStore(create_engine(url))
+    await upgrade(store.engine, "0003")
+    left = await _seed_orders(store)
+    await upgrade(store.engine, "0004")
+    return store, left
+
+
+async def test_0004_backfills_order_exposure_and_its_triggers_keep_it(blank_db_url):
+    store, left = await _at_0004_with_orders(blank_db_url)
     try:
-        await upgrade(store.engine, "0003")
-        left = await _seed_orders(store)
-        await upgrade(store.engine)
         assert await _kept(store) == left
-        assert await exposure_drift(store) == []
-        async with store.transaction() as tx:  # and from now on the triggers keep it
-            order = await tx.orders.by_ticket(1, lock=True)
-            assert order is not None
-            assert order.status is OrderStatus.SUBMITTED
-            order.status = OrderStatus.CANCELLED
-            await tx.orders.save(order, [], "test", "r" * 32, expected_version=order.version)
-            await tx.commit()
-        assert await exposure_drift(store) == []
+        async with store.engine.begin() as conn:  # cancel one open order
+            await conn.execute(
+                update(orders).where(orders.c.ticket == 1).values(status="cancelled")
+            )
+        assert await _kept(store) == await _left(store) != left
+    finally:
+        await store.engine.dispose()
+
+
+async def test_0005_drops_order_exposure_its_triggers_and_the_status_indexes(blank_db_url):
+    store, _ = await _at_0004_with_orders(blank_db_url)
+    try:
+        tables, indexes, triggers = await _schema(store)
+        assert "order_exposure" in tables
+        assert indexes >= INDEXES_0004
+        assert triggers == TRIGGERS_0004[store.dialect]
+
+        await upgrade(store.engine)
+
+        tables, indexes, triggers = await _schema(store)
+        assert "order_exposure" not in tables
+        assert not indexes & INDEXES_0004
+        assert "ix_orders_login" in indexes
+        assert triggers == set()
+        async with store.engine.begin() as conn:  # the orders take writes without them
+            await conn.execute(update(orders).values(status="cancelled"))
+            await conn.execute(insert(orders).values(order_values(new_order(id="e" * 32))))
+    finally:
+        await store.engine.dispose()
+
+
+async def test_a_downgrade_to_0004_gives_back_0004s_schema_and_aggregate(blank_db_url):
+    store, _ = await _at_0004_with_orders(blank_db_url)
+    try:
+        expected = await _schema(store)
+        await upgrade(store.engine)
+        async with store.engine.begin() as conn:  # written while order_exposure was gone
+            await conn.execute(
+                update(orders).where(orders.c.ticket == 1).values(status="cancelled")
+            )
+
+        await downgrade(store.engine, "0004")
+
+        assert await _schema(store) == expected
+        assert await _kept(store) == await _left(store)
+    finally:
+        await store.engine.dispose()
+
+
+async def test_a_downgrade_to_0003_and_back_to_head(blank_db_url):
+    store, _ = await _at_0004_with_orders(blank_db_url)
+    try:
+        await upgrade(store.engine)
 
         await downgrade(store.engine, "0003")
-        async with store.engine.connect() as conn:
-            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+
+        tables, _, triggers = await _schema(store)
         assert "order_exposure" not in tables
+        assert triggers == set()
         await upgrade(store.engine)
-        assert await exposure_drift(store) == []
-        assert sum((await _kept(store)).values()) == sum(left.values()) - (
-            order.quantity - order.filled
-        )
+        tables, indexes, triggers = await _schema(store)
+        assert ("order_exposure" in tables, triggers) == (False, set())
+        assert "ix_orders_login" in indexes
     finally:
         await store.engine.dispose()

@@ -32,7 +32,9 @@ from ordergate.domain.ids import UserId
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.domain.orders import OrderType, Side, TimeInForce
 from ordergate.domain.principal import Principal, Role
-from tests.builders import account, events_of, limit, market, snapshot, world
+from ordergate.engine import queries
+from tests.builders import account, events_of, limit, market, memory, snapshot, world
+from tests.invariants import violations
 
 D = Decimal
 
@@ -69,10 +71,7 @@ async def test_each_order_type_rests_or_fills_at_the_quote(store):
         ),
     )
     await w.engine.settle()
-    got = {
-        o.id: await w.engine.get_order(w.me, 1001, o.id)
-        for o in (buy_mkt, sell_mkt, rest, through, stp, stp_lmt)
-    }
+    got = {o.id: await w.order(o.id) for o in (buy_mkt, sell_mkt, rest, through, stp, stp_lmt)}
     assert (got[buy_mkt.id].status, got[buy_mkt.id].avg_fill_price) == (S.FILLED, D("5000.25"))
     assert (got[sell_mkt.id].status, got[sell_mkt.id].avg_fill_price) == (S.FILLED, D("5000.00"))
     assert got[rest.id].status is S.WORKING
@@ -81,7 +80,7 @@ async def test_each_order_type_rests_or_fills_at_the_quote(store):
     assert got[stp_lmt.id].status is S.ACCEPTED
     w.venue.set_quote("ES 12-26", D("5010.00"), D("5010.25"))  # the buy stop triggers
     await w.engine.settle()
-    assert (await w.engine.get_order(w.me, 1001, stp.id)).avg_fill_price == D("5010.25")
+    assert (await w.order(stp.id)).avg_fill_price == D("5010.25")
 
 
 async def test_stop_limit_triggers_into_a_working_limit(store):
@@ -101,7 +100,7 @@ async def test_stop_limit_triggers_into_a_working_limit(store):
     await w.engine.settle()
     w.venue.set_quote("ES 12-26", D("4990.00"), D("4990.25"))
     await w.engine.settle()
-    assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
+    assert (await w.order(order.id)).status is S.WORKING
     assert [e[1] for e in await events_of(store, order.ticket)] == [
         "submitted",
         "accepted",
@@ -116,18 +115,19 @@ async def test_oco_sibling_is_cancelled_when_one_fills(store):
     await w.engine.settle()
     w.venue.set_quote("ES 12-26", D("5010.00"), D("5010.25"))
     await w.engine.settle()
-    assert (await w.engine.get_order(w.me, 1001, tp.id)).status is S.FILLED
-    assert (await w.engine.get_order(w.me, 1001, sl.id)).status is S.CANCELLED
+    assert (await w.order(tp.id)).status is S.FILLED
+    assert (await w.order(sl.id)).status is S.CANCELLED
 
 
 async def test_orders_wait_in_submitted_until_the_venue_acknowledges(store):
     w = await world(store, ack_delay_ms=100)
     order = await w.engine.place(w.me, limit(price="4990"))
-    assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.SUBMITTED
+    await w.advance(0.099)
+    assert (await w.order(order.id)).status is S.SUBMITTED
     with pytest.raises(OrderLocked):
         await w.engine.cancel(w.me, CancelOrder(account=1001, order=order.id))
-    await w.engine.settle()
-    assert (await w.engine.get_order(w.me, 1001, order.id)).status is S.WORKING
+    await w.advance(0.001)
+    assert (await w.order(order.id)).status is S.WORKING
 
 
 async def test_change_moves_prices_through_pending_change(store):
@@ -139,7 +139,7 @@ async def test_change_moves_prices_through_pending_change(store):
         ChangeOrder(account=1001, order=order.ticket, quantity=D("3"), limit_price=D("4991.25")),
     )
     await w.engine.settle()
-    got = await w.engine.get_order(w.me, 1001, order.id)
+    got = await w.order(order.id)
     assert (got.status, got.quantity, got.limit_price) == (S.WORKING, D("3"), D("4991.25"))
     assert [e[1] for e in await events_of(store, order.ticket)][-2:] == [
         "pending_change",
@@ -156,7 +156,7 @@ async def test_cancel_one_order_by_id_or_ticket(store):
     await w.engine.cancel(w.me, CancelOrder(account="SIM101", order=b.ticket))
     await w.engine.settle()
     for o in (a, b):
-        assert (await w.engine.get_order(w.me, 1001, o.id)).status is S.CANCELLED
+        assert (await w.order(o.id)).status is S.CANCELLED
     with pytest.raises(OrderNotCancellable, match="cancelled"):
         await w.engine.cancel(w.me, CancelOrder(account=1001, order=a.id))
 
@@ -169,14 +169,12 @@ async def test_close_position_whole_and_in_part_netting(store):
         w.me, ClosePosition(account=1001, symbol="ES 12-26", quantity=D("1"))
     )
     await w.engine.settle()
-    async with store.transaction(readonly=True) as tx:
-        (held,) = await tx.positions.for_account(1001)
+    (held,) = w.open_tickets()
     assert (held.side, held.quantity) == (Side.BUY, D("2"))
     await w.engine.close_position(w.me, ClosePosition(account=1001, symbol="ES 12-26"))
     await w.engine.settle()
-    async with store.transaction(readonly=True) as tx:
-        assert await tx.positions.for_account(1001) == []
-        (closed,) = await tx.positions.for_account(1001, include_closed=True)
+    assert w.open_tickets() == []
+    (closed,) = await w.closed_tickets()
     assert closed.realized_pnl == D(
         "-37.50"
     )  # bought at 5000.25, sold 3 at 5000.00, point value 50
@@ -189,13 +187,11 @@ async def test_close_position_hedging_closes_each_ticket(store):
     await w.engine.place(w.me, market())
     await w.engine.place(w.me, market(Side.SELL))
     await w.engine.settle()
-    async with store.transaction(readonly=True) as tx:
-        tickets = await tx.positions.for_account(1001)
+    tickets = w.open_tickets()
     assert sorted(t.side for t in tickets) == [Side.BUY, Side.SELL]
     await w.engine.close_position(w.me, ClosePosition(account=1001, ticket=tickets[0].ticket))
     await w.engine.settle()
-    async with store.transaction(readonly=True) as tx:
-        assert [t.ticket for t in await tx.positions.for_account(1001)] == [tickets[1].ticket]
+    assert [t.ticket for t in w.open_tickets()] == [tickets[1].ticket]
 
 
 async def test_flatten_cancels_orders_and_closes_positions_of_one_instrument(store):
@@ -209,14 +205,13 @@ async def test_flatten_cancels_orders_and_closes_positions_of_one_instrument(sto
     await w.engine.settle()
     assert [a.order_id for a in report.cancel.accepted] == [resting.id]
     assert len(report.closing_orders) == 1
-    async with store.transaction(readonly=True) as tx:
-        assert [t.symbol for t in await tx.positions.for_account(1001)] == ["NQ 12-26"]
-    assert (await w.engine.get_order(w.me, 1001, nq_resting.id)).status is S.WORKING
+    assert [t.symbol for t in w.open_tickets()] == ["NQ 12-26"]
+    assert (await w.order(nq_resting.id)).status is S.WORKING
     await w.engine.flatten(w.me, Flatten(account=1001))
     await w.engine.settle()
-    async with store.transaction(readonly=True) as tx:
-        assert await tx.positions.for_account(1001) == []
-    assert await w.engine.open_orders(w.me, 1001) == []
+    assert w.open_tickets() == []
+    assert await queries.open_orders(w.engine, w.me, 1001) == []
+    assert await violations(store, w.venue, w.engine) == []
 
 
 BAD_PLACEMENTS = [
@@ -255,11 +250,11 @@ async def test_bad_placements_raise_a_domain_error_and_change_nothing(store, cmd
     w = await world(store)
     await w.engine.place(w.me, limit(price="4990"))
     await w.engine.settle()
-    before = await snapshot(store)
+    before = (await snapshot(store), memory(w.engine))
     with pytest.raises(error):
         await w.engine.place(w.me, cmd)
     await w.engine.settle()
-    assert await snapshot(store) == before
+    assert (await snapshot(store), memory(w.engine)) == before
 
 
 async def test_gtd_in_the_past_is_refused(store):
@@ -286,7 +281,7 @@ async def test_bad_changes_and_cancels_change_nothing(store):
     order = await w.engine.place(w.me, limit(price="4990", qty="3"))
     done = await w.engine.place(w.me, market())
     await w.engine.settle()
-    before = await snapshot(store)
+    before = (await snapshot(store), memory(w.engine))
     bad = [
         (w.engine.change(w.me, ChangeOrder(account=1001, order=order.id)), InvalidInput),
         (
@@ -327,7 +322,7 @@ async def test_bad_changes_and_cancels_change_nothing(store):
     for call, error in bad:
         with pytest.raises(error):
             await call
-    assert await snapshot(store) == before
+    assert (await snapshot(store), memory(w.engine)) == before
 
 
 @pytest.mark.parametrize(
@@ -350,9 +345,9 @@ async def test_only_permitted_principals_act_on_an_account(store, principal, all
             await w.engine.cancel(principal, CancelOrder(account=login, order=order.id))
             await w.engine.settle()
         else:
-            before = await snapshot(store)
+            before = (await snapshot(store), memory(w.engine))
             with pytest.raises(PermissionDenied):
                 await w.engine.place(principal, limit(price="4990", account_ref=login))
             with pytest.raises(PermissionDenied):
-                await w.engine.open_orders(principal, login)
-            assert await snapshot(store) == before
+                await queries.open_orders(w.engine, principal, login)
+            assert (await snapshot(store), memory(w.engine)) == before

@@ -8,24 +8,26 @@ from decimal import Decimal
 import pytest
 
 from ordergate.domain.accounts import PositionMode
+from ordergate.domain.clock import ManualClock
 from ordergate.domain.commands import CancelOrder, CancelOrders, ChangeOrder, PlaceOrder
 from ordergate.domain.errors import MarketClosed
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.domain.orders import OrderStatus as S
 from ordergate.domain.orders import OrderType, Side, TimeInForce
-from tests.builders import events_of, eventually, limit, market, world
+from ordergate.engine import queries
+from tests.builders import events_of, limit, market, world
 from tests.invariants import violations
 
 D = Decimal
 
 
 async def status(w, order):
-    return (await w.engine.get_order(w.me, order.login, order.id)).status
+    return await w.status(order)
 
 
 async def positions(w, include_closed=False):
-    async with w.store.transaction(readonly=True) as tx:
-        return await tx.positions.for_account(1001, include_closed=include_closed)
+    """The account's open tickets (and with ``include_closed`` those closed in full too)."""
+    return w.open_tickets() + (await w.closed_tickets() if include_closed else [])
 
 
 async def test_partial_fills_share_out_the_quote_size(store):
@@ -36,13 +38,13 @@ async def test_partial_fills_share_out_the_quote_size(store):
     await w.engine.settle()
     w.quote("ES 12-26", "4989.75", "4990.00", size="3")
     await w.engine.settle()
-    got = await w.engine.get_order(w.me, 1001, first.id)
+    got = await w.order(first.id)
     assert (got.status, got.filled) == (S.PARTIALLY_FILLED, D("3"))
     assert await status(w, second) is S.WORKING  # time priority: the older order fills first
     w.quote("ES 12-26", "4989.50", "4989.75", size="10")
     await w.engine.settle()
-    assert (await w.engine.get_order(w.me, 1001, first.id)).filled == D("5")
-    got = await w.engine.get_order(w.me, 1001, second.id)
+    assert (await w.order(first.id)).filled == D("5")
+    got = await w.order(second.id)
     assert (got.status, got.avg_fill_price) == (S.FILLED, D("4989.75"))  # price improvement
 
 
@@ -60,12 +62,12 @@ async def test_an_order_filling_again_after_its_ticket_was_netted_away_reopens_i
     await w.engine.settle()
     w.quote("ES 12-26", "5011.00", "5011.25", size="10")
     await w.engine.settle()
-    got = await w.engine.get_order(w.me, 1001, seller.id)
+    got = await w.order(seller.id)
     assert (got.status, got.filled) == (S.FILLED, D("3"))
     (ticket,) = [t for t in await positions(w) if t.ticket == seller.key]
     assert (ticket.side, ticket.quantity, ticket.open_price) == (Side.SELL, D("2"), D("5011"))
     assert (ticket.closed_quantity, ticket.closed_at) == (D("1"), None)
-    assert await violations(store, w.venue) == []
+    assert await violations(store, w.venue, w.engine) == []
 
 
 async def test_a_cancel_arriving_during_the_fill_latency_loses_and_the_story_is_told(store):
@@ -73,12 +75,16 @@ async def test_a_cancel_arriving_during_the_fill_latency_loses_and_the_story_is_
     order = await w.engine.place(w.me, limit(price="4990"))
     await w.engine.settle()
     w.venue.config.set("ES 12-26", fill_delay_ms=400)
+    w.venue.cancel_delay_ms = 100
     w.quote("ES 12-26", "4989.00", "4989.75")  # crosses: the fill report is on its way
-    while w.venue.resting():  # the venue has filled it; its report is not delivered yet
-        await asyncio.sleep(0.001)
-    await w.engine.cancel(w.me, CancelOrder(account=1001, order=order.id))
     await w.engine.settle()
-    got = await w.engine.get_order(w.me, 1001, order.id)
+    assert w.venue.resting() == []  # the venue has filled it; its report is not delivered yet
+    assert await status(w, order) is S.WORKING
+    await w.engine.cancel(w.me, CancelOrder(account=1001, order=order.id))
+    await w.advance(0.1)  # the venue refuses the cancel: too late
+    assert await status(w, order) is S.WORKING
+    await w.advance(0.3)  # the fill report lands
+    got = await w.order(order.id)
     assert (got.status, got.filled) == (S.FILLED, D("1"))
     assert [e[1] for e in await events_of(store, order.key)] == [
         "submitted",
@@ -115,12 +121,15 @@ async def test_good_till_date_orders_expire_at_their_time(store):
     soon = w.engine.clock.now() + timedelta(milliseconds=300)
     gtd = await w.engine.place(w.me, limit(price="4990", tif=TimeInForce.GTD, expires_at=soon))
     gtc = await w.engine.place(w.me, limit(price="4991"))
-    await w.engine.settle()  # acknowledged; the expiry timer fires in its own time
+    await w.advance(0.299)
+    assert await status(w, gtd) is S.WORKING
+
+    w.clock.advance(0.001)
 
     async def expired():
         return await status(w, gtd) is S.EXPIRED
 
-    await eventually(expired)
+    await w.until(expired)
     assert await status(w, gtc) is S.WORKING
     assert w.venue.resting() == [gtc.key]
 
@@ -138,23 +147,14 @@ async def test_orders_expiring_at_one_time_expire_together_unless_moved_later(st
     later = soon + timedelta(hours=1)
     await w.engine.change(w.me, ChangeOrder(account=1001, order=gtd[2].id, expires_at=later))
     await w.engine.settle()
+    w.clock.set(soon)
 
     async def expired():
         return [await status(w, o) for o in gtd[:2]] == [S.EXPIRED, S.EXPIRED]
 
-    await eventually(expired)
+    await w.until(expired)
     assert await status(w, gtd[2]) is S.WORKING
     assert w.venue.resting() == [gtd[2].key]
-
-
-class ShiftedClock:
-    """Real time, moved to just before a session closes (so expiry happens in the test)."""
-
-    def __init__(self, target: datetime) -> None:
-        self.offset = target - datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 async def test_day_orders_expire_at_the_end_of_the_session(store):
@@ -168,17 +168,21 @@ async def test_day_orders_expire_at_the_end_of_the_session(store):
         lot_step=D("1"),
         sessions=(TradingSession(frozenset({6, 0, 1, 2, 3}), time(23), time(22)),),
     )
-    clock = ShiftedClock(datetime(2026, 11, 23, 21, 59, 59, 700_000, tzinfo=UTC))  # Monday
+    clock = ManualClock(datetime(2026, 11, 23, 21, 59, 59, 700_000, tzinfo=UTC))  # Monday
     w = await world(store, clock=clock, instruments=(globex,))
     w.venue.load_instruments([globex])
     w.quote("MES 12-26", "5000.00", "5000.25")
     day = await w.engine.place(w.me, limit(price="4990", symbol="MES 12-26", tif=TimeInForce.DAY))
     assert day.expires_at == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    await w.advance(0.299)
+    assert await status(w, day) is S.WORKING
+
+    clock.advance(0.001)
 
     async def expired():
         return await status(w, day) is S.EXPIRED
 
-    await eventually(expired)
+    await w.until(expired)
     with pytest.raises(MarketClosed):  # the daily break has begun
         await w.engine.place(w.me, limit(price="4990", symbol="MES 12-26", tif=TimeInForce.DAY))
 
@@ -213,7 +217,7 @@ async def test_stop_loss_closes_the_ticket_at_the_bid_and_books_the_loss(store):
     (closed,) = await positions(w, include_closed=True)
     # bought 2 at 5000.25, sold at 4989.75: -10.50 points x 2 x 50 = -1050.00
     assert (closed.close_price, closed.realized_pnl) == (D("4989.75"), D("-1050.00"))
-    state = await w.engine.account_state(w.me, 1001)
+    state = await queries.account_state(w.engine, w.me, 1001)
     assert state.balance == D("998950.00")
 
 
@@ -250,7 +254,7 @@ async def test_netting_account_pnl_to_the_cent(store):
     await w.engine.settle()
     w.quote("ES 12-26", "5010.00", "5010.25")
     w.quote("EURUSD", "1.10100", "1.10102")
-    state = await w.engine.account_state(w.me, 1001)
+    state = await queries.account_state(w.engine, w.me, 1001)
     # ES: (5010.00 - 5000.25) x 2 x 50 = 975.00; EURUSD: (1.10100 - 1.10002) x 0.10 x 100000 = 9.80
     assert state.unrealized_pnl == D("984.80")
     assert state.equity == D("1000984.80")
@@ -263,7 +267,7 @@ async def test_netting_account_pnl_to_the_cent(store):
     assert [(t.side, t.quantity, t.open_price) for t in es_tickets] == [
         (Side.SELL, D("1"), D("5010.00"))
     ]
-    state = await w.engine.account_state(w.me, 1001)
+    state = await queries.account_state(w.engine, w.me, 1001)
     assert state.balance == D("1000975.00")  # (5010.00 - 5000.25) x 2 x 50 realized
 
 
@@ -273,7 +277,7 @@ async def test_hedging_account_keeps_both_legs_and_values_each(store):
     await w.engine.place(w.me, market(Side.SELL))  # short 1 @ 5000.00
     await w.engine.settle()
     w.quote("ES 12-26", "5010.00", "5010.25")
-    state = await w.engine.account_state(w.me, 1001)
+    state = await queries.account_state(w.engine, w.me, 1001)
     values = sorted((v.ticket.side, v.unrealized_pnl) for v in state.positions)
     # long closes at the bid: +487.50; short closes at the ask: (5000.00 - 5010.25) x 50 = -512.50
     assert values == [(Side.BUY, D("487.50")), (Side.SELL, D("-512.50"))]
@@ -283,5 +287,6 @@ async def test_hedging_account_keeps_both_legs_and_values_each(store):
 async def test_settling_does_not_wait_for_a_day_order_to_expire(store):
     w = await world(store)  # ES 12-26 has no sessions: a day order lives until midnight UTC
     day = await w.engine.place(w.me, limit(price="4990", tif=TimeInForce.DAY))
-    await asyncio.wait_for(w.engine.settle(), timeout=10)
+    await asyncio.wait_for(w.engine.settle(), timeout=10)  # a hang fails, not a slow run
     assert await status(w, day) is S.WORKING
+    assert day.expires_at == datetime(2026, 11, 21, tzinfo=UTC)

@@ -50,14 +50,13 @@ async def restarted(url: str) -> AsyncIterator[Container]:
     settings = Settings(
         database_url=url,
         market_source="none",
-        order_cache=False,
         sim_ack_delay_ms=0,
         sim_fill_delay_ms=0,
         sim_cancel_delay_ms=0,
         sim_cancel_refusal_pct=0,
         sim_partial_fills=False,
     )
-    container = await bootstrap(settings, recover=True)
+    container = await bootstrap(settings)
     try:
         await container.engine.settle()
         yield container
@@ -118,7 +117,7 @@ async def cancel_after_crash(
     """The bulk cancel's rules as the crash left the database, and what it interrupted: all
     ``n`` orders of login 1001 still there; none or all of them moved (one transaction); all
     moved if the cancel was answered, and the answer named each; nothing else touched."""
-    problems = await violations(SqlStore(engine, order_cache=False))
+    problems = await violations(SqlStore(engine))
     found = await statuses(engine, LOGIN)
     if found.total() != n:
         problems.append(f"account {LOGIN}: {found.total()} orders, {n} were seeded")
@@ -181,7 +180,7 @@ async def ended(engine: AsyncEngine) -> dict[int, tuple[str, Decimal]]:
 async def stream_after_crash(engine: AsyncEngine, acked: Acked) -> list[str]:
     """The placements' rules as the crash left the database: the invariants, and every
     order the server acknowledged is there."""
-    problems = await violations(SqlStore(engine, order_cache=False))
+    problems = await violations(SqlStore(engine))
     return problems + await _missing(engine, acked) + await _others_untouched(engine)
 
 

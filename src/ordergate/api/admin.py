@@ -171,9 +171,9 @@ async def _learn_instruments(container: Container, symbols: set[str]) -> None:
     unknown = sorted(s for s in symbols if container.market.instrument(s) is None)
     if not unknown:
         return
-    async with container.store.transaction(readonly=True) as tx:
-        found = [i for s in unknown if (i := await tx.accounts.instrument(s)) is not None]
-    container.venue.load_instruments(found)
+    found = [i for s in unknown if (i := await container.engine.records.instrument(s)) is not None]
+    for instrument in found:
+        container.engine.learn_instrument(instrument)
     container.market.add_instruments(found)
 
 

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from ordergate import __version__
 from ordergate.api import admin, crosstrade, health, scaletrade
 from ordergate.api.errors import install_error_handlers
-from ordergate.api.fastroutes import CatchBugs, FastRoutedAPI, FastRoutes
 from ordergate.api.limits import BodyLimit
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -48,21 +47,19 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             return
         built = await bootstrap(config, feed=True)
         app.state.container = built
-        # What start-up built lives as long as the server: move it out of the collector's
-        # sight, so that full collections (50-70 ms with it) stay rare and short.
+        # What start-up built lives as long as the server: out of the collector's sight, it
+        # is not traversed again by every full collection.
         gc.collect()
         gc.freeze()
-        # Collect young objects less often: a request's objects die young by reference
-        # counting, and with the default thresholds (700, 10, 10) what survives a few
-        # collections brought a full collection every 2-3 s under load, 6-22 ms each, the
-        # worst latencies of the load bench (bench/README.md, load.py).
+        # A request's objects die young by reference counting; collecting young objects less
+        # often keeps what survives a few collections from bringing frequent full ones.
         gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
             await shutdown(built)
 
-    app = FastRoutedAPI(
+    app = FastAPI(
         title="ordergate",
         version=__version__,
         summary="Order management with a simulated exchange for CrossTrade and ScaleTrade clients.",
@@ -73,12 +70,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Set now, not in the lifespan: a test's transport may not run the lifespan.
         app.state.container = container
     registry = install_error_handlers(app)
-    limit, timeout = settings.max_body_bytes, settings.body_timeout_s
-    app.add_middleware(BodyLimit, max_bytes=limit, body_timeout=timeout, registry=registry)
-    # The dialects add their fast routes (api/fastroutes.py) when they install.
-    fast = BodyLimit(FastRoutes(app), max_bytes=limit, body_timeout=timeout, registry=registry)
-    app.fast_front = CatchBugs(fast, owner=app)
-    app.fast_direct, app.fast_body_limit = CatchBugs(FastRoutes(app), owner=app), limit
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_s,
+        registry=registry,
+    )
     app.include_router(health.router)
     app.include_router(admin.router)
     crosstrade.install(app, settings)

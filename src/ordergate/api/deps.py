@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 
 from ordergate.auth.users import UserService
 from ordergate.bootstrap import Container
-from ordergate.engine.service import OrderEngine
+from ordergate.engine.engine import OrderEngine
 
 __all__ = [
     "ContainerDep",

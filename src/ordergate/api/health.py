@@ -8,7 +8,6 @@ from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from ordergate.api.deps import ContainerDep
 from ordergate.api.responses import JsonResponse
@@ -38,8 +37,9 @@ async def healthz(container: ContainerDep) -> JsonResponse:
     """200 when the database answers ``SELECT 1``; 503 when it does not."""
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT):
-            async with container.store.transaction(readonly=True) as tx:
-                await tx.connection.execute(text("SELECT 1"))
+            await container.engine.records.ping()
+        if container.engine.writer.stopped is not None:
+            raise RuntimeError("the engine's journal failed")
     except Exception as exc:  # any failure to reach the database is "unavailable"
         log.warning("health check: database unavailable: %s: %s", type(exc).__name__, exc)
         body = HealthOut(status="unavailable", database="unavailable")

@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ordergate.api.errors import ErrorRegistry
-from ordergate.api.fastserver import FastHttpProtocol
 from ordergate.settings import Settings
 
 __all__ = [
@@ -151,15 +150,13 @@ class RedactTokens(logging.Filter):
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's options for ``ordergate serve``. Its limits: WebSocket messages no larger
-    than a request body (larger ones close the connection with 1009), idle keep-alive
-    connections closed after ``KEEP_ALIVE_SECONDS``, the head of a request at most
-    ``MAX_HEADER_BYTES``. No access log above level info: uvicorn builds each line's
-    arguments (the client, the quoted path) before its logger drops it, a few microseconds
-    of every request. The HTTP protocol that answers the fast routes of a request whose
-    body is all there directly (api/fastserver.py)."""
+    """uvicorn's options for ``ordergate serve``; the HTTP protocol is uvicorn's default
+    (httptools where it is installed). Its limits: WebSocket messages no larger than a
+    request body (larger ones close the connection with 1009), idle keep-alive connections
+    closed after ``KEEP_ALIVE_SECONDS``, the head of a request at most ``MAX_HEADER_BYTES``.
+    No access log above level info: uvicorn builds each line's arguments (the client, the
+    quoted path) before its logger drops it, work spent on every request."""
     return {
-        "http": FastHttpProtocol,
         "access_log": settings.log_level in ("info", "debug"),
         "ws_max_size": settings.max_body_bytes,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,

@@ -18,12 +18,12 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ordergate.bootstrap import Container, bootstrap, shutdown
+from ordergate.bootstrap import Administration, administration, close_administration
 from ordergate.domain.errors import DomainError, InvalidInput
 from ordergate.domain.instruments import TradingSession
 from ordergate.domain.values import to_decimal
 from ordergate.settings import Settings, database_url
-from ordergate.store import normalize_url
+from ordergate.store import JournalLocked, normalize_url
 
 __all__ = [
     "AsJson",
@@ -119,6 +119,8 @@ def run(as_json: bool, work: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(call())
     except (DomainError, CliError) as exc:
         fail(as_json, exc.code, str(exc))
+    except JournalLocked as exc:
+        fail(as_json, "DATABASE_IN_USE", str(exc))
     except (OSError, SQLAlchemyError) as exc:
         cause = getattr(exc, "orig", None) or exc
         first = (str(cause).splitlines() or [type(cause).__name__])[0]
@@ -126,14 +128,14 @@ def run(as_json: bool, work: Callable[[], Awaitable[T]]) -> T:
 
 
 @asynccontextmanager
-async def opened(settings: Settings) -> AsyncIterator[Container]:
-    """A container for administration: open orders are not handed to the venue (nothing
-    trades in a CLI process), and it is shut down at exit."""
-    container = await bootstrap(settings, recover=False)
+async def opened(settings: Settings) -> AsyncIterator[Administration]:
+    """The database and users for an administration command (nothing trades in a command
+    line process), closed at exit."""
+    admin = await administration(settings)
     try:
-        yield container
+        yield admin
     finally:
-        await shutdown(container)
+        await close_administration(admin)
 
 
 #: Stored numbers are 64-bit integers of 10**-8 (store/types.py): about 9.2e10 at most.

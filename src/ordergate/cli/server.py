@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any
 
@@ -27,7 +28,8 @@ from ordergate.demo import (
     seed_demo,
 )
 from ordergate.settings import Settings
-from ordergate.store import create_engine
+from ordergate.store import JournalLocked, create_engine
+from ordergate.store.journals import ensure_free
 
 __all__ = ["init", "serve"]
 
@@ -54,6 +56,12 @@ def serve(
     )
     # Alembic announces its context on every start; only its problems are news.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        asyncio.run(ensure_free(settings.database_url))
+    except JournalLocked as exc:
+        fail(as_json, "DATABASE_IN_USE", str(exc))
+    except Exception as exc:  # a database that cannot be opened: the server's start says why
+        logging.getLogger(__name__).debug("writer lock not checked: %r", exc)
     url = f"http://{settings.host}:{settings.port}"
     where = shown_url(settings.database_url)
     emit(as_json, {"url": url, "database": where}, f"ordergate serving {url} on {where}")
@@ -86,9 +94,9 @@ async def _init(settings: Settings, demo: bool, if_new: bool) -> dict[str, Any]:
             "(pass --if-new to migrate and reuse it)"
         )
     result: dict[str, Any] = {"database": shown_url(settings.database_url), "created": not existed}
-    async with opened(settings) as container:
+    async with opened(settings) as admin:
         if demo:
-            seed = await seed_demo(container)
+            seed = await seed_demo(admin)
             accounts = [
                 {"name": a.name, "login": a.login, "password": a.password} for a in DEMO_ACCOUNTS
             ]
@@ -102,7 +110,7 @@ async def _init(settings: Settings, demo: bool, if_new: bool) -> dict[str, Any]:
                     "orders": seed.orders,
                 },
                 "user": DEMO_USER,
-                "token": await issue_demo_token(container),
+                "token": await issue_demo_token(admin),
                 "accounts": accounts,
             }
     return result

@@ -6,11 +6,11 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import Final, NamedTuple
 
 from ordergate.domain.errors import InvalidInput, InvalidOrderTransition, InvalidQuantity
 from ordergate.domain.ids import Login, OrderId, Ticket
-from ordergate.domain.values import SCALE
+from ordergate.domain.values import SCALE, shown
 
 __all__ = [
     "CANCELLABLE",
@@ -178,9 +178,9 @@ def next_status(
     return prior
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One step of an order's life, as stored in the audit trail."""
+class Transition(NamedTuple):
+    """One step of an order's life, as stored in the audit trail. A NamedTuple rather than
+    a frozen dataclass: every step builds one, and a tuple is several times cheaper."""
 
     from_status: OrderStatus | None
     to_status: OrderStatus
@@ -278,6 +278,6 @@ class Order:
         previous = (self.avg_fill_price or Decimal(0)) * self.filled
         average = ((previous + price * quantity) / total).quantize(_AVG_QUANTUM)
         trigger = Trigger.FILL if total == self.quantity else Trigger.PARTIAL_FILL
-        step = self.apply(trigger, at, f"filled {quantity} @ {price}")
+        step = self.apply(trigger, at, f"filled {shown(quantity)} @ {price}")
         self.filled, self.avg_fill_price = total, average
         return step

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from ordergate.domain.accounts import PositionMode
 from ordergate.domain.ids import Login, Ticket
@@ -21,9 +22,9 @@ __all__ = ["Fill", "PositionChange", "PositionTicket", "apply_fill"]
 _QUANTUM = Decimal(1).scaleb(-SCALE)
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One execution of (part of) an order."""
+class Fill(NamedTuple):
+    """One execution of (part of) an order. A NamedTuple rather than a frozen dataclass:
+    every fill builds one, and a tuple is several times cheaper."""
 
     order_ticket: Ticket
     login: Login

@@ -1,6 +1,17 @@
-"""Use cases over the domain: the order engine and its ports."""
+"""The order engine: state in memory, one writer, the database as its journal."""
 
-from ordergate.engine.ports import Clock, EventSink, NullSink, Store, SystemClock, Transaction
-from ordergate.engine.service import OrderEngine
+from ordergate.engine.engine import OrderEngine
+from ordergate.engine.journal import Batch, Journal, Snapshot
+from ordergate.engine.ports import Clock, EventSink, NullSink, Records, SystemClock
 
-__all__ = ["Clock", "EventSink", "NullSink", "OrderEngine", "Store", "SystemClock", "Transaction"]
+__all__ = [
+    "Batch",
+    "Clock",
+    "EventSink",
+    "Journal",
+    "NullSink",
+    "OrderEngine",
+    "Records",
+    "Snapshot",
+    "SystemClock",
+]

@@ -1,8 +1,8 @@
 """What an account is worth now: balance, unrealized P&L at the quotes, equity and margin.
 
 Computed on demand from the open tickets and the venue's current quotes, so it is as fresh as
-the last quote; the balance moves in the same transaction as the fill that realized a profit
-or loss (engine/execution.py).
+the last quote; the balance moves in the same batch as the fill that realized a profit or
+loss (engine/reports.py).
 """
 
 from __future__ import annotations

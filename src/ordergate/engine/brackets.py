@@ -7,16 +7,18 @@ a real venue's races:
 - everything that can be checked is checked before anything changes (``check_place``), so
   bad input changes nothing;
 - a step that depends on the venue's answer (a cancel confirmed, a closing order filled)
-  waits for exactly that answer, reading the store, for at most ``timeout`` seconds: never a
-  fixed sleep, so the wait is as short as the venue is fast.
+  waits for exactly that answer, looking again after each batch the engine commits, for at
+  most ``timeout`` seconds on the engine's clock: never a fixed sleep, so the wait is as
+  short as the venue is fast.
 """
 
 from __future__ import annotations
 
-import asyncio
+import copy
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Final, TypeVar
 
@@ -48,7 +50,8 @@ from ordergate.domain.orders import (
     TimeInForce,
 )
 from ordergate.domain.principal import Principal
-from ordergate.engine.service import OrderEngine
+from ordergate.engine import queries
+from ordergate.engine.engine import OrderEngine
 
 __all__ = [
     "SETTLE_TIMEOUT_S",
@@ -80,40 +83,34 @@ def _wait(timeout: float | None) -> float:
     return SETTLE_TIMEOUT_S if timeout is None else timeout
 
 
-async def _poll(read: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float) -> T:
-    """``read()`` until ``done`` says so or ``timeout`` seconds passed; the last value read."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    delay = 0.001
+async def _until(
+    engine: OrderEngine, read: Callable[[], T], done: Callable[[T], bool], timeout: float
+) -> T:
+    """``read()`` after each committed batch until ``done`` says so or ``timeout`` seconds
+    passed on the engine's clock; the last value read."""
+    deadline = engine.clock.now() + timedelta(seconds=timeout)
     while True:
-        value = await read()
-        left = deadline - loop.time()
-        if done(value) or left <= 0:
-            return value
-        await asyncio.sleep(min(delay, left))
-        delay = min(delay * 2, 0.05)
+        value = read()
+        if done(value) or not await engine.wait_change(deadline):
+            return read()
 
 
-async def _orders(
+def _orders(
     engine: OrderEngine, principal: Principal, account: AccountRef, ids: Sequence[OrderId]
 ) -> list[Order]:
-    async with engine.store.transaction(readonly=True) as tx:
-        found = await engine.account(tx, principal, account)
-        orders = [await tx.orders.get(found.login, i) for i in ids]
+    found = engine.state.account_for(principal, account)
+    orders = [engine.state.order_in(found.login, i) for i in ids]
     missing = [i for i, o in zip(ids, orders, strict=True) if o is None]
     if missing:
         raise OrderNotFound(f"order {missing[0]} not found in account {found.name}")
-    return [o for o in orders if o is not None]
+    return [copy.copy(o) for o in orders if o is not None]
 
 
-async def _net(
-    engine: OrderEngine, principal: Principal, account: AccountRef, symbol: str
-) -> Decimal:
+def _net(engine: OrderEngine, principal: Principal, account: AccountRef, symbol: str) -> Decimal:
     """The account's signed net position in ``symbol`` (long positive)."""
-    async with engine.store.transaction(readonly=True) as tx:
-        found = await engine.account(tx, principal, account)
-        tickets = await tx.positions.for_account(found.login)
-    return sum((t.quantity * t.side.sign for t in tickets if t.symbol == symbol), Decimal(0))
+    found = engine.state.account_for(principal, account)
+    tickets = engine.state.open_tickets(found.login, symbol)
+    return sum((t.quantity * t.side.sign for t in tickets), Decimal(0))
 
 
 def _after(done: str, exc: DomainError) -> DomainError:
@@ -143,10 +140,12 @@ async def replace_order(
     await check_place(engine, principal, new)
     old = await engine.cancel(principal, CancelOrder(account=account, order=order))
 
-    async def read() -> Order:
-        return (await _orders(engine, principal, account, [old.id]))[0]
+    def read() -> Order:
+        return _orders(engine, principal, account, [old.id])[0]
 
-    final = await _poll(read, lambda o: o.status is not OrderStatus.PENDING_CANCEL, timeout)
+    final = await _until(
+        engine, read, lambda o: o.status is not OrderStatus.PENDING_CANCEL, timeout
+    )
     if final.status is OrderStatus.PENDING_CANCEL:
         raise OrderLocked(
             f"the cancel of order {old.id} was not confirmed within {timeout:g}s; "
@@ -195,10 +194,10 @@ async def flat_place(
             for o in orders
         )
 
-    async def read() -> list[Order]:
-        return await _orders(engine, principal, cmd.account, watched)
+    def read() -> list[Order]:
+        return _orders(engine, principal, cmd.account, watched)
 
-    final = await _poll(read, settled, timeout) if watched else []
+    final = await _until(engine, read, settled, timeout) if watched else []
     for o in final:
         if o.id in closing and o.status is not OrderStatus.FILLED:
             if not o.is_terminal:
@@ -210,7 +209,7 @@ async def flat_place(
                 f"the position in {cmd.symbol} could not be closed (order {o.id} is "
                 f"{o.status}); the new order was not placed"
             )
-    left = await _net(engine, principal, cmd.account, cmd.symbol)
+    left = _net(engine, principal, cmd.account, cmd.symbol)
     if left != 0:
         raise Conflict(
             f"the position in {cmd.symbol} is not flat after closing "
@@ -294,21 +293,28 @@ async def _clear(
     """Wait until the account has no order left in the instrument, asking again for the
     cancel of orders that became cancellable meanwhile (acknowledged, or put back by a
     refused cancel); the orders still there after ``timeout``."""
+    deadline = engine.clock.now() + timedelta(seconds=timeout)
     retries = 0
-
-    async def read() -> list[Order]:
-        nonlocal retries
+    while True:
         left = [
-            o for o in await engine.open_orders(principal, cmd.account) if o.symbol == cmd.symbol
+            o
+            for o in await queries.open_orders(engine, principal, cmd.account)
+            if o.symbol == cmd.symbol
         ]
+        if not left:
+            return left
         if retries < _CANCEL_RETRIES and any(o.status in CANCELLABLE for o in left):
             retries += 1
             await engine.cancel_orders(
                 principal, CancelOrders(account=cmd.account, symbol=cmd.symbol)
             )
-        return left
-
-    return await _poll(read, lambda left: not left, timeout)
+            continue
+        if not await engine.wait_change(deadline):
+            return [
+                o
+                for o in await queries.open_orders(engine, principal, cmd.account)
+                if o.symbol == cmd.symbol
+            ]
 
 
 async def cancel_and_bracket(
@@ -323,8 +329,9 @@ async def cancel_and_bracket(
     The position is unprotected from the moment the old orders are gone until the bracket
     rests. That window is kept to the venue's own round trip: everything is checked first
     (bad input changes nothing); all the instrument's orders go to pending cancel in one
-    transaction; the bracket is submitted as soon as the venue has answered the last cancel
-    (polled, not slept); its two legs go out back to back, stop loss first.
+    batch; the bracket is submitted as soon as the venue has answered the last cancel
+    (looked for after each batch the engine commits, never slept); its two legs go out
+    back to back, stop loss first.
 
     Waiting for the cancels' outcome (rather than placing at once) is what keeps the bracket
     from meeting a position it was not meant for: once they are answered, the position is
@@ -338,7 +345,7 @@ async def cancel_and_bracket(
     oco = cmd.oco or f"bracket-{uuid.uuid4().hex}"
     for leg in _legs(cmd, oco, cmd.quantity):
         await check_place(engine, principal, leg)
-    before = await _net(engine, principal, cmd.account, cmd.symbol)
+    before = _net(engine, principal, cmd.account, cmd.symbol)
     if before * cmd.side.sign < 0:
         raise Conflict(
             f"{cmd.side} protects a {'long' if cmd.side is Side.BUY else 'short'} position, "
@@ -348,7 +355,7 @@ async def cancel_and_bracket(
         principal, CancelOrders(account=cmd.account, symbol=cmd.symbol)
     )
     left = await _clear(engine, principal, cmd, _wait(timeout))
-    after = await _net(engine, principal, cmd.account, cmd.symbol)
+    after = _net(engine, principal, cmd.account, cmd.symbol)
     cancelled = tuple(a.order_id for a in report.accepted)
     if after * cmd.side.sign < 0 or (before != 0 and after == 0):
         raise Conflict(

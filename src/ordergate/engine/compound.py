@@ -28,7 +28,7 @@ from ordergate.domain.principal import Principal
 from ordergate.domain.reports import CancelFailure, FailureCode
 from ordergate.domain.values import SCALE, Quantity
 from ordergate.engine.accounting import exit_price, ticket_pnl
-from ordergate.engine.service import OrderEngine
+from ordergate.engine.engine import OrderEngine
 from ordergate.venue.base import Quote
 
 __all__ = [
@@ -141,15 +141,19 @@ async def position(engine: OrderEngine, account: Account, symbol: str) -> NetPos
 async def _positions(
     engine: OrderEngine, account: Account, include_flat: bool, only: str | None
 ) -> list[NetPosition]:
-    async with engine.store.transaction(readonly=True) as tx:
-        tickets = await tx.positions.for_account(account.login, include_closed=include_flat)
-        if only is not None:
-            tickets = [t for t in tickets if t.symbol == only]
-        wanted = {t.symbol for t in tickets} if only is None else {only}
-        instruments = {s: await engine.instrument(tx, s) for s in wanted}
+    state = engine.state
+    tickets = state.open_tickets(account.login)
+    if only is not None:
+        tickets = [t for t in tickets if t.symbol == only]
+        wanted = {only}
+    else:
+        wanted = {t.symbol for t in tickets}
+        if include_flat:
+            wanted |= state.traded(account.login)
+    instruments = {s: await engine.instrument(s) for s in wanted}
     by_symbol: dict[str, list[PositionTicket]] = {s: [] for s in wanted}
     for t in tickets:
-        by_symbol[t.symbol].append(t)
+        by_symbol[t.symbol].append(replace(t))
     return [
         net_position(
             account.login,
@@ -211,8 +215,7 @@ async def close_net(
         return ClosedPosition(held, tuple(o.id for o in whole))
     if held.side is None:
         raise Conflict(f"the position in {symbol} is flat (offsetting tickets): close it whole")
-    async with engine.store.transaction(readonly=True) as tx:
-        instrument = await engine.instrument(tx, symbol)
+    instrument = await engine.instrument(symbol)
     wanted = _closing_quantity(held, instrument, quantity, fraction or Decimal(0))
     plan: list[Slice] = []
     left = wanted

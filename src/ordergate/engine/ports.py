@@ -1,16 +1,18 @@
-"""The small protocols the engine talks through: a store of units of work, a clock, a sink.
+"""The small protocols the engine talks through, besides the journal (engine/journal.py):
+where its events go, and the records it reads but does not hold in memory.
 
-``store/`` implements Store over SQLAlchemy; tests can hand in their own clock and sink.
+``store/`` implements ``Records`` over the database the journal writes: reference data the
+engine learns on first use (an account or an instrument added while it runs) and history
+(ended orders no longer in memory, closed tickets, fills, the audit trail).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.clock import Clock, SystemClock
@@ -18,28 +20,24 @@ from ordergate.domain.commands import AccountRef, OrderRef
 from ordergate.domain.events import Event
 from ordergate.domain.ids import Login, OrderId, Ticket
 from ordergate.domain.instruments import Instrument
-from ordergate.domain.orders import Order, OrderStatus, Transition
-from ordergate.domain.positions import Fill, PositionTicket
-from ordergate.domain.reports import CancelAccepted
+from ordergate.domain.orders import Order, OrderStatus, Side
+from ordergate.domain.positions import PositionTicket
 
 __all__ = [
-    "AccountRepository",
-    "BatchCancel",
     "Clock",
     "EventSink",
-    "MovedOrder",
+    "Execution",
+    "FillRecord",
     "NullSink",
-    "OrderRepository",
-    "PositionRepository",
-    "SaveOrder",
-    "Store",
+    "Records",
+    "StateChange",
     "SystemClock",
-    "Transaction",
+    "Timeline",
 ]
 
 
 class EventSink(Protocol):
-    """Receives events after their transaction committed; ``active`` says anyone listens."""
+    """Receives events once their batch is committed; ``active`` says anyone listens."""
 
     @property
     def active(self) -> bool: ...
@@ -54,226 +52,91 @@ class NullSink:
         return None
 
 
-class SaveOrder(NamedTuple):
-    """One order for ``OrderRepository.save_many``: as ``save`` takes it."""
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One fill of the ledger with the order it executed."""
 
-    order: Order
-    steps: Sequence[Transition]
-    actor: str
-    request_id: str
-    expected_version: int
-
-
-class MovedOrder(NamedTuple):
-    """An order a batch statement moved, with what an event about it needs."""
-
-    ticket: Ticket
-    order_id: OrderId
+    id: int
     login: Login
     symbol: str
-    status: OrderStatus
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    at: datetime
+    order_id: OrderId
+    order_ticket: Ticket
+    #: the caller's tag on the order (CrossTrade ``strategy``), if any
+    tag: str | None
+    #: the position ticket the order was sent to close, if it was a close
+    closes_ticket: Ticket | None
 
 
 @dataclass(frozen=True, slots=True)
-class BatchCancel:
-    """One bulk cancel request as the store carries it out."""
+class StateChange:
+    """One transition of an order; ``from_status`` is None for its creation."""
 
-    login: Login
-    symbol: str | None
-    refused_symbols: dict[str, str]  # symbol -> venue reason: these are not touched
-    cancellable: frozenset[OrderStatus]
-    target: OrderStatus  # pending_cancel, from the transition table
+    at: datetime
+    from_status: OrderStatus | None
+    to_status: OrderStatus
     reason: str
     actor: str
-    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One execution of (part of) an order; ``id`` is the fill's id in the ledger."""
+
+    id: int
     at: datetime
+    side: Side
+    quantity: Decimal
+    price: Decimal
 
 
-class AccountRepository(Protocol):
-    async def get(self, ref: AccountRef) -> Account | None: ...
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The first entries of an order's life, oldest first; ``truncated`` when there are
+    more."""
 
-    async def add(self, account: Account, password_hash: str | None = None) -> None: ...
+    entries: tuple[StateChange | FillRecord, ...]
+    truncated: bool
+
+
+class Records(Protocol):
+    """What the journal's database holds beyond the engine's memory."""
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        ...
+
+    async def account(self, ref: AccountRef) -> Account | None: ...
+
+    async def accounts(self) -> list[Account]: ...
 
     async def instrument(self, symbol: str) -> Instrument | None: ...
 
-    async def add_instrument(self, instrument: Instrument) -> None: ...
-
     async def instruments(self) -> list[Instrument]: ...
 
-    async def credit(self, login: Login, amount: Decimal) -> None:
-        """Add ``amount`` (negative: a debit) to the account's balance."""
-        ...
-
-    async def exposure(self, login: Login) -> dict[str, Decimal]:
-        """Per symbol: quantity resting in live orders plus quantity held in open tickets."""
-        ...
-
-
-class OrderRepository(Protocol):
-    async def add(self, order: Order, step: Transition, actor: str, request_id: str) -> Ticket: ...
-
-    async def add_many(self, placed: Sequence[tuple[Order, Transition, str, str]]) -> None:
-        """Insert new orders, each (order, first step, actor, request id), with their events,
-        in a fixed number of statements; each order gets its ticket."""
-        ...
-
-    async def get(self, login: Login, ref: OrderRef, *, lock: bool = False) -> Order | None: ...
-
-    async def by_ticket(self, ticket: Ticket, *, lock: bool = False) -> Order | None: ...
-
-    async def get_many(
-        self, login: Login, refs: Collection[OrderRef], *, lock: bool = False
-    ) -> list[Order]:
-        """The orders of ``login`` that ``refs`` (ids or tickets) name, in one statement;
-        refs that name none are left out."""
-        ...
-
-    async def logins_of(self, refs: Collection[OrderRef]) -> dict[OrderRef, Login]:
-        """The account of each order ``refs`` (ids or tickets) name, in one statement; refs
-        that name none are left out."""
-        ...
-
-    async def save_many(self, saves: Sequence[SaveOrder]) -> None:
-        """``save`` for many orders in a fixed number of statements; StaleOrder if any of them
-        was changed since it was read (then none is written: the transaction fails)."""
-        ...
-
-    async def save(
-        self,
-        order: Order,
-        steps: Sequence[Transition],
-        actor: str,
-        request_id: str,
-        *,
-        expected_version: int,
-        keep_request_id: bool = False,
-    ) -> None:
-        """Write ``order`` if nobody changed it since it was read; raise StaleOrder if so.
-        ``request_id`` names the request on the events; the order's own request id becomes it
-        too, unless ``keep_request_id`` (a fill of an order whose cancel is on its way keeps
-        the cancel's, so that the venue's confirmation by that id still finds it)."""
-        ...
-
-    async def open_orders(
-        self, login: Login | None = None, symbol: str | None = None
-    ) -> list[Order]: ...
-
-    def open_chunks(self, size: int) -> AsyncIterator[list[Order]]:
-        """Every non-terminal order in ticket order, ``size`` at a time, read as the chunks
-        are taken (recovery hands a million of them to the venue without holding them all)."""
-        ...
-
-    async def by_oco(self, login: Login, oco: str) -> list[Order]: ...
-
-    async def closing(self, login: Login, symbol: str, ticket: Ticket) -> Decimal:
-        """How much the account's working orders that close ``ticket`` have left to fill."""
+    async def order(self, ref: OrderRef) -> Order | None:
+        """A stored order by id or ticket (an ended one memory no longer holds)."""
         ...
 
     async def deleted_pending(self, login: Login) -> list[Order]:
         """The account's non-market orders that were cancelled, expired or rejected."""
         ...
 
-    async def cancel_batch(
-        self, batch: BatchCancel
-    ) -> tuple[list[CancelAccepted], list[tuple[Order, str | None]]]:
-        """Move every cancellable order in scope to ``batch.target`` and write their events,
-        one statement per batch; return them and the other non-terminal orders in scope
-        (with the venue's refusal reason where that is why they were left alone)."""
+    async def closed_tickets(self, login: Login) -> list[PositionTicket]:
+        """The account's position tickets closed in full, oldest first."""
         ...
 
-    async def confirm_batch(
-        self,
-        login: Login,
-        request_ids: Collection[str],
-        except_tickets: Collection[Ticket],
-        source: OrderStatus,
-        target: OrderStatus,
-        actor: str,
-        new_request_id: str,
-        at: datetime,
-    ) -> list[MovedOrder]:
-        """Move the orders of ``login`` that any of ``request_ids`` names, still in
-        ``source``, but ``except_tickets``, to ``target`` with events."""
+    async def executions(
+        self, login: Login, since: datetime, limit: int | None = None
+    ) -> list[Execution]:
+        """The account's fills at or after ``since``, in the ledger's order."""
         ...
 
-    async def acknowledge_batch(
-        self,
-        tickets: Collection[Ticket],
-        live: Collection[Ticket],
-        source: OrderStatus,
-        targets: tuple[OrderStatus, OrderStatus],
-        actor: str,
-        reason: str,
-        new_request_id: str,
-        at: datetime,
-    ) -> list[MovedOrder]:
-        """Move the ``tickets`` still in ``source`` to ``targets`` = (waiting, working): those
-        in ``live`` to working, the rest to waiting, with events; one statement each."""
-        ...
+    async def execution(self, login: Login, execution_id: int) -> Execution | None: ...
 
-    async def restore_batch(
-        self,
-        tickets: Collection[Ticket],
-        source: OrderStatus,
-        restore: Mapping[OrderStatus, tuple[OrderStatus, OrderStatus]],
-        actor: str,
-        reason: str,
-        new_request_id: str,
-        at: datetime,
-    ) -> list[MovedOrder]:
-        """Move the ``tickets`` still in ``source`` back to their resting status:
-        ``restore[prior] = (status without fills, status with fills)``, with events."""
-        ...
-
-
-class PositionRepository(Protocol):
-    async def open_tickets(self, login: Login, symbol: str) -> list[PositionTicket]: ...
-
-    async def get(self, ticket: Ticket, *, lock: bool = False) -> PositionTicket | None: ...
-
-    async def save(self, tickets: Sequence[PositionTicket], new: bool = False) -> None: ...
-
-    async def set_levels(
-        self, ticket: Ticket, stop_loss: Decimal | None, take_profit: Decimal | None
-    ) -> bool:
-        """Set an open ticket's stop-loss and take-profit; False if it is not open."""
-        ...
-
-    async def add_fill(self, fill: Fill) -> None: ...
-
-    async def protected(self) -> list[PositionTicket]:
-        """Every open ticket with a stop-loss or a take-profit."""
-        ...
-
-    async def for_account(
-        self, login: Login, *, include_closed: bool = False
-    ) -> list[PositionTicket]: ...
-
-
-class Transaction(Protocol):
-    """One unit of work: rolls back unless ``commit`` is called."""
-
-    # Read-only members, so that an implementation may hold its own repository types.
-    @property
-    def accounts(self) -> AccountRepository: ...
-
-    @property
-    def orders(self) -> OrderRepository: ...
-
-    @property
-    def positions(self) -> PositionRepository: ...
-
-    async def commit(self) -> None: ...
-
-
-class Store(Protocol):
-    #: The store runs one write transaction at a time (SQLite): the engine's placements,
-    #: cancels and acknowledgements then share one group commit instead of queueing for it.
-    serial_writes: bool
-
-    def transaction(
-        self, *, readonly: bool = False, brief: bool = False
-    ) -> AbstractAsyncContextManager[Transaction]:
-        """A unit of work. ``brief``: a hint that its statements are few and touch few rows
-        (the engine's group commit); the store may run them more cheaply (SQLite does)."""
+    async def timeline(self, ticket: Ticket, *, include_fills: bool, limit: int) -> Timeline:
+        """The transitions (and fills) of order ``ticket``, oldest first, at most ``limit``."""
         ...

@@ -1,8 +1,9 @@
-"""Pre-trade checks: a known instrument, a valid order for it, and enough margin."""
+"""Pre-trade checks: a valid order for its instrument, protective levels on the right side,
+and enough margin."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -86,12 +87,12 @@ def required_margin(
     return quantity * price * instrument.point_value / leverage
 
 
-async def check_margin(
+def check_margin(
     account: Account,
     order: Order,
     instrument: Instrument,
-    exposure: dict[str, Decimal],
-    instrument_of: Callable[[str], Awaitable[Instrument | None]],
+    exposure: Mapping[str, Decimal],
+    instrument_of: Callable[[str], Instrument | None],
     quote_of: Callable[[str], Quote | None],
 ) -> None:
     """Refuse ``order`` unless the balance covers the margin of everything the account holds
@@ -102,7 +103,7 @@ async def check_margin(
     needed = required_margin(order.quantity, price, instrument, account.leverage)
     used = Decimal(0)
     for symbol, quantity in exposure.items():
-        other = instrument if symbol == instrument.symbol else await instrument_of(symbol)
+        other = instrument if symbol == instrument.symbol else instrument_of(symbol)
         mark = mark_price(quote_of(symbol))
         if other is not None and mark is not None:
             used += required_margin(quantity, mark, other, account.leverage)

@@ -10,26 +10,25 @@ stay in the engine; these find the account of a ticket and combine them.
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass, field
 
 from ordergate.domain.accounts import Account
-from ordergate.domain.commands import AccountRef, ClosePosition, ModifyTrade, new_level
+from ordergate.domain.commands import AccountRef, ClosePosition, ModifyTrade
 from ordergate.domain.errors import (
     DomainError,
     InvalidInput,
     NoQuote,
-    OrderNotFound,
     PositionNotFound,
 )
 from ordergate.domain.ids import Ticket
 from ordergate.domain.orders import Order
 from ordergate.domain.positions import PositionTicket
-from ordergate.domain.principal import Principal, can_act
-from ordergate.domain.values import Price
-from ordergate.engine.accounting import TicketValue, exit_price
-from ordergate.engine.risk import check_levels
-from ordergate.engine.service import OrderEngine
+from ordergate.domain.principal import Principal
+from ordergate.engine import queries
+from ordergate.engine.accounting import TicketValue
+from ordergate.engine.engine import OrderEngine
 
 __all__ = [
     "AccountTrades",
@@ -97,12 +96,7 @@ class AccountTrades:
 async def ticket_account(engine: OrderEngine, principal: Principal, ticket: Ticket) -> Account:
     """The account of order (or position ticket) ``ticket``, if ``principal`` may act on it;
     ``OrderNotFound`` for an unknown ticket and for one of someone else's accounts alike."""
-    async with engine.store.transaction(readonly=True) as tx:
-        order = await tx.orders.by_ticket(ticket)
-        account = None if order is None else await tx.accounts.get(order.login)
-    if account is None or not can_act(principal, account):
-        raise OrderNotFound(f"ticket {ticket} not found")
-    return account
+    return await queries.order_account(engine, principal, ticket)
 
 
 async def modify_trade(
@@ -110,29 +104,7 @@ async def modify_trade(
 ) -> PositionTicket:
     """Set or remove the stop-loss and take-profit of an open ticket. Levels must be on the
     tick grid and on the right side of the price the ticket would close at now."""
-    if cmd.stop_loss is None and cmd.take_profit is None:
-        raise InvalidInput("nothing to modify: give a stop-loss or a take-profit")
-    async with engine.store.transaction() as tx:
-        account = await engine.account(tx, principal, cmd.account)
-        account.ensure_enabled()
-        ticket = await tx.positions.get(cmd.ticket)
-        if ticket is None or ticket.login != account.login or not ticket.is_open:
-            raise PositionNotFound(f"no open trade {cmd.ticket}")
-        instrument = await engine.instrument(tx, ticket.symbol)
-        stop_loss = new_level(ticket.stop_loss, cmd.stop_loss)
-        take_profit = new_level(ticket.take_profit, cmd.take_profit)
-        for what, value in (("stop loss", stop_loss), ("take profit", take_profit)):
-            if value is not None:
-                instrument.check_price(Price.of(value), what)
-        price = exit_price(ticket.side, engine.venue.quote(ticket.symbol))
-        if price is not None:
-            check_levels(ticket.side, price, stop_loss, take_profit, "current price")
-        if not await tx.positions.set_levels(ticket.ticket, stop_loss, take_profit):
-            raise PositionNotFound(f"no open trade {cmd.ticket}")
-        await tx.commit()
-    ticket.stop_loss, ticket.take_profit = stop_loss, take_profit
-    engine.protection.track(ticket)
-    return ticket
+    return await engine.modify_trade(principal, cmd)
 
 
 async def close_trade(
@@ -143,11 +115,11 @@ async def close_trade(
     the ticket is on its way."""
     if cmd.ticket is None:
         raise InvalidInput("give the ticket of the trade to close")
-    async with engine.store.transaction(readonly=True) as tx:
-        account = await engine.account(tx, principal, cmd.account)
-        ticket = await tx.positions.get(cmd.ticket)
-        if ticket is None or ticket.login != account.login or not ticket.is_open:
-            raise PositionNotFound(f"no open trade {cmd.ticket}")
+    account = await engine.account(principal, cmd.account)
+    found = engine.state.position_ticket(cmd.ticket)
+    if found is None or found.login != account.login or not found.is_open:
+        raise PositionNotFound(f"no open trade {cmd.ticket}")
+    ticket = copy.copy(found)
     return TicketClosed(ticket, (await engine.close_position(principal, cmd))[0])
 
 
@@ -162,10 +134,9 @@ async def close_group(
     """Close every open ticket of ``account`` (in ``symbol``) that ``which`` takes, each with
     its own closing order; a ticket that cannot be closed is reported with the reason, never
     skipped. A ticket with no price to value it at matches a profit filter only as a failure."""
-    state = await engine.account_state(principal, account)
+    state = await queries.account_state(engine, principal, account)
     if symbol is not None:
-        async with engine.store.transaction(readonly=True) as tx:
-            await engine.instrument(tx, symbol)
+        await engine.instrument(symbol)
     report = CloseGroupReport()
     for value in state.positions:
         ticket = value.ticket
@@ -196,14 +167,12 @@ async def account_trades(
 ) -> AccountTrades:
     """The account's working orders and open tickets, and with ``history`` its deleted
     pending orders and closed tickets."""
-    state = await engine.account_state(principal, ref)
-    async with engine.store.transaction(readonly=True) as tx:
-        account = await engine.account(tx, principal, state.login)
-        working = await tx.orders.open_orders(account.login)
-        deleted: list[Order] = []
-        closed: list[PositionTicket] = []
-        if history:
-            deleted = await tx.orders.deleted_pending(account.login)
-            every = await tx.positions.for_account(account.login, include_closed=True)
-            closed = [t for t in every if not t.is_open]
+    state = await queries.account_state(engine, principal, ref)
+    account = await engine.account(principal, state.login)
+    working = await queries.open_orders(engine, principal, account.login)
+    deleted: list[Order] = []
+    closed: list[PositionTicket] = []
+    if history:
+        deleted = await engine.records.deleted_pending(account.login)
+        closed = await engine.records.closed_tickets(account.login)
     return AccountTrades(account, working, deleted, list(state.positions), closed)

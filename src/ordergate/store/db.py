@@ -8,8 +8,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ordergate.store.sqlite_driver import async_creator, begins_with_next
-
 __all__ = ["POSTGRES_SETTINGS", "create_engine", "normalize_url", "sqlite_url"]
 
 
@@ -46,33 +44,21 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Write transactions take the write lock up front, so two writers queue instead of
     # deadlocking on a lock upgrade; read-only ones stay deferred and run beside writers.
-    # A brief one runs its statements on the event loop's thread once begun (sqlite_driver).
-    options = conn.get_execution_options()
-    mode = "DEFERRED" if options.get("readonly") else "IMMEDIATE"
-    inline = bool(options.get("brief"))
-    if not begins_with_next(conn.connection.dbapi_connection, f"BEGIN {mode}", inline=inline):
-        conn.exec_driver_sql(f"BEGIN {mode}")
+    mode = "DEFERRED" if conn.get_execution_options().get("readonly") else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``raw_url`` with ordergate's connection settings."""
     url = normalize_url(raw_url)
     if url.drivername.startswith("sqlite"):
-        options: dict[str, Any] = {}
-        if url.database not in (None, "", ":memory:") and not url.query:
-            # One trip to the connection's thread per statement (store/sqlite_driver.py).
-            options["async_creator"] = async_creator(url.database, check_same_thread=False)
         engine = create_async_engine(
             url,
             echo=echo,
-            # Enough kept open that a burst of readers does not open and close connections
-            # (each a thread and four pragmas); 24 more for a larger burst, then they wait.
-            pool_size=24,
-            max_overflow=24,
-            # SqlStore ends every transaction it opens, and SQLAlchemy rolls back one left
-            # open when its connection closes: the pool's own rollback would be a third trip.
-            pool_reset_on_return=None,
-            **options,
+            # Kept open, and no overflow: a burst of readers waits for one of these rather
+            # than opening and closing connections (each a thread and four pragmas).
+            pool_size=16,
+            max_overflow=0,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -80,17 +66,15 @@ def create_engine(raw_url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url,
         echo=echo,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=16,  # no overflow, as for SQLite: a connection costs a backend process
+        max_overflow=0,
         pool_pre_ping=True,
         connect_args={"server_settings": POSTGRES_SETTINGS},
     )
 
 
 #: Set on every PostgreSQL connection. ``plan_cache_mode``: a statement is planned for its
-#: tables as they are at each run, not once for the tables as they were. PostgreSQL otherwise
-#: keeps a generic plan after five runs until the table is analyzed again. A connection's
-#: check that each event's order exists, planned while ``orders`` was small, scanned the
-#: whole table for every event as it grew: the load bench's new database (analyzed while
-#: empty) fell behind within seconds at 2,000 placements/s (bench/README.md).
+#: tables as they are at each run, not once for the tables as they were (PostgreSQL otherwise
+#: keeps a generic plan after five runs until the table is analyzed again, and a plan made
+#: while ``orders`` was nearly empty scans it).
 POSTGRES_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}

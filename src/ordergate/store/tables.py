@@ -26,7 +26,6 @@ __all__ = [
     "instruments",
     "metadata",
     "order_events",
-    "order_exposure",
     "orders",
     "positions",
     "settings",
@@ -146,21 +145,9 @@ orders = Table(
     Column("request_id", String(32)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_orders_login_status_symbol", "login", "status", "symbol"),
-    Index("ix_orders_status", "status"),
-)
-
-# Per account and symbol, the quantity left in open (non-terminal) orders: the sum of quantity -
-# filled over them. Kept by triggers on orders (migration 0004), in the writing transaction,
-# so that the margin check reads one row per symbol instead of summing every open order. No
-# foreign keys: it is derived from orders, which has them.
-order_exposure = Table(
-    "order_exposure",
-    metadata,
-    Column("login", BigInteger, primary_key=True, autoincrement=False),
-    Column("symbol", String(32), primary_key=True),
-    Column("open_quantity", Fixed, nullable=False),
-    sqlite_with_rowid=False,
+    # History by account. No index on status: every change of status would maintain it, and
+    # only a restart reads orders by status (once, the whole table).
+    Index("ix_orders_login", "login"),
 )
 
 order_events = Table(

@@ -1,19 +1,20 @@
 """The execution side as the engine sees it: the Venue protocol and the reports it sends back.
 
-The engine commits an order's new state first and then tells the venue; the venue answers
-later (or at once) with reports, which the engine applies in their own transactions. A crash
-between the two leaves the order in its committed state, from which ``restore`` resumes.
+The engine journals an order's new state first and then tells the venue; the venue answers
+later (or at once) with reports, which the engine applies as commands of their own. A crash
+between the two leaves the order in its journaled state, from which ``restore`` resumes.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from ordergate.domain.ids import Login, Ticket
+from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import OrderStatus, OrderType, Side
 
 __all__ = [
@@ -92,13 +93,14 @@ class Filled:
 
 @dataclass(frozen=True, slots=True)
 class CancelConfirmed:
-    """The cancels of ``request_id`` for ``login`` are done, but for ``except_tickets``:
-    ``orders`` orders cancelled (one, or a bulk cancel's many)."""
+    """The venue took ``tickets`` off the book for the cancel request ``request_id`` of
+    ``login`` (one order, or a bulk cancel's many). The request's other tickets are in a
+    ``CancelRefused``; a request whose orders have different cancel latencies is answered in
+    parts, one per latency."""
 
     login: Login
     request_id: str
-    except_tickets: frozenset[Ticket] = frozenset()
-    orders: int = field(kw_only=True)
+    tickets: tuple[Ticket, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,10 @@ class Venue(Protocol):
 
     def bind(self, listener: VenueListener) -> None: ...
 
+    def load_instruments(self, instruments: Iterable[Instrument]) -> None:
+        """Know these instruments' trading sessions (new ones, or again)."""
+        ...
+
     def quote(self, symbol: str) -> Quote | None: ...
 
     def cancel_refusal(self, symbol: str, at: datetime) -> str | None:
@@ -177,5 +183,6 @@ class Venue(Protocol):
         ...
 
     async def drain(self) -> None:
-        """Wait until every report the venue owes has been delivered."""
+        """Wait until every report the venue owes for what is due by now has been delivered
+        (a latency still running, or an expiry, is not waited for)."""
         ...

@@ -9,22 +9,20 @@ is shared out in that priority and the rest keeps resting. "Oldest" is by ticket
 an order whose price is amended back, or a stop-limit that triggers, takes its place by its
 ticket among the orders at its price.
 
-The book holds every resting order in memory (a million in the load bench), so per order it
-keeps one slotted ``Resting``, whose prices, size, login and symbol are the same objects as
-those of the other orders that have them, and its ticket in the dict of orders and once in
-its price level (venue/levels.py): about 210 bytes an order, where a sort key per order,
-kept twice, made it 760.
+The book holds every resting order in memory, so per order it keeps one slotted ``Resting``,
+whose prices, size, login and symbol are the same objects as those of the other orders that
+have them, and its ticket in the dict of orders and once in its price level
+(venue/levels.py).
 """
 
 from __future__ import annotations
 
-import ctypes
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar, cast, overload
+from typing import Generic, TypeVar, overload
 
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import OrderStatus, OrderType, Side
@@ -47,29 +45,9 @@ _T = TypeVar("_T")
 _SHARED = 1 << 16
 
 
-def _gc_untrack() -> Callable[[object], None]:
-    """CPython's ``PyObject_GC_UnTrack``; elsewhere, nothing."""
-    if sys.implementation.name != "cpython":
-        return lambda _: None
-    untrack = ctypes.pythonapi.PyObject_GC_UnTrack
-    untrack.argtypes = (ctypes.py_object,)
-    untrack.restype = None
-    return cast(Callable[[object], None], untrack)
-
-
-_untrack = _gc_untrack()
-
-
 @dataclass(slots=True)
 class Resting:
-    """An order on the book. Change its prices only through ``Book.amend`` (they place it).
-
-    The garbage collector does not see it (``__post_init__``). Its fields are numbers,
-    strings, enum members, Decimals and datetimes, and its slots take nothing else, so no
-    reference cycle can pass through it and reference counting frees it. Seen, the book's
-    orders (nearly all of what survives a request under load) were walked by every young
-    collection: one took 63-66 ms with 100,000 new resting orders (bench/README.md).
-    """
+    """An order on the book. Change its prices only through ``Book.amend`` (they place it)."""
 
     ticket: Ticket
     login: Login
@@ -82,9 +60,6 @@ class Resting:
     oco: str | None
     live: bool  # False while a stop waits for its trigger
     expires_at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        _untrack(self)
 
     @classmethod
     def of(cls, o: VenueOrder, *, new: bool) -> Resting:
@@ -205,8 +180,8 @@ class _Shared(Generic[_T]):
 
 
 def _same_digits(a: Decimal, b: Decimal) -> bool:
-    # Zero in the total order: same sign, digits and exponent (ten times cheaper than
-    # comparing as_tuple()).
+    # Zero in the total order: same sign, digits and exponent (cheaper than comparing
+    # as_tuple()).
     return not a.compare_total(b)
 
 

@@ -1,10 +1,9 @@
 """Price levels of the simulated venue's book: per price the tickets resting there, oldest
 first, and the distinct prices in order.
 
-The book holds every resting order in memory, a million of them in the load bench (issue
-6), so it keeps as little per order as it can: a ticket is 8 bytes in its level's ``array``,
-and a price is held once per level, not once per order (with a sort key of its own, as a
-list of per-order keys would).
+The book holds every resting order in memory, so it keeps as little per order as it can: a
+ticket is 8 bytes in its level's ``array``, and a price is held once per level, not once per
+order.
 """
 
 from __future__ import annotations

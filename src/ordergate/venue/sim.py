@@ -3,8 +3,10 @@ the quotes it is given, confirms or refuses cancels, expires day and good-till-d
 and can be made slow, picky or closed per instrument (``VenueConfig``) so that clients meet
 the races of a real venue: cancel against fill, cancel while still submitted.
 
-All venue work runs in one worker task in due-time order, so that reports reach the engine in
-the order they happened. ``drain()`` waits until nothing is owed.
+Every latency and expiry runs on the venue's ``Clock``: an action is due at the clock's time
+plus its latency, and all venue work runs in one worker task in due-time order, so that
+reports reach the engine in the order they happened. On a ``ManualClock`` nothing happens
+until the test moves the clock; ``drain()`` then waits for what has fallen due.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import itertools
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
-from ordergate.domain.clock import Clock, SystemClock
+from ordergate.domain.clock import Clock, SystemClock, Timer
 from ordergate.domain.errors import InvalidPrice
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.instruments import Instrument
@@ -95,13 +97,17 @@ class SimVenue:
         self._book = Book()
         #: tickets by expiry time, one timer per time (_file_expiry)
         self._expiring: dict[datetime, list[Ticket]] = {}
-        self._heap: list[tuple[float, int, Action, bool]] = []
-        #: queued actions the venue owes an answer for (drain waits for these, not for timers)
+        self._expiry_timers: dict[datetime, Timer] = {}
+        #: (due, sequence, action, owed), earliest first
+        self._heap: list[tuple[datetime, int, Action, bool]] = []
+        #: actions the venue owes an answer for, queued or being delivered (not expiries)
         self._owed = 0
+        #: of those, the ones whose reports are with the listener now
+        self._delivering = 0
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        #: set (and replaced) each time the worker has delivered a batch: drain waits on it
+        self._delivered = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -151,18 +157,20 @@ class SimVenue:
 
     # -- scheduling ------------------------------------------------------------------------
 
-    def _schedule(self, delay_ms: int, action: Action, *, owed: bool = True) -> None:
-        """Queue ``action``; ``owed=False`` for a timer (an expiry) that nobody waits for."""
+    def _schedule(self, delay_ms: int, action: Action) -> None:
+        """Queue ``action``, due ``delay_ms`` after the clock's now."""
+        self._schedule_at(self.clock.now() + timedelta(milliseconds=delay_ms), action)
+
+    def _schedule_at(self, due: datetime, action: Action, *, owed: bool = True) -> None:
+        """Queue ``action`` for ``due``; ``owed=False`` for an expiry, which nobody waits for."""
         loop = asyncio.get_running_loop()
         if self._closing:
             raise RuntimeError("the simulated venue is closed")
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run(), name="sim-venue")
-        due = loop.time() + delay_ms / 1000
         heapq.heappush(self._heap, (due, next(self._seq), action, owed))
         if owed:
             self._owed += 1
-            self._idle.clear()
         self._wakeup.set()
 
     def _later(self, delay_ms: int, reports: list[VenueReport]) -> list[VenueReport]:
@@ -173,52 +181,78 @@ class SimVenue:
         return []
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while not self._closing:
-            if not self._owed:
-                self._idle.set()
             if not self._heap:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
             due = self._heap[0][0]
-            if due > loop.time():
+            if due > self.clock.now():
                 # Sleep until the earliest action is due, or until an earlier one arrives.
                 self._wakeup.clear()
-                timer = loop.call_at(due, self._wakeup.set)
+                timer = self.clock.call_at(due, self._wakeup.set)
                 try:
                     await self._wakeup.wait()
                 finally:
                     timer.cancel()
                 continue
-            # Every action due now runs, and their reports go to the engine together, in
-            # order: under load, many placements' acknowledgements in one delivery.
-            reports: list[VenueReport] = []
-            owed = taken = 0
-            now = loop.time()
-            while self._heap and self._heap[0][0] <= now and taken < _MAX_BATCH:
-                _, _, action, counts = heapq.heappop(self._heap)
-                owed += counts
-                taken += 1
-                try:
-                    reports.extend(action())
-                except Exception:  # the venue must outlive one bad action
-                    log.exception("simulated venue action failed")
+            await self._run_due()
+
+    async def _run_due(self) -> None:
+        """Run every action due now and hand their reports to the engine together, in
+        order: under load, many placements' acknowledgements in one delivery."""
+        reports: list[VenueReport] = []
+        owed = taken = 0
+        now = self.clock.now()
+        while self._heap and self._heap[0][0] <= now and taken < _MAX_BATCH:
+            _, _, action, counts = heapq.heappop(self._heap)
+            owed += counts
+            taken += 1
             try:
-                if reports and self._listener is not None:
-                    await self._listener.on_venue_reports(reports)
-            except Exception:  # ... and one bad report
-                log.exception("simulated venue reports not delivered")
-            finally:
-                self._owed -= owed
+                reports.extend(action())
+            except Exception:  # the venue must outlive one bad action
+                log.exception("simulated venue action failed")
+        self._delivering = owed
+        try:
+            if reports and self._listener is not None:
+                await self._listener.on_venue_reports(reports)
+        except Exception:  # ... and one bad report
+            log.exception("simulated venue reports not delivered")
+        finally:
+            self._owed -= owed
+            self._delivering = 0
+            self._tell_delivered()
+
+    def _tell_delivered(self) -> None:
+        delivered, self._delivered = self._delivered, asyncio.Event()
+        delivered.set()
 
     async def drain(self) -> None:
-        """Wait until every answer the venue owes is delivered (expiry timers not included:
-        they fire in their own time)."""
-        while self._owed:
-            if self._worker is None or self._worker.done():
-                return
-            await self._idle.wait()
+        """Wait until every answer the venue owes that is due by the clock's now (read
+        again as it waits) has been delivered and the listener has taken it. Answers due
+        later are not waited for (on a ``ManualClock``, advance it first), nor are expiries."""
+        while not self._settled():
+            await self._delivered.wait()
+
+    def _settled(self) -> bool:
+        if not self._owed or self._worker is None or self._worker.done():
+            return True
+        return not self._delivering and not self._owes_by(self.clock.now())
+
+    def _owes_by(self, now: datetime) -> bool:
+        """Whether an owed action due by ``now`` is queued. Only the part of the heap due
+        by then is visited: a heap entry is never due before its parent."""
+        heap = self._heap
+        stack = [0] if heap else []
+        while stack:
+            i = stack.pop()
+            due, _, _, owed = heap[i]
+            if due > now:
+                continue
+            if owed:
+                return True
+            stack.extend(c for c in (2 * i + 1, 2 * i + 2) if c < len(heap))
+        return False
 
     async def close(self) -> None:
         """Stop the worker once its current action is done; what is still queued is dropped
@@ -229,9 +263,12 @@ class SimVenue:
             await self._worker
             self._worker = None
         self._heap.clear()
+        for timer in self._expiry_timers.values():
+            timer.cancel()
+        self._expiry_timers.clear()
         self._expiring.clear()
-        self._owed = 0
-        self._idle.set()
+        self._owed = self._delivering = 0
+        self._tell_delivered()
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -321,9 +358,14 @@ class SimVenue:
         return at
 
     def _time_expiry(self, at: datetime) -> None:
-        wait = (at - self.clock.now()).total_seconds()
-        delay = max(0, int(wait * 1000) + 1)
-        self._schedule(delay, partial(self._on_expiry, at), owed=False)
+        self._expiry_timers[at] = self.clock.call_at(at, partial(self._expiry_due, at))
+
+    def _expiry_due(self, at: datetime) -> None:
+        """The clock reached ``at``: expire its orders through the worker, in due order with
+        the other actions."""
+        self._expiry_timers.pop(at, None)
+        if not self._closing:
+            self._schedule_at(at, partial(self._on_expiry, at), owed=False)
 
     def _on_submit(self, order: VenueOrder) -> list[VenueReport]:
         now = self.clock.now()
@@ -356,7 +398,7 @@ class SimVenue:
         # refusal stays one draw per order, in ticket order (the same seed, the same refusals).
         standing: dict[str, tuple[str | None, int]] = {}
         now = self.clock.now()
-        for ticket in tickets:
+        for ticket in dict.fromkeys(tickets):  # a ticket named twice is taken off once
             resting = self._book.get(ticket)
             if resting is None:
                 refused.setdefault(TOO_LATE, []).append(ticket)
@@ -376,9 +418,8 @@ class SimVenue:
         reports: list[VenueReport] = [
             CancelRefused(tuple(group), reason) for reason, group in refused.items()
         ]
-        done = frozenset(t for group in refused.values() for t in group)
-        if len(done) < len(tickets):
-            reports.append(CancelConfirmed(login, request_id, done, orders=len(taken)))
+        if taken:
+            reports.append(CancelConfirmed(login, request_id, tuple(taken)))
         return reports
 
     def _standing_refusal(self, symbol: str, at: datetime) -> str | None:
@@ -418,7 +459,7 @@ class SimVenue:
             if resting is None or resting.expires_at is None:
                 continue
             if resting.expires_at > now:
-                # Changed to a later time, or the clock runs behind the loop's timer.
+                # Changed to a later time since it was filed here.
                 self._schedule_expiry(resting)
                 continue
             self._book.remove(ticket)

@@ -7,7 +7,9 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -15,13 +17,16 @@ import uvicorn
 
 from ordergate.api.app import create_app
 from ordergate.bootstrap import Container, bootstrap, shutdown
+from ordergate.domain.clock import ManualClock
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.principal import Role
 from ordergate.settings import Settings
 from ordergate.store import SqlStore, create_engine
+from ordergate.venue.base import Quote
 from tests.builders import account, es, eurusd
 
 D = Decimal
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,6 +39,33 @@ class Server:
 
     def auth(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.token}"}
+
+    @property
+    def clock(self) -> ManualClock:
+        """The server's clock: time stands still until a test moves it."""
+        clock = self.container.clock
+        assert isinstance(clock, ManualClock)
+        return clock
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock by ``seconds``, then let the venue answer what fell due and the
+        engine journal it."""
+        self.clock.advance(seconds)
+        await self.container.engine.settle()
+
+    async def run_until_done(self, task: asyncio.Task[T], step: float, within: float) -> T:
+        """``task``'s result, moving the clock ``step`` seconds at a time while it runs (the
+        venue answers, and the waits of a request fall due, as time passes), the clock never
+        more than ``within`` seconds further (a venue delay beyond it stays owed)."""
+        moved = 0.0
+        while not task.done():
+            await asyncio.sleep(0.01)  # the request reaches its next wait
+            if task.done():
+                break
+            assert moved + step < within, f"still running after {moved} s on the clock"
+            await self.advance(step)
+            moved += step
+        return await task
 
 
 def mes() -> Instrument:
@@ -82,7 +114,11 @@ def ct_settings(db_url: str, **kw: object) -> Settings:
 async def start(db_url: str, **settings: object) -> Server:
     """Seed the database, bootstrap a container on it and give it users and accounts."""
     await _seed(db_url)
-    container = await bootstrap(ct_settings(db_url, **settings))
+    # A manual clock: the venue's delays, expiries and the requests' waits for the venue
+    # come only as the test moves it (Server.advance).
+    container = await bootstrap(
+        ct_settings(db_url, **settings), clock=ManualClock(datetime.now(UTC))
+    )
     demo = await container.users.add_user("demo", Role.TRADER, ("demo",))
     other = await container.users.add_user("other", Role.TRADER, ("other",))
     await container.users.add_user("root", Role.ADMIN)
@@ -99,8 +135,6 @@ async def start(db_url: str, **settings: object) -> Server:
         ("NQ 12-26", "21000.00"),
         ("EURUSD", "1.10000"),
     ):
-        from ordergate.venue.base import Quote
-
         tick = D("0.25") if " " in symbol else D("0.00002")
         container.market.push(Quote(symbol, D(bid), D(bid) + tick, container.clock.now()))
     app = create_app(container=container)

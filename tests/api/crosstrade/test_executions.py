@@ -49,7 +49,7 @@ async def test_executions_are_the_fills_of_the_account_oldest_first(ct):
     for e in found:
         at = datetime.fromisoformat(e.pop("time").replace("Z", "+00:00"))
         # The sim stamps a fill with the time of the quote it filled at.
-        assert datetime.now(UTC) - timedelta(minutes=1) <= at <= datetime.now(UTC)
+        assert ct.clock.now() - timedelta(minutes=1) <= at <= ct.clock.now()
         assert e.pop("epoch") == int(at.timestamp() * 1000)
     common = {"name": "", "account": "Sim101", "instrumentType": "Future", "commission": 0}
     assert found == [

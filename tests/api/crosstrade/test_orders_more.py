@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ordergate.api.crosstrade.ops import OPERATIONS
+from ordergate.domain.ids import Login
 from ordergate.engine import brackets
 from ordergate.venue.base import Quote
 from tests.api.crosstrade.conftest import Server
@@ -66,9 +67,9 @@ async def order(ct: Server, order_id: str, account: str = "Sim101", token=None) 
 
 
 async def net(ct: Server, symbol: str = "ES 12-26", login: int = 1001) -> Decimal:
-    async with ct.container.store.transaction(readonly=True) as tx:
-        tickets = await tx.positions.for_account(login)
-    return sum((t.quantity * t.side.sign for t in tickets if t.symbol == symbol), D(0))
+    """The account's signed net position in ``symbol``, as the engine holds it."""
+    tickets = ct.container.engine.state.open_tickets(Login(login), symbol)
+    return sum((t.quantity * t.side.sign for t in tickets), D(0))
 
 
 async def open_ids(ct: Server, account: str = "Sim101") -> set[str]:
@@ -95,6 +96,23 @@ def short_wait(monkeypatch):
     monkeypatch.setattr(brackets, "SETTLE_TIMEOUT_S", 0.3)
 
 
+async def given_up(ct: Server, request: Any, within: float) -> Any:
+    """The answer to ``request``, a flow that waits for the venue (0.3 s with ``short_wait``)
+    and gives up: the clock moves a wait at a time, at most ``within`` seconds (before the
+    venue's answer falls due)."""
+    task = asyncio.ensure_future(request)
+    return await ct.run_until_done(task, brackets.SETTLE_TIMEOUT_S, within=within)
+
+
+async def place_with_latency(ct: Server, **body: Any) -> str:
+    """Place an order at a venue that answers 10 ms later, and let the 10 ms pass: its
+    transitions and fills are stamped after its submission, as on a real clock."""
+    ct.container.venue.ack_delay_ms = 10
+    order_id = await place(ct, settle=False, **body)
+    await ct.advance(0.01)
+    return order_id
+
+
 def test_every_operation_is_registered_for_the_websocket():
     for name in ("GetLifecycle", "ChangeOrder", "ReplaceOrder", "FlatPlaceOrder"):
         assert name in OPERATIONS
@@ -105,7 +123,7 @@ def test_every_operation_is_registered_for_the_websocket():
 
 
 async def test_lifecycle_of_a_filled_order_merges_transitions_and_fill(ct):
-    order_id = await place(ct, orderType="Market", limitPrice=None, quantity=2)
+    order_id = await place_with_latency(ct, orderType="Market", limitPrice=None, quantity=2)
     response = await ct.client.get(url(f"/{order_id}/lifecycle"), headers=ct.auth())
     assert response.status_code == 200, response.text
     body = response.json()
@@ -155,7 +173,7 @@ async def test_lifecycle_of_a_cancelled_order_shows_each_state_in_nt8_casing(ct)
 
 
 async def test_lifecycle_without_fills_and_with_a_limit(ct):
-    order_id = await place(ct, orderType="Market", limitPrice=None)
+    order_id = await place_with_latency(ct, orderType="Market", limitPrice=None)
     path = url(f"/{order_id}/lifecycle")
     no_fills = (
         await ct.client.get(path, params={"includeFills": "false"}, headers=ct.auth())
@@ -346,8 +364,10 @@ async def test_replace_places_nothing_when_the_order_fills_before_its_cancel(ct)
 async def test_replace_places_nothing_while_the_cancel_is_unconfirmed(ct, short_wait):
     old = await place(ct)
     ct.container.venue.cancel_delay_ms = 60_000
-    response = await ct.client.post(
-        url(f"/{old}/replace"), headers=ct.auth(), json=_limit_body(5980)
+    response = await given_up(
+        ct,
+        ct.client.post(url(f"/{old}/replace"), headers=ct.auth(), json=_limit_body(5980)),
+        within=60,  # the venue answers after 60 s
     )
     assert (response.status_code, response.json()["code"]) == (400, "ORDER_LOCKED")
     assert (await order(ct, old))["orderState"] == "CancelPending"
@@ -446,7 +466,11 @@ async def test_flatplace_without_a_position_just_places(ct):
 async def test_flatplace_places_nothing_when_the_close_does_not_fill(ct, short_wait):
     await buy_market(ct, 1)
     ct.container.venue.ack_delay_ms = 60_000
-    response = await ct.client.post(url("/flatplace"), headers=ct.auth(), json=_limit_body(5980))
+    response = await given_up(
+        ct,
+        ct.client.post(url("/flatplace"), headers=ct.auth(), json=_limit_body(5980)),
+        within=60,  # the venue answers after 60 s
+    )
     assert (response.status_code, response.json()["code"]) == (400, "ORDER_LOCKED")
     assert "did not fill" in response.json()["error"]
     ids = await open_ids(ct)
@@ -536,9 +560,11 @@ async def test_bracket_goes_out_only_after_the_old_orders_are_cancelled(ct):
     await buy_market(ct, 1)
     old_stop = await place(ct, action="Sell", orderType="StopMarket", stopPrice=5900)
     ct.container.venue.cancel_delay_ms = 150
-    response = await ct.client.post(
-        url("/cancel_and_bracket"), headers=ct.auth(), json=bracket_body(quantity=1)
+    request = asyncio.ensure_future(
+        ct.client.post(url("/cancel_and_bracket"), headers=ct.auth(), json=bracket_body(quantity=1))
     )
+    # 10 ms at a time: the cancel lands 150 ms on, long before the flow would give up (5 s).
+    response = await ct.run_until_done(request, 0.01, within=brackets.SETTLE_TIMEOUT_S)
     assert response.status_code == 200, response.text
     await ct.container.engine.settle()
     old_events = (await ct.client.get(url(f"/{old_stop}/lifecycle"), headers=ct.auth())).json()
@@ -624,8 +650,12 @@ async def test_bracket_is_placed_beside_orders_the_venue_will_not_cancel_and_rep
     await buy_market(ct, 1)
     old_stop = await place(ct, action="Sell", orderType="StopMarket", stopPrice=5900)
     ct.container.venue.refuse_cancels = "venue busy"
-    response = await ct.client.post(
-        url("/cancel_and_bracket"), headers=ct.auth(), json=bracket_body(quantity=1)
+    response = await given_up(
+        ct,
+        ct.client.post(
+            url("/cancel_and_bracket"), headers=ct.auth(), json=bracket_body(quantity=1)
+        ),
+        within=3,  # the venue refuses at once; the flow gives up on its own wait
     )
     assert response.status_code == 200, response.text
     assert response.json()["notCancelledOrderIds"] == [old_stop]

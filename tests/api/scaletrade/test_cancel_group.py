@@ -12,6 +12,7 @@ import pytest
 from ordergate.domain.ids import Ticket
 from ordergate.domain.orders import OrderStatus
 from ordergate.domain.principal import Principal, Role
+from ordergate.engine import queries
 from tests.api.scaletrade.conftest import St, pending
 from tests.builders import snapshot
 
@@ -37,7 +38,7 @@ ADMIN = Principal(user_id=None, role=Role.ADMIN, name="test")
 
 async def statuses(st: St, *tickets: int, login: int = 1001) -> list[OrderStatus]:
     engine = st.server.container.engine
-    return [(await engine.get_order(ADMIN, login, Ticket(t))).status for t in tickets]
+    return [(await queries.get_order(engine, ADMIN, login, Ticket(t))).status for t in tickets]
 
 
 async def test_the_seed_example_against_a_real_server(st: St, live: str) -> None:

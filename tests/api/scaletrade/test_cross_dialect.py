@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 
 from ordergate.domain.ids import OrderId, Ticket
+from ordergate.domain.principal import Principal, Role
+from ordergate.engine import queries
 from tests.api.scaletrade.conftest import St, pending
 from tests.api.scaletrade.helpers import (
     market,
@@ -62,18 +64,19 @@ async def ct_order(st: St, order_id: str) -> dict[str, Any]:
     return body
 
 
+ADMIN = Principal(user_id=None, role=Role.ADMIN, name="test")
+
+
 async def ticket_of(st: St, order_id: str) -> int:
-    async with st.server.container.store.transaction(readonly=True) as tx:
-        order = await tx.orders.get(1001, OrderId(order_id))
-    assert order is not None
-    return int(order.key)
+    """The ticket of order ``order_id`` of account 1001, as the engine knows it."""
+    engine = st.server.container.engine
+    return int((await queries.get_order(engine, ADMIN, 1001, OrderId(order_id))).key)
 
 
 async def id_of(st: St, ticket: int) -> str:
-    async with st.server.container.store.transaction(readonly=True) as tx:
-        order = await tx.orders.by_ticket(Ticket(ticket))
-    assert order is not None
-    return str(order.id)
+    """The id of the order of ``ticket`` in account 1001, as the engine knows it."""
+    engine = st.server.container.engine
+    return str((await queries.get_order(engine, ADMIN, 1001, Ticket(ticket))).id)
 
 
 async def settle(st: St) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ordergate.domain.ids import Ticket
+from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import OrderStatus, OrderType, Side, TimeInForce
 from tests.api.scaletrade.conftest import St, pending
 from tests.api.scaletrade.helpers import (
@@ -21,7 +21,7 @@ from tests.api.scaletrade.helpers import (
     record,
     records,
 )
-from tests.builders import eventually, snapshot
+from tests.builders import snapshot
 
 D = Decimal
 ACK_FIELDS = {"accepted", "order", "state", "login", "symbol", "cmd", "volume"}
@@ -36,9 +36,10 @@ def refused(answer: httpx.Response, status: int, code: str) -> str:
 
 
 async def order_of(st: St, ticket: int) -> Any:
-    """The engine's order of ``ticket``."""
-    async with st.server.container.store.transaction(readonly=True) as tx:
-        return await tx.orders.by_ticket(Ticket(ticket))
+    """The engine's order of ``ticket`` (memory, or the journal once memory let it go)."""
+    engine = st.server.container.engine
+    order = engine.state.order(Ticket(ticket))
+    return order if order is not None else await engine.records.order(Ticket(ticket))
 
 
 async def settle(st: St) -> None:
@@ -326,7 +327,7 @@ async def test_modify_open_on_a_closed_trade_is_409_incorrect_state(st):
 async def test_modify_pending_moves_the_price_in_state_16_then_the_venue_confirms(st):
     ticket = await pending(st, price="1.09000")
     await settle(st)
-    st.server.container.venue.ack_delay_ms = 300  # long enough to see state 16
+    st.server.container.venue.ack_delay_ms = 300  # the venue confirms 300 ms later
 
     answer = await st.call("PUT", "/trade/modify/pending", {"order": ticket, "open_price": 1.085})
 
@@ -343,7 +344,7 @@ async def test_modify_pending_moves_the_price_in_state_16_then_the_venue_confirm
     waiting = await record(st, ticket, trade_type=3)
     assert waiting is not None
     assert waiting["state"] == 16
-    await settle(st)
+    await st.server.advance(0.3)
     shown = await record(st, ticket, trade_type=3)
     assert shown is not None
     assert shown["state"] == 0
@@ -467,7 +468,7 @@ async def test_close_with_volume_closes_part_of_the_trade(st):
 
 async def test_a_trade_being_closed_shows_state_7_and_is_not_closed_twice(st):
     ticket = await market(st)
-    st.server.container.venue.ack_delay_ms = 500  # long enough to close again meanwhile
+    st.server.container.venue.ack_delay_ms = 500  # the close fills 500 ms later
 
     first = await st.call("DELETE", "/trade/close", {"order": ticket})
     again = await st.call("DELETE", "/trade/close", {"order": ticket, "volume": 10})
@@ -485,10 +486,10 @@ async def test_a_trade_being_closed_shows_state_7_and_is_not_closed_twice(st):
     ]
     shown = await records(st, trade_type=1)
     assert [(r["order"], r["state"]) for r in shown] == [(ticket, 7)]  # no record of its own
-    await settle(st)
+    await st.server.advance(0.5)
     assert await records(st, trade_type=1) == []
-    async with st.server.container.store.transaction(readonly=True) as tx:
-        assert await tx.orders.open_orders(1001) == []  # no closing order left behind
+    engine = st.server.container.engine
+    assert engine.state.open_orders(Login(1001)) == []  # no closing order left behind
 
 
 async def test_close_refuses_what_is_not_an_open_trade_and_changes_nothing(st):
@@ -687,12 +688,8 @@ async def test_cancel_of_a_trades_ticket_is_409_incorrect_cmd(st):
 async def test_cancel_of_a_market_orders_ticket_before_its_fill_is_409_incorrect_cmd(st):
     # Acknowledged, its fill owed a minute from now: working, and still a trade's ticket.
     st.server.container.venue.config.set(fill_delay_ms=60_000)
-    ticket = await market(st, settle=False)
-
-    async def working() -> bool:
-        return bool((await order_of(st, ticket)).status is OrderStatus.WORKING)
-
-    await eventually(working)
+    ticket = await market(st)  # acknowledged now; the fill waits for the clock
+    assert (await order_of(st, ticket)).status is OrderStatus.WORKING
     before = await snapshot(st.server.container.store)
 
     answer = await st.call("DELETE", "/trade/cancel", {"order": ticket})

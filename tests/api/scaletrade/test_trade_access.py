@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from ordergate.domain.ids import Login
 from tests.api.scaletrade.conftest import St, pending
 from tests.api.scaletrade.helpers import bad_tokens, market
 from tests.builders import events_of, snapshot
@@ -249,9 +250,8 @@ async def _every_request_works(st: St, staff: int) -> None:
         assert answer.json()["failed"] == 0, name
         assert {row["login"] for row in answer.json()["rows"]} == {1001}, name
         await engine.settle()
-    async with st.server.container.store.transaction(readonly=True) as tx:
-        assert await tx.orders.open_orders(1001) == []
-        assert [t for t in await tx.positions.for_account(1001) if t.is_open] == []
+    assert engine.state.open_orders(Login(1001)) == []
+    assert engine.state.open_tickets(Login(1001)) == []
 
 
 async def test_a_manager_acts_on_the_accounts_of_its_group(st):

@@ -17,7 +17,6 @@ from ordergate.api.crosstrade.errors import PREFIX, install_errors
 from ordergate.api.crosstrade.ratelimit import RateLimiter
 from ordergate.api.crosstrade.wire import CrossTradeJson
 from ordergate.api.errors import error_registry
-from ordergate.api.fastroutes import fast_routes
 from ordergate.settings import Settings
 
 __all__ = ["install"]
@@ -32,6 +31,3 @@ def install(app: FastAPI, settings: Settings) -> None:
     for module in (accounts, orders, orders_more, positions, executions, market):
         app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)
     app.include_router(ws.router)  # /ws/stream, outside /v1/api
-    fast = fast_routes(app)
-    fast.add("POST", PREFIX + "/accounts/{account}/orders/place", orders.fast_place)
-    fast.add("POST", PREFIX + "/accounts/{account}/orders/{orderId}/cancel", orders.fast_cancel)

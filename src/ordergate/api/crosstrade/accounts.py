@@ -1,17 +1,15 @@
 """Accounts: the list, one account with its values, the snapshot of all with their positions,
 and the P&L high-water marks.
 
-An account's values come from ``engine.account_state`` (balance, open tickets at the current
-quotes) and the ledger (realized P&L), computed when asked.
+An account's values come from the engine's memory (balance, realized P&L, open tickets at
+the current quotes), computed when asked; its high-water marks from the engine's watermarks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -24,12 +22,11 @@ from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.positions import position_out, visible_accounts
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
 from ordergate.domain.accounts import Account
+from ordergate.engine import queries
 from ordergate.engine.accounting import AccountState
 from ordergate.engine.compound import NetPosition, positions
-from ordergate.engine.service import OrderEngine
-from ordergate.store.executions import SqlExecutionQueries
 
-__all__ = ["Watermarks", "account_out", "router", "watermarks_of"]
+__all__ = ["account_out", "router"]
 
 router = APIRouter(tags=["accounts"])
 
@@ -52,19 +49,6 @@ DENOMINATION = {
 AccountField = Field(min_length=1, max_length=64, description="Name of the account in NT8")
 
 
-@dataclass(slots=True)
-class Mark:
-    """One account's session: where it started and the highs seen since."""
-
-    session: date
-    since: datetime
-    #: the account's realized P&L (ever) when the session's first valuation was taken
-    realized_start: Decimal
-    pnl_high: Decimal
-    netliq_high: Decimal
-    unrealized_high: Decimal
-
-
 @dataclass(frozen=True, slots=True)
 class Valuation:
     """An account valued now: its state, realized P&L (ever) and net positions."""
@@ -75,71 +59,22 @@ class Valuation:
     positions: list[NetPosition]
 
 
-class Watermarks:
-    """P&L and net-liquidation high-water marks, kept in this process's memory.
-
-    A session is a UTC day. Every valuation of an account (any account, snapshot,
-    position-summing or watermark request; the P&L stream may add its own) is observed; the
-    highs are of the values observed, so they are as fine-grained as the requests are. They
-    start again at 00:00 UTC and when the process restarts.
-    """
-
-    def __init__(self) -> None:
-        self._marks: dict[int, Mark] = {}
-
-    def observe(self, value: Valuation, now: datetime) -> Mark:
-        state = value.state
-        mark = self._marks.get(state.login)
-        if mark is None or mark.session != now.date():
-            mark = Mark(
-                session=now.date(),
-                since=now,
-                realized_start=value.realized,
-                pnl_high=state.unrealized_pnl,
-                netliq_high=state.equity,
-                unrealized_high=state.unrealized_pnl,
-            )
-            self._marks[state.login] = mark
-        pnl = value.realized - mark.realized_start + state.unrealized_pnl
-        mark.pnl_high = max(mark.pnl_high, pnl)
-        mark.netliq_high = max(mark.netliq_high, state.equity)
-        mark.unrealized_high = max(mark.unrealized_high, state.unrealized_pnl)
-        return mark
-
-
-_WATERMARKS: WeakKeyDictionary[OrderEngine, Watermarks] = WeakKeyDictionary()
-
-
-def watermarks_of(engine: OrderEngine) -> Watermarks:
-    """The high-water marks of the process that runs ``engine``."""
-    found = _WATERMARKS.get(engine)
-    if found is None:
-        found = _WATERMARKS[engine] = Watermarks()
-    return found
-
-
 async def valuations(ctx: Ctx, accounts: list[Account]) -> list[Valuation]:
     """Value ``accounts`` (each already one the caller may act on) now, and observe them."""
-    async with ctx.container.store.transaction(readonly=True) as tx:
-        realized = await SqlExecutionQueries(tx.connection).realized_pnl(
-            [a.login for a in accounts]
-        )
     now = ctx.container.clock.now()
-    marks = watermarks_of(ctx.engine)
+    engine = ctx.engine
     out = []
     for account in accounts:
-        state = await ctx.engine.account_state(ctx.principal, account.login)
-        value = Valuation(
-            account, state, realized[account.login], await positions(ctx.engine, account)
-        )
-        marks.observe(value, now)
+        state = queries.valued(engine, account)
+        realized = engine.state.realized(account.login)
+        value = Valuation(account, state, realized, await positions(engine, account))
+        engine.watermarks.observe(account.login, realized, state.unrealized_pnl, state.equity, now)
         out.append(value)
     return out
 
 
 async def _one(ctx: Ctx, ref: str) -> Valuation:
-    async with ctx.engine.store.transaction(readonly=True) as tx:
-        account = await ctx.engine.account(tx, ctx.principal, ref)
+    account = await ctx.engine.account(ctx.principal, ref)
     (value,) = await valuations(ctx, [account])
     return value
 
@@ -203,13 +138,13 @@ async def get_snapshot(ctx: Ctx, args: NoArgs) -> dict[str, Any]:
     values = await valuations(ctx, await visible_accounts(ctx))
     accounts: list[dict[str, Any]] = []
     for value in values:
-        working = await ctx.engine.open_orders(ctx.principal, value.account.login)
+        working = queries.open_count(ctx.engine, value.account)
         accounts.append(
             {
                 "account": {
                     **account_out(value),
                     "isAccountFlat": all(p.side is None for p in value.positions),
-                    "workingOrders": len(working),
+                    "workingOrders": working,
                 },
                 "positions": [position_out(p, value.account.name) for p in value.positions],
             }
@@ -226,7 +161,13 @@ async def get_snapshot(ctx: Ctx, args: NoArgs) -> dict[str, Any]:
 @operation("GetWatermarks", AccountArgs)
 async def get_watermarks(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
     value = await _one(ctx, args.account)
-    mark = watermarks_of(ctx.engine).observe(value, ctx.container.clock.now())
+    mark = ctx.engine.watermarks.observe(
+        value.account.login,
+        value.realized,
+        value.state.unrealized_pnl,
+        value.state.equity,
+        ctx.container.clock.now(),
+    )
     state = value.state
     realized = value.realized - mark.realized_start
     highs = {

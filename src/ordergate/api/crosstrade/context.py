@@ -6,17 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from fastapi.security.utils import get_authorization_scheme_param
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 
 from ordergate.api.crosstrade.ops import Ctx
 from ordergate.api.crosstrade.ratelimit import RateLimiter
-from ordergate.api.deps import ContainerDep, container_of
-from ordergate.bootstrap import Container
+from ordergate.api.deps import ContainerDep
 from ordergate.domain.errors import AuthError
 from ordergate.domain.principal import Principal
 
-__all__ = ["CallerDep", "caller", "caller_of", "check_rate", "limiter_of"]
+__all__ = ["CallerDep", "caller", "check_rate", "limiter_of"]
 
 _bearer = HTTPBearer(auto_error=False, description="The user's CrossTrade API token.")
 
@@ -39,23 +37,11 @@ async def caller(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Ctx:
-    return await _caller(conn, container, None if credentials is None else credentials.credentials)
+    if credentials is None:
+        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
+    principal = await container.users.authenticate_token(credentials.credentials)
+    check_rate(limiter_of(conn), principal)
+    return Ctx(container, principal)
 
 
 CallerDep = Annotated[Ctx, Depends(caller)]
-
-
-async def caller_of(request: Request) -> Ctx:
-    """``caller`` outside FastAPI's dependencies (api/fastroutes.py): the token read from the
-    header as ``HTTPBearer`` reads it, without building its credentials model."""
-    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    usable = bool(scheme and token) and scheme.lower() == "bearer"
-    return await _caller(request, container_of(request), token if usable else None)
-
-
-async def _caller(conn: HTTPConnection, container: Container, token: str | None) -> Ctx:
-    if token is None:
-        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
-    principal = await container.users.authenticate_token(token)
-    check_rate(limiter_of(conn), principal)
-    return Ctx(container, principal)

@@ -15,10 +15,10 @@ from ordergate.api.crosstrade.docs import query_parameters, reply, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import ACTION_OUT, epoch_ms, iso, num
-from ordergate.domain.accounts import Account
 from ordergate.domain.errors import NotFound
 from ordergate.domain.orders import Side
-from ordergate.store.executions import Execution, SqlExecutionQueries
+from ordergate.engine import queries
+from ordergate.engine.ports import Execution
 
 __all__ = ["execution_out", "router"]
 
@@ -52,11 +52,6 @@ def execution_out(execution: Execution, account: str) -> dict[str, Any]:
     }
 
 
-async def _account(ctx: Ctx, ref: str) -> Account:
-    async with ctx.engine.store.transaction(readonly=True) as tx:
-        return await ctx.engine.account(tx, ctx.principal, ref)
-
-
 class ExecutionsArgs(Args):
     account: str = AccountField
     lookbackTime: int = Field(
@@ -66,10 +61,10 @@ class ExecutionsArgs(Args):
 
 @operation("GetExecutions", ExecutionsArgs)
 async def get_executions(ctx: Ctx, args: ExecutionsArgs) -> dict[str, Any]:
-    account = await _account(ctx, args.account)
     since = ctx.container.clock.now() - timedelta(seconds=args.lookbackTime)
-    async with ctx.container.store.transaction(readonly=True) as tx:
-        found = await SqlExecutionQueries(tx.connection).since(account.login, since, MAX_EXECUTIONS)
+    account, found = await queries.executions(
+        ctx.engine, ctx.principal, args.account, since, MAX_EXECUTIONS
+    )
     return {"executions": [execution_out(e, account.name) for e in found], "success": True}
 
 
@@ -80,9 +75,9 @@ class ExecutionArgs(Args):
 
 @operation("GetExecution", ExecutionArgs)
 async def get_execution(ctx: Ctx, args: ExecutionArgs) -> dict[str, Any]:
-    account = await _account(ctx, args.account)
-    async with ctx.container.store.transaction(readonly=True) as tx:
-        found = await SqlExecutionQueries(tx.connection).get(account.login, args.executionId)
+    account, found = await queries.execution(
+        ctx.engine, ctx.principal, args.account, args.executionId
+    )
     if found is None:
         raise NotFound(f"Execution '{args.executionId}' not found in account {account.name}")
     return {**execution_out(found, account.name), "success": True}

@@ -44,8 +44,7 @@ async def _instrument(ctx: Ctx, raw: str) -> Instrument:
     symbol = await ctx.symbol(raw)
     found = ctx.container.market.instrument(symbol)
     if found is None:  # added to the database while the server runs
-        async with ctx.container.store.transaction(readonly=True) as tx:
-            found = await ctx.engine.instrument(tx, symbol)
+        found = await ctx.engine.instrument(symbol)
     return found
 
 

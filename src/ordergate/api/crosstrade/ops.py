@@ -16,7 +16,7 @@ from ordergate.api.crosstrade.instruments import resolve_instrument
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import InstrumentNotFound
 from ordergate.domain.principal import Principal
-from ordergate.engine.service import OrderEngine
+from ordergate.engine.engine import OrderEngine
 
 __all__ = [
     "OPERATIONS",
@@ -63,8 +63,7 @@ class Ctx:
         try:
             return resolve_instrument(raw, market.instruments(), now)
         except InstrumentNotFound:
-            async with self.container.store.transaction(readonly=True) as tx:
-                return resolve_instrument(raw, await tx.accounts.instruments(), now)
+            return resolve_instrument(raw, await self.engine.records.instruments(), now)
 
 
 Handler = Callable[[Ctx, Any], Awaitable[dict[str, Any]]]

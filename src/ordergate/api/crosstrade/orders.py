@@ -11,7 +11,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ordergate.api.crosstrade.context import CallerDep, caller_of
+from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import ACCOUNT_ERRORS, reply, request_body, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
 from ordergate.api.crosstrade.views import order_out
@@ -20,6 +20,7 @@ from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
 from ordergate.domain.errors import InvalidInput
 from ordergate.domain.ids import parse_order_id
 from ordergate.domain.orders import OrderType
+from ordergate.engine import queries
 
 __all__ = ["router"]
 
@@ -109,14 +110,14 @@ class AccountArgs(Args):
 
 @operation("GetOrders", AccountArgs)
 async def list_orders(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
-    account, orders = await ctx.engine.find_open_orders(ctx.principal, args.account)
+    account, orders = await queries.find_open_orders(ctx.engine, ctx.principal, args.account)
     return {"orders": [order_out(o, account.name) for o in orders], "success": True}
 
 
 @operation("GetOrder", OrderArgs)
 async def get_order(ctx: Ctx, args: OrderArgs) -> dict[str, Any]:
     order_id = parse_order_id(args.orderId)
-    account, order = await ctx.engine.find_order(ctx.principal, args.account, order_id)
+    account, order = await queries.find_order(ctx.engine, ctx.principal, args.account, order_id)
     return {**order_out(order, account.name), "success": True}
 
 
@@ -233,14 +234,3 @@ async def get_order_route(
 ) -> Response:
     args = query_args(request, OrderArgs, account=account, orderId=orderId)
     return reply(await run(ctx, "GetOrder", args))
-
-
-# -- the same routes without FastAPI's routing and dependencies (api/fastroutes.py) ----------
-
-
-async def fast_place(request: Request, account: str) -> Response:
-    return await place_route(account, request, await caller_of(request))
-
-
-async def fast_cancel(request: Request, account: str, orderId: str) -> Response:
-    return await cancel_order_route(account, orderId, request, await caller_of(request))

@@ -28,10 +28,10 @@ from ordergate.api.crosstrade.wire import (
     parse_tif,
 )
 from ordergate.domain.commands import ChangeOrder
-from ordergate.domain.errors import OrderNotFound
 from ordergate.domain.ids import parse_order_id
+from ordergate.engine import queries
 from ordergate.engine.brackets import Bracket, cancel_and_bracket, flat_place, replace_order
-from ordergate.store.lifecycle import FillRecord, StateChange, order_timeline
+from ordergate.engine.ports import FillRecord, StateChange
 
 __all__ = ["MAX_LIFECYCLE_LIMIT", "router"]
 
@@ -89,15 +89,14 @@ def _entry(entry: StateChange | FillRecord) -> dict[str, Any]:
 async def get_lifecycle(ctx: Ctx, args: LifecycleArgs) -> dict[str, Any]:
     order_id = parse_order_id(args.orderId)
     limit = min(args.limit, MAX_LIFECYCLE_LIMIT)
-    # One read transaction: the order and its trail as of the same moment.
-    async with ctx.container.store.transaction(readonly=True) as tx:
-        account = await ctx.engine.account(tx, ctx.principal, args.account)
-        order = await tx.orders.get(account.login, order_id)
-        if order is None:
-            raise OrderNotFound(f"order {order_id} not found in account {account.name}")
-        timeline = await order_timeline(
-            tx.connection, order.key, include_fills=args.includeFills, limit=limit
-        )
+    account, order, timeline = await queries.order_timeline(
+        ctx.engine,
+        ctx.principal,
+        args.account,
+        order_id,
+        include_fills=args.includeFills,
+        limit=limit,
+    )
     return {
         "account": account.name,
         "orderId": order.id,

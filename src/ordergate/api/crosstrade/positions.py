@@ -32,6 +32,7 @@ from ordergate.api.crosstrade.wire import CrossTradeJson, num
 from ordergate.domain.accounts import Account
 from ordergate.domain.errors import DomainError
 from ordergate.domain.orders import Side
+from ordergate.engine import queries
 from ordergate.engine.compound import (
     ClosedPosition,
     FlattenOutcome,
@@ -42,7 +43,6 @@ from ordergate.engine.compound import (
     positions,
     reverse,
 )
-from ordergate.store.executions import SqlExecutionQueries
 
 __all__ = [
     "MARKET_POSITION",
@@ -83,13 +83,11 @@ def position_out(position: NetPosition, account: str) -> dict[str, Any]:
 
 async def visible_accounts(ctx: Ctx) -> list[Account]:
     """Every account the caller may act on, by login."""
-    async with ctx.container.store.transaction(readonly=True) as tx:
-        return await SqlExecutionQueries(tx.connection).accounts(ctx.principal)
+    return await queries.visible_accounts(ctx.engine, ctx.principal)
 
 
 async def _account(ctx: Ctx, ref: str) -> Account:
-    async with ctx.engine.store.transaction(readonly=True) as tx:
-        return await ctx.engine.account(tx, ctx.principal, ref)
+    return await ctx.engine.account(ctx.principal, ref)
 
 
 class AccountArgs(Args):

@@ -13,8 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
-from sqlalchemy import false, or_, select
-
 from ordergate.api.crosstrade.ops import Ctx
 from ordergate.api.crosstrade.wire import epoch_ms
 from ordergate.api.crosstrade.ws_views import (
@@ -29,12 +27,11 @@ from ordergate.bootstrap import Container
 from ordergate.domain.accounts import Account
 from ordergate.domain.errors import DomainError
 from ordergate.domain.events import MarketQuote, OrderFilled, OrderTransitioned, PositionChanged
-from ordergate.domain.principal import Principal, Role, can_act
+from ordergate.domain.principal import Principal
+from ordergate.engine import queries
 from ordergate.engine.accounting import AccountState
 from ordergate.engine.bus import Subscription, SubscriptionClosed
 from ordergate.engine.schema import Envelope, Lagged
-from ordergate.store.mapping import account_from_row
-from ordergate.store.tables import accounts
 
 __all__ = [
     "Send",
@@ -54,22 +51,8 @@ BATCH: Final = 500
 
 
 async def visible_accounts(container: Container, principal: Principal) -> list[Account]:
-    """The accounts ``principal`` may act on, by login. The query narrows by role so that a
-    trader does not read every account; ``can_act`` stays the rule."""
-    stmt = select(accounts).order_by(accounts.c.login)
-    if principal.login is not None:
-        stmt = stmt.where(accounts.c.login == principal.login)
-    elif principal.role is Role.MANAGER:
-        groups = sorted(principal.groups)
-        stmt = stmt.where(
-            or_(accounts.c.group_name.in_(groups), accounts.c.owner_id == principal.user_id)
-        )
-    elif principal.role is not Role.ADMIN:
-        owner = principal.user_id
-        stmt = stmt.where(false() if owner is None else accounts.c.owner_id == owner)
-    async with container.store.transaction(readonly=True) as tx:
-        rows = (await tx.connection.execute(stmt)).mappings().all()
-    return [a for a in map(account_from_row, rows) if can_act(principal, a)]
+    """The accounts ``principal`` may act on, by login."""
+    return await queries.visible_accounts(container.engine, principal)
 
 
 def _batch(sub: Subscription, first: Envelope) -> list[Envelope]:
@@ -124,7 +107,7 @@ async def _account_batch(
 
 async def _state(ctx: Ctx, login: int) -> AccountState | None:
     try:
-        return await ctx.engine.account_state(ctx.principal, login)
+        return await queries.account_state(ctx.engine, ctx.principal, login)
     except DomainError as exc:  # the account went away (or out of reach) since connect
         log.debug("no state for account %s: %s", login, exc)
         return None

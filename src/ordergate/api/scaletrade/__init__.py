@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ordergate.api.errors import error_registry
-from ordergate.api.fastroutes import fast_routes
 from ordergate.api.scaletrade import groups, queries, signin, trade
 from ordergate.api.scaletrade.errors import install_errors
 from ordergate.api.scaletrade.wire import ScaleTradeJson
@@ -18,7 +17,3 @@ def install(app: FastAPI) -> None:
     install_errors(app, error_registry(app))
     for module in (signin, trade, groups, queries):
         app.include_router(module.router, default_response_class=ScaleTradeJson)
-    fast = fast_routes(app)
-    fast.add("POST", "/trade/open", trade.fast_open)
-    fast.add("POST", "/trade/open/pending", trade.fast_open_pending)
-    fast.add("DELETE", "/trade/cancel", trade.fast_cancel)

@@ -344,9 +344,8 @@ _SYMBOL_EXAMPLE = {
 async def market_symbol(request: Request, s: SessionDep) -> Response:
     query = await _query(request, SymbolQuery)
     engine = s.engine
-    async with engine.store.transaction(readonly=True) as tx:
-        await engine.account(tx, s.principal, s.login(query.login))
-        instrument = await engine.instrument(tx, query.symbol)
+    await engine.account(s.principal, s.login(query.login))
+    instrument = await engine.instrument(query.symbol)
     quote = engine.venue.quote(instrument.symbol)
     now = s.container.clock.now()
     return ScaleTradeJson(

@@ -8,16 +8,16 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import APIKeyHeader
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 
-from ordergate.api.deps import ContainerDep, container_of
+from ordergate.api.deps import ContainerDep
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import AuthError, InvalidInput
 from ordergate.domain.ids import Login
 from ordergate.domain.principal import Principal
-from ordergate.engine.service import OrderEngine
+from ordergate.engine.engine import OrderEngine
 
-__all__ = ["COOKIE", "Session", "SessionDep", "session_of"]
+__all__ = ["COOKIE", "Session", "SessionDep"]
 
 COOKIE = "__token"
 _header = APIKeyHeader(
@@ -64,8 +64,3 @@ async def session(
 
 
 SessionDep = Annotated[Session, Depends(session)]
-
-
-async def session_of(request: Request) -> Session:
-    """``session`` outside FastAPI's dependencies (api/fastroutes.py)."""
-    return await session(request, container_of(request), await _header(request))

@@ -25,7 +25,7 @@ from ordergate.api.scaletrade.models import (
     OpenPendingRequest,
     OpenRequest,
 )
-from ordergate.api.scaletrade.session import Session, SessionDep, session_of
+from ordergate.api.scaletrade.session import Session, SessionDep
 from ordergate.api.scaletrade.wire import (
     ACK_EXAMPLE,
     FINANCE_CMDS,
@@ -50,6 +50,7 @@ from ordergate.domain.commands import (
 from ordergate.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PositionNotFound
 from ordergate.domain.ids import Login, Ticket
 from ordergate.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from ordergate.engine import queries
 from ordergate.engine.trades import close_trade, modify_trade, ticket_account
 
 __all__ = ["router"]
@@ -82,7 +83,7 @@ async def _login_of(s: Session, ticket: int, login: int | None) -> Login:
 
 async def _pending_order(s: Session, login: Login, ticket: int, use: str) -> Order:
     """Order ``ticket`` of ``login``, if it is a pending order that has not ended."""
-    order = await s.engine.get_order(s.principal, login, Ticket(ticket))
+    order = await queries.get_order(s.engine, s.principal, login, Ticket(ticket))
     if order.type is OrderType.MARKET or order.status is OrderStatus.FILLED:
         raise IncorrectCommand(f"{ticket} is a trade, not a pending order; {use}")
     if order.is_terminal:
@@ -94,7 +95,7 @@ async def _not_open(s: Session, login: Login, ticket: int, exc: PositionNotFound
     """Why ``ticket`` of ``login`` is no open trade: a pending order's ticket is the wrong
     kind; a trade that closed (or has not opened yet) is in the wrong state."""
     try:
-        order = await s.engine.get_order(s.principal, login, Ticket(ticket))
+        order = await queries.get_order(s.engine, s.principal, login, Ticket(ticket))
     except NotFound:
         return exc
     if order.type is not OrderType.MARKET and not order.filled:
@@ -321,18 +322,3 @@ async def cancel_pending(request: Request, s: SessionDep) -> Response:
     return ScaleTradeJson(
         ack(order.key, State.CANCEL_REQUEST, order.login, order.symbol, cmd, order.quantity)
     )
-
-
-# -- the same routes without FastAPI's routing and dependencies (api/fastroutes.py) ----------
-
-
-async def fast_open(request: Request) -> Response:
-    return await open_trade(request, await session_of(request))
-
-
-async def fast_open_pending(request: Request) -> Response:
-    return await open_pending(request, await session_of(request))
-
-
-async def fast_cancel(request: Request) -> Response:
-    return await cancel_pending(request, await session_of(request))
