@@ -14,6 +14,7 @@ the most recent), then only the journal has them.
 
 from __future__ import annotations
 
+import sys
 from bisect import insort
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -485,6 +486,10 @@ class State:
         """The order's numbers to the journal's precision, and the same objects as those of
         other orders with the same values (a million resting orders, a few hundred prices)."""
         shared = self._shared
+        order.symbol = sys.intern(order.symbol)
+        account = self._accounts.get(order.login)
+        if account is not None:
+            order.login = account.login
         order.quantity = shared(order.quantity.quantize(_QUANTUM))
         order.filled = shared(order.filled.quantize(_QUANTUM))
         if order.limit_price is not None:

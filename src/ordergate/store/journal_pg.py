@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from ordergate.domain.orders import NON_TERMINAL
 from ordergate.engine.journal import Batch, Moved, Snapshot, Transitioned
-from ordergate.store.db import POSTGRES_SETTINGS
 from ordergate.store.locks import JournalLocked
 from ordergate.store.rows import (
     EVENT_COLUMNS,
@@ -89,7 +88,9 @@ class PgJournal:
         self._conn: asyncpg.Connection | None = None
 
     async def open(self) -> None:
-        conn = await asyncpg.connect(self._dsn, server_settings=POSTGRES_SETTINGS)
+        # Not POSTGRES_SETTINGS' custom plans: the journal's statements are bulk writes by
+        # key, and a custom plan per run would re-plan each foreign-key check of an event.
+        conn = await asyncpg.connect(self._dsn)
         try:
             if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
                 raise JournalLocked(
@@ -168,12 +169,14 @@ class PgJournal:
         async with conn.transaction(readonly=True, isolation="repeatable_read"):
             accounts = [account_of(r) for r in await conn.fetch("SELECT * FROM accounts")]
             instruments = [instrument_of(r) for r in await conn.fetch("SELECT * FROM instruments")]
+            # Through a cursor: a million records are never held at once beside the orders.
             open_orders = [
                 order_of(tuple(r), _utc)
-                for r in await conn.fetch(
+                async for r in conn.cursor(
                     f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders"
                     " WHERE status = ANY($1::text[]) ORDER BY ticket",
                     _OPEN,
+                    prefetch=10_000,
                 )
             ]
             tickets = [
