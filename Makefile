@@ -33,8 +33,10 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# The five benchmarks of bench/README.md, each beside its floor, on SQLite and PostgreSQL.
 bench: $(STAMP)
-	$(BIN)/python bench/cancel_orders.py
+	for b in fills placements bulk_cancel ws_get_order million; do \
+	    $(BIN)/python bench/$$b.py --db both || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
