@@ -484,7 +484,8 @@ class State:
 
     def _share(self, order: Order) -> None:
         """The order's numbers to the journal's precision, and the same objects as those of
-        other orders with the same values (a million resting orders, a few hundred prices)."""
+        other orders with the same values (a million resting orders, a few hundred prices),
+        its symbol and login those of its instrument and account."""
         shared = self._shared
         order.symbol = sys.intern(order.symbol)
         account = self._accounts.get(order.login)
