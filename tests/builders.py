@@ -6,7 +6,7 @@ import asyncio
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -213,7 +213,7 @@ class World:
     async def advance(self, seconds: float = 0) -> None:
         """Move the clock by ``seconds``, then let the venue answer what fell due and the
         engine journal it."""
-        self.clock.advance(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
         await self.engine.settle()
 
     async def order(self, ref: OrderRef, login: int = 1001) -> Order:

@@ -15,6 +15,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -163,7 +164,7 @@ async def market(storm: Storm) -> None:
         storm.mid += storm.rng.choice([-2, -1, 0, 1, 2]) * TICK
         quote = Quote(SYMBOL, storm.mid, storm.mid + TICK, container.clock.now())
         container.market.push(quote)
-        server.clock.advance(0.003)
+        server.clock.advance(timedelta(seconds=0.003))
         await asyncio.sleep(0.003)
 
 

@@ -3,6 +3,7 @@ recovers open orders after a restart, and keeps one JWT secret."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -133,11 +134,11 @@ async def test_tests_can_hand_in_their_own_venue_and_clock(settings: Settings) -
         assert container.engine.clock is clock
         order = await container.engine.place(trader(), limit(price="5990"))
         assert order.created_at == NOW
-        clock.advance(0.019)
+        clock.advance(timedelta(seconds=0.019))
         await container.engine.settle()
         seen = await queries.get_order(container.engine, trader(), 1001, order.id)
         assert seen.status is OrderStatus.SUBMITTED  # the venue has not answered yet
-        clock.advance(0.001)
+        clock.advance(timedelta(seconds=0.001))
         await container.engine.settle()
         seen = await queries.get_order(container.engine, trader(), 1001, order.id)
         assert seen.status is OrderStatus.WORKING

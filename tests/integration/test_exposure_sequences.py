@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ async def _step(w: World, step: tuple[Any, ...], placed: list[int]) -> None:
     elif kind == "settle":
         await w.engine.settle()
     elif kind == "advance":  # time moves: the venue's answers fall due, some are delivered
-        w.clock.advance(args[0] / 1000)
+        w.clock.advance(timedelta(seconds=args[0] / 1000))
         await asyncio.sleep(0)
 
 

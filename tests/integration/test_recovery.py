@@ -213,7 +213,7 @@ async def test_restored_good_till_date_orders_expire_at_their_time(store):
     w = await restart(w)
     await w.advance(0.399)
     assert [await w.status(o) for o in gtd] == [S.WORKING, S.WORKING]
-    w.clock.advance(0.001)
+    w.clock.advance(timedelta(seconds=0.001))
 
     async def expired():
         return [await w.status(o) for o in gtd] == [S.EXPIRED, S.EXPIRED]

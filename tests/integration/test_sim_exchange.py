@@ -124,7 +124,7 @@ async def test_good_till_date_orders_expire_at_their_time(store):
     await w.advance(0.299)
     assert await status(w, gtd) is S.WORKING
 
-    w.clock.advance(0.001)
+    w.clock.advance(timedelta(seconds=0.001))
 
     async def expired():
         return await status(w, gtd) is S.EXPIRED
@@ -177,7 +177,7 @@ async def test_day_orders_expire_at_the_end_of_the_session(store):
     await w.advance(0.299)
     assert await status(w, day) is S.WORKING
 
-    clock.advance(0.001)
+    clock.advance(timedelta(seconds=0.001))
 
     async def expired():
         return await status(w, day) is S.EXPIRED

@@ -25,7 +25,7 @@ def test_a_manual_clock_stands_still_until_advanced() -> None:
     clock.advance(timedelta(seconds=2))
     assert clock.now() == START + timedelta(seconds=2)
 
-    clock.advance(0.5)
+    clock.advance(timedelta(seconds=0.5))
     assert clock.now() == START + timedelta(seconds=2.5)
 
 
@@ -47,10 +47,10 @@ def test_callbacks_run_in_time_order_when_the_clock_passes_them() -> None:
     clock.call_at(at(10), lambda: ran.append("10"))
     clock.call_at(at(20), lambda: ran.append("20"))
 
-    clock.advance(0.015)
+    clock.advance(timedelta(seconds=0.015))
     assert ran == ["10"]
 
-    clock.advance(0.015)
+    clock.advance(timedelta(seconds=0.015))
     assert ran == ["10", "20", "30"]
 
 
@@ -60,7 +60,7 @@ def test_callbacks_due_at_one_time_run_in_the_order_they_were_registered() -> No
     for i in range(5):
         clock.call_at(at(10), partial(ran.append, i))
 
-    clock.advance(0.01)
+    clock.advance(timedelta(seconds=0.01))
 
     assert ran == [0, 1, 2, 3, 4]
 
@@ -86,7 +86,7 @@ def test_a_callback_registered_by_a_callback_runs_in_the_same_advance_if_due() -
         clock.call_at(at(20), lambda: ran.append(clock.now()))
 
     clock.call_at(at(10), first)
-    clock.advance(0.05)
+    clock.advance(timedelta(seconds=0.05))
 
     assert ran == [at(10), at(20)]
 
@@ -98,7 +98,7 @@ def test_a_cancelled_timer_never_runs() -> None:
     dropped = clock.call_at(at(10), lambda: ran.append("dropped"))
     dropped.cancel()
 
-    clock.advance(1)
+    clock.advance(timedelta(seconds=1))
     kept.cancel()  # after it ran: nothing happens
 
     assert ran == ["kept"]
@@ -118,12 +118,12 @@ def test_set_moves_to_a_time_and_runs_what_falls_due() -> None:
 
 def test_a_manual_clock_does_not_go_back() -> None:
     clock = ManualClock(START)
-    clock.advance(1)
+    clock.advance(timedelta(seconds=1))
 
     with pytest.raises(ValueError, match="does not go back"):
         clock.set(START)
     with pytest.raises(ValueError, match="does not go back"):
-        clock.advance(-0.001)
+        clock.advance(timedelta(seconds=-0.001))
     assert clock.now() == START + timedelta(seconds=1)
 
 

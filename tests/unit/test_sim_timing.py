@@ -75,7 +75,7 @@ class Sim:
 
     async def reports_after(self, seconds: float) -> list[VenueReport]:
         """Move the clock, then what the venue owed by then."""
-        self.clock.advance(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
         await self.venue.drain()
         return self.listener.take()
 
@@ -230,7 +230,7 @@ async def test_partial_fills_share_out_the_quote_size_in_priority(sim: Sim) -> N
     await sim.submit(order(1, qty="3"), order(2, qty="2"))
     assert await sim.reports_after(0) == ack(1, 2)
 
-    sim.clock.advance(1)
+    sim.clock.advance(timedelta(seconds=1))
     sim.venue.on_quote(Quote(ES, D("4988"), D("4989"), sim.clock.now(), D(9), D(4)))
     later = START + timedelta(seconds=1)
     assert await sim.reports_after(0) == [
@@ -252,7 +252,7 @@ async def test_a_good_till_date_order_expires_at_its_time(sim: Sim) -> None:
     assert await sim.reports_after(9.999) == []
     assert sim.venue.resting() == [1, 2]
 
-    sim.clock.advance(0.001)
+    sim.clock.advance(timedelta(seconds=0.001))
     assert await sim.listener.next_batch() == [Expired((Ticket(1),))]
     assert sim.venue.resting() == [2]
 
@@ -276,7 +276,7 @@ async def test_orders_expiring_together_expire_together_unless_moved_later(sim: 
 
 
 async def test_a_restored_order_whose_time_has_passed_expires_at_once(sim: Sim) -> None:
-    sim.clock.advance(60)
+    sim.clock.advance(timedelta(seconds=60))
     gone = START + timedelta(seconds=30)
     await sim.venue.restore([order(1, expires_at=gone, status=OrderStatus.WORKING)])
 
@@ -289,7 +289,7 @@ async def test_a_closed_venue_expires_nothing(sim: Sim) -> None:
     assert await sim.reports_after(0) == ack(1)
 
     await sim.venue.close()
-    sim.clock.advance(10)
+    sim.clock.advance(timedelta(seconds=10))
     await asyncio.sleep(0)
 
     assert sim.listener.take() == []

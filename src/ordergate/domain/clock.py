@@ -90,9 +90,9 @@ class ManualClock:
         heapq.heappush(self._due, (when, next(self._seq), timer))
         return timer
 
-    def advance(self, by: timedelta | float) -> None:
-        """Move time forward by ``by`` (a timedelta, or seconds)."""
-        step = by if isinstance(by, timedelta) else timedelta(seconds=by)
+    def advance(self, by: timedelta) -> None:
+        """Move time forward by ``by``."""
+        step = by
         if step < timedelta(0):
             raise ValueError(f"a clock does not go back ({step})")
         self._move_to(self._now + step)

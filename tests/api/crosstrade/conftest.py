@@ -7,7 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -50,7 +50,7 @@ class Server:
     async def advance(self, seconds: float) -> None:
         """Move the clock by ``seconds``, then let the venue answer what fell due and the
         engine journal it."""
-        self.clock.advance(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
         await self.container.engine.settle()
 
     async def run_until_done(self, task: asyncio.Task[T], step: float, within: float) -> T:

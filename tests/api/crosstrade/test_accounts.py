@@ -3,7 +3,7 @@ high-water marks; foreign accounts and missing tokens learn nothing and change n
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -116,7 +116,7 @@ async def test_snapshot_lists_every_account_with_its_positions_and_working_order
     await long_two(ct)
     await rest(ct, "MES 12-25", "5990", account="Sim102")
     await ct.container.engine.settle()
-    ct.clock.advance(1)  # the server's clock (a manual one) stamps the snapshot
+    ct.clock.advance(timedelta(seconds=1))  # the server's clock (a manual one) stamps the snapshot
     before = ct.clock.now()
 
     response = await ct.client.get(f"{API}/accounts/snapshot", headers=ct.auth())
