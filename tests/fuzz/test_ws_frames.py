@@ -4,7 +4,9 @@ uvicorn on loopback.
 Hypothesis sends frames that are all wrong in some way: bytes and text that are not JSON
 (invalid UTF-8 in binary frames included), JSON that is not an object, ids of the wrong type
 or beyond 64 bits, unknown actions, ``rpc`` frames with a wrong ``api`` or wrong-typed
-``args``, subscriptions and P&L requests with wrong fields, and deep or wide nested garbage.
+``args``, subscriptions and P&L requests with wrong fields, deep or wide nested garbage, and
+well-formed frames (a valid ``PlaceOrder`` among them) with a lone UTF-16 surrogate escaped
+into one of their strings: text that cannot be encoded back, refused before anything runs.
 For each one:
 
 - the answer is an error frame in the form of docs/crosstrade-websocket.md (``success``
@@ -37,7 +39,7 @@ from hypothesis import strategies as st
 
 from ordergate.api.crosstrade.ops import OPERATIONS
 from tests.api.crosstrade.conftest import Server
-from tests.api.crosstrade.wsclient import Client, session
+from tests.api.crosstrade.wsclient import Client, place_body, session
 from tests.builders import snapshot
 
 FRAMES = int(os.environ.get("ORDERGATE_FUZZ_FRAMES", "150"))
@@ -149,8 +151,58 @@ def deep(draw: st.DrawFn) -> Sent:
     return text, rid if depth <= 200 else None
 
 
+lone_surrogate = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+#: Text with one lone surrogate in it (``st.text`` itself never draws surrogates).
+unencodable = st.builds(
+    lambda before, surrogate, after: before + surrogate + after,
+    st.text(max_size=5),
+    lone_surrogate,
+    st.text(max_size=5),
+)
+good_frames = st.sampled_from(
+    [
+        {
+            "action": "rpc",
+            "id": "p1",
+            "api": "PlaceOrder",
+            "args": {"account": "Sim101", **place_body()},
+        },
+        {"action": "rpc", "id": 7, "api": "ListOrders", "args": {"account": "Sim101"}},
+        {"action": "subscribe", "id": "s", "instruments": ["ES 12-26"]},
+        {"action": "streamPnl", "id": "p", "interval": 1000, "accounts": ["Sim101"]},
+        {"action": "ping", "id": "x"},
+    ]
+)
+
+
+def _spoil(frame: Any, path: list[int], text: str) -> Any:
+    """``frame`` with one of its strings (a key or a value, chosen by ``path``) replaced by
+    ``text``, or ``text`` added as a key where there is no string to replace."""
+    if isinstance(frame, str):
+        return text
+    if isinstance(frame, dict) and frame:
+        keys = list(frame)
+        key = keys[path[0] % len(keys)] if path else keys[0]
+        if len(path) < 2 or path[1] % 4 == 0:
+            return {(text if k == key else k): v for k, v in frame.items()}
+        return {**frame, key: _spoil(frame[key], path[2:], text)}
+    if isinstance(frame, list) and frame:
+        i = path[0] % len(frame) if path else 0
+        return [*frame[:i], _spoil(frame[i], path[1:], text), *frame[i + 1 :]]
+    return text
+
+
+#: A good frame with a lone surrogate escaped into it: not JSON text, so no id to echo.
+spoiled = st.builds(
+    lambda frame, path, text: json.dumps(_spoil(frame, path, text)),
+    good_frames,
+    st.lists(st.integers(0, 20), max_size=6),
+    unencodable,
+)
+
+
 bad_frames: st.SearchStrategy[Sent] = st.one_of(
-    st.tuples(not_json | not_an_object | bad_id, st.none()),
+    st.tuples(not_json | not_an_object | bad_id | spoiled, st.none()),
     with_id(unknown_action | bad_api | unknown_api | bad_args | bad_subscribe | bad_pnl),
     deep(),
 )
@@ -215,4 +267,34 @@ async def test_an_id_beyond_64_bits_is_refused_as_a_bad_id(
     assert (answer["id"], answer["status"], answer["code"]) == (None, 400, "INVALID_REQUEST")
     assert "64-bit" in answer["detail"]
     await client.ping()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"action": "rpc", "id": "\ud800", "api": "PlaceOrder", "args": {"account": "Sim101"}},
+        {"action": "rpc", "id": 1, "api": "PlaceOrder\udfff", "args": {"account": "Sim101"}},
+        {"action": "subscribe\ud800", "instruments": ["ES 12-26"]},
+        {"action": "subscribe", "instruments": ["ES 12-26\udc00"]},
+        {"action": "streamPnl", "accounts": ["Sim101\ud801"]},
+    ],
+)
+async def test_a_lone_surrogate_anywhere_is_refused_before_anything_runs(
+    db_url: str, ct: Server, client: Client, caplog: pytest.LogCaptureFixture, frame: Any
+) -> None:
+    """Found probing from outside: with a valid ``api`` the order was placed and no answer
+    sent; elsewhere the answer was a 500. The escaped surrogate decodes to text that has no
+    UTF-8, so the frame is refused as the invalid JSON it is for the server."""
+    if frame.get("api") == "PlaceOrder":
+        frame["args"].update(place_body())
+    before = await snapshot(ct.container.store)
+    await client.send(json.dumps(frame))
+    answer = await client.until(lambda f: "type" not in f)
+    assert (answer["id"], answer["status"], answer["code"]) == (None, 400, "INVALID_REQUEST")
+    assert "surrogate" in answer["detail"]
+    await client.ping()
+    await ct.container.engine.settle()
+    assert await snapshot(ct.container.store) == before
+    assert list(ct.container.engine.state.all_open()) == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -15,7 +15,6 @@ unknown instrument.
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from ordergate.api.bodies import parse_json
 from ordergate.api.deps import ContainerDep, UsersDep
 from ordergate.api.responses import JsonResponse
 from ordergate.bootstrap import Container
@@ -138,21 +138,17 @@ _BODY = {
 }
 
 
-def _no_constant(name: str) -> Any:
-    raise InvalidInput(f"{name} is not a number")
-
-
 def _parse_quotes(raw: bytes) -> list[QuoteIn]:
     """The body's quotes. JSON numbers become Decimals straight from their text (pydantic
     would read them through a float first and lose digits beyond the 17th)."""
-    try:
-        data = json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        raise InvalidInput("the body is not valid JSON") from None
+    data = parse_json(raw) if raw.strip() else None
     single = isinstance(data, dict)
-    if not single and not isinstance(data, list):
+    if isinstance(data, dict):
+        items: list[Any] = [data]
+    elif isinstance(data, list):
+        items = data
+    else:
         raise InvalidInput("the body must be a quote object or a list of quotes")
-    items = [data] if single else data
     if not 1 <= len(items) <= MAX_QUOTES:
         raise InvalidInput(f"send 1 to {MAX_QUOTES} quotes")
     try:

@@ -24,14 +24,43 @@ def _no_constant(name: str) -> Any:
     raise InvalidInput(f"{name} is not a number")
 
 
+#: A ``\\u`` escape of a UTF-16 surrogate: only these can decode to text that has no UTF-8.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json(raw: bytes) -> Any:
-    """A request body; JSON numbers become Decimals from their own text, never floats."""
+    """A request body; JSON numbers become Decimals from their own text, never floats.
+
+    Text that cannot be written back as UTF-8 (a lone surrogate, ``"\\ud800"``) is refused
+    like invalid JSON: nothing could answer with it, log it or store it."""
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        data = json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise InvalidInput("the body is not valid JSON") from None
+    if _SURROGATE_ESCAPE.search(raw) is not None and not _encodable(data):
+        raise InvalidInput("the body is not valid JSON: it holds a lone UTF-16 surrogate")
+    return data
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every string in ``value`` (keys too) encodes as UTF-8. Iterative: the parser
+    accepted the nesting, so a recursion limit must not refuse it here."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def num(value: Decimal | None) -> Decimal | None:

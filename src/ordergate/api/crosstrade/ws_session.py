@@ -45,7 +45,8 @@ MAX_FRAME_BYTES: Final = 64 * 1024
 MAX_IN_FLIGHT: Final = 100
 MAX_INSTRUMENTS: Final = 200
 MAX_PNL_ACCOUNTS: Final = 100
-#: How often an open connection's token is checked again (revoked, user disabled).
+#: How often an open connection's token is checked again (revoked); a user disabled anywhere
+#: is noticed by the access watch, which wakes the check at once.
 REAUTH_SECONDS: float = 60.0
 DRAIN_SECONDS: float = 10.0
 ACCOUNT_QUEUE: Final = 10_000
@@ -224,8 +225,10 @@ class Session:
                 self._stop.set()
 
     async def _reauthenticate(self) -> None:
+        access = self.ctx.container.access
         while True:
-            await asyncio.sleep(REAUTH_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(access.changed(), REAUTH_SECONDS)
             try:
                 await self.ctx.container.users.authenticate_token(self._token)
             except AuthError as exc:
@@ -256,8 +259,9 @@ class Session:
             return
         try:
             frame = parse_json(raw)
-        except InvalidInput:
-            await self.send(invalid_frame(None, "the frame is not valid JSON"))
+        except InvalidInput as exc:
+            detail = exc.message.replace("the body", "the frame")
+            await self.send(invalid_frame(None, detail))
             return
         if not isinstance(frame, dict):
             await self.send(invalid_frame(None, "a frame must be a JSON object"))

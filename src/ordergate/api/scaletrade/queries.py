@@ -3,7 +3,6 @@ totals) and ``GET /market/symbol`` (an instrument's specification and quote)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,8 +89,10 @@ def _from_query(params: Iterable[tuple[str, str]]) -> dict[str, Any]:
             data[key] = int(raw)
         elif key in _FILTERS:
             try:
-                data[key] = json.loads(raw, parse_float=Decimal)
-            except ValueError:
+                if not raw.strip():
+                    raise InvalidInput("empty")
+                data[key] = parse_json(raw.encode())
+            except InvalidInput:
                 raise invalid("query", f"{key} must be a JSON object") from None
         else:
             data[key] = raw
