@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ordergate.auth.access import AccessWatch
 from ordergate.auth.jwt import JwtCodec
 from ordergate.auth.secret import load_or_create_secret
 from ordergate.auth.signin import SignIn, Throttle
@@ -80,8 +81,12 @@ class Container:
     signin: SignIn
     clock: Clock
     market: MarketData
+    #: notices users and accounts disabled or enabled in any process
+    access: AccessWatch
     #: the running market source (``bootstrap(feed=True)`` with a source configured)
     feed: asyncio.Task[None] | None = None
+    #: the running access watch
+    watching: asyncio.Task[None] | None = None
 
 
 async def administration(settings: Settings, *, migrate: bool = True) -> Administration:
@@ -183,6 +188,7 @@ async def bootstrap(
     """
     db = create_engine(settings.database_url)
     journal: SqliteJournal | PgJournal | None = None
+    container: Container | None = None
     try:
         if migrate:
             await upgrade(db)
@@ -209,6 +215,8 @@ async def bootstrap(
             per_login=Throttle(settings.signin_max_failures, window, clock),
             per_address=Throttle(settings.signin_address_max_failures, window, clock),
         )
+        access = AccessWatch(users, engine.set_disabled, settings.access_check_s)
+        await access.check()
         container = Container(
             settings=settings,
             db=db,
@@ -222,6 +230,10 @@ async def bootstrap(
             signin=signin,
             clock=clock,
             market=market,
+            access=access,
+        )
+        container.watching = asyncio.get_running_loop().create_task(
+            access.run(), name="access-watch"
         )
         restored = await engine.recover()
         log.info("recovered %d open orders", restored)
@@ -230,6 +242,8 @@ async def bootstrap(
                 _run_source(source, market), name="market-source"
             )
     except BaseException:
+        if container is not None and container.watching is not None:
+            container.watching.cancel()
         if journal is not None:
             await journal.close()
         await db.dispose()
@@ -241,10 +255,11 @@ async def shutdown(container: Container) -> None:
     """Stop the market source, save the bars, stop the venue, let the engine journal the
     batch it is writing, and close the journal (its lock goes) and the database. Orders
     keep their journaled state; the next start recovers them."""
-    if container.feed is not None:
-        container.feed.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await container.feed
+    for task in (container.feed, container.watching):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     await container.market.close()
     container.bus.close()  # the event streams end before the engine stops
     await container.venue.close()

@@ -110,6 +110,15 @@ class Settings(BaseSettings):
             "elsewhere (another process, plain SQL) within this many seconds."
         ),
     )
+    access_check_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds between the server's reads of which users and accounts are disabled: "
+            "a user or an account disabled in any process stops within about this long."
+        ),
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1,

@@ -34,6 +34,7 @@ request's.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from typing import Any
 import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import WebSocketRoute
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ordergate.api.app import create_app
 from ordergate.api.crosstrade.ops import OPERATIONS
@@ -70,7 +71,7 @@ from tests.api.authz import (
 )
 from tests.api.crosstrade.conftest import ct, live
 from tests.api.crosstrade.wsclient import Client, loads, session
-from tests.api.scaletrade.conftest import _cheap_argon2, st
+from tests.api.scaletrade.conftest import DESK, PASSWORDS, _cheap_argon2, st
 
 __all__ = ["_cheap_argon2", "ct", "live", "st"]  # fixtures used here
 
@@ -552,3 +553,128 @@ async def test_each_matrix_call_is_accepted_from_the_targets_owner(w):
             failures.append(f"{route[0]} {route[1]}: {answer.status_code} {answer.text[:300]}")
         await w.st.server.container.engine.settle()
     assert not failures, "\n".join(failures)
+
+
+# -- disabled users and accounts --------------------------------------------------------------
+
+#: CrossTrade operations that take on or move exposure: refused on a disabled account.
+EXPOSING = {
+    "PlaceOrder",
+    "ChangeOrder",
+    "ReplaceOrder",
+    "FlatPlaceOrder",
+    "CancelAndBracket",
+    "ClosePosition",
+    "Reverse",
+}
+
+
+async def disable(w: World, *, user: str | None = None, login: int | None = None) -> None:
+    """Disable ``user`` or account ``login`` as another process would (plain SQL), and let
+    the server's access watch read it (it does so by itself every ``access_check_s``)."""
+    from sqlalchemy import update
+
+    from ordergate.store.tables import accounts, users
+
+    container = w.st.server.container
+    async with container.store.transaction() as tx:
+        if user is not None:
+            stmt = update(users).where(users.c.name == user).values(enabled=False)
+        else:
+            stmt = update(accounts).where(accounts.c.login == login).values(enabled=False)
+        await tx.connection.execute(stmt)
+        await tx.commit()
+    assert await container.access.check()
+
+
+async def closed_by_the_server(socket: Client, code: int, what: str) -> None:
+    try:
+        async with asyncio.timeout(5):
+            while True:
+                await socket.ws.recv()
+    except ConnectionClosed:
+        pass
+    assert socket.ws.close_code == code, f"{what}: closed with {socket.ws.close_code}"
+
+
+async def signs_in_no_more(w: World, login: int, password: str, what: str) -> None:
+    answer = await w.client.post("/sign/in", json={"login": login, "password": password})
+    w.client.cookies.clear()
+    scaletrade_error(answer, 402, "USER_DISABLED", what)
+
+
+async def test_a_disabled_user_is_refused_at_every_entry_point(w, live):
+    """demo (owner of Sim101, login 1001), desk (a manager with a staff login) and root (an
+    admin) disabled: their tokens, the sessions already issued to them and to the accounts
+    they own, sign-in, new and open WebSockets all stop."""
+    async with session(live, w.tokens["demo"]) as opened:
+        for name in ("demo", "desk", "root"):
+            await disable(w, user=name)
+        await closed_by_the_server(opened, 4401, "demo's open WebSocket")
+    async with Ledger(w) as ledger:
+        for route, entry in CROSSTRADE.items():
+            args = ct_args(entry, w)
+            cell = Cell("a disabled user's token", w.bearer("demo"), args, 401, "UNAUTHENTICATED")
+            await ledger.run(check_rest(w, route, cell, crosstrade_error))
+        for route, sc in SCALETRADE.items():
+            for login, whose in ((VICTIM_LOGIN, "an account of a disabled user"), (900, "desk")):
+                headers = {"Authorization": w.jwts[login]}
+                cell = Cell(f"the session of {whose}", headers, st_args(sc, w), 401, "UNAUTHORIZED")
+                await ledger.run(check_rest(w, route, cell, scaletrade_error))
+        for route, args in ADMIN.items():
+            cell = Cell("a disabled admin's token", w.bearer("root"), args, 401, "UNAUTHENTICATED")
+            await ledger.run(check_rest(w, route, cell, admin_error))
+        await ledger.run(signs_in_no_more(w, VICTIM_LOGIN, PASSWORDS[VICTIM_LOGIN], "1001"))
+        await ledger.run(signs_in_no_more(w, DESK[0], DESK[1], "desk"))
+        offer = {"additional_headers": w.bearer("demo")}
+        await ledger.run(refused_handshake(live, "a disabled user's token", offer))
+
+
+async def test_a_disabled_account_signs_in_no_more_and_takes_no_new_exposure(w, live):
+    """Sim101 (login 1001) disabled, its owner not: its sessions and sign-in stop; through
+    CrossTrade its owner may still read it and cancel its orders, but nothing that takes on
+    or moves exposure goes through."""
+    await disable(w, login=VICTIM_LOGIN)
+    async with Ledger(w) as ledger:
+        for route, sc in SCALETRADE.items():
+            headers = {"Authorization": w.jwts[VICTIM_LOGIN]}
+            cell = Cell(
+                "a disabled account's session", headers, st_args(sc, w), 401, "UNAUTHORIZED"
+            )
+            await ledger.run(check_rest(w, route, cell, scaletrade_error))
+        await ledger.run(signs_in_no_more(w, VICTIM_LOGIN, PASSWORDS[VICTIM_LOGIN], "1001"))
+        for route, entry in CROSSTRADE.items():
+            if entry.rpc not in EXPOSING:
+                continue
+            cell = Cell("its owner", w.bearer("demo"), ct_args(entry, w), 400, "ACCOUNT_DISABLED")
+            await ledger.run(check_rest(w, route, cell, crosstrade_error))
+    # Reading and cancelling stay open; flattening cancels and reports each close refused.
+    for route in (("GET", f"{A}/orders"), ("POST", f"{A}/orders/cancel")):
+        answer = await send(w, route, {"account": VICTIM}, w.bearer("demo"))
+        assert answer.status_code == 200, f"{route}: {answer.text}"
+    answer = await send(
+        w, ("POST", f"{A}/positions/flatten"), {"account": VICTIM}, w.bearer("demo")
+    )
+    assert answer.status_code == 409, answer.text
+    assert {f["code"] for f in answer.json()["failed"]} == {"ACCOUNT_DISABLED"}, answer.text
+
+
+async def test_the_server_notices_a_user_disabled_elsewhere_within_a_second(w, live):
+    """No explicit check: the access watch reads the flags every ``access_check_s`` (0.5 s),
+    and the open WebSocket of the user is closed. The bound here is wider than a second so
+    that a busy machine does not fail it; the watch's interval is what keeps it prompt."""
+    container = w.st.server.container
+    assert container.settings.access_check_s <= 0.5
+    async with session(live, w.tokens["demo"]) as opened:
+        from sqlalchemy import update
+
+        from ordergate.store.tables import users
+
+        async with container.store.transaction() as tx:
+            await tx.connection.execute(
+                update(users).where(users.c.name == "demo").values(enabled=False)
+            )
+            await tx.commit()
+        await closed_by_the_server(opened, 4401, "demo's open WebSocket")
+    answer = await send(w, ("GET", "/v1/api/accounts"), {}, w.bearer("demo"))
+    crosstrade_error(answer, 401, "UNAUTHENTICATED", "demo's token")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 from ordergate.bootstrap import bootstrap, shutdown
 from ordergate.cli import app
 from ordergate.demo import DEMO_ORDERS
+from ordergate.domain.errors import AuthError
 from ordergate.domain.orders import OrderStatus
 from ordergate.domain.principal import Principal, Role
 from ordergate.engine import queries
@@ -240,3 +241,37 @@ def test_a_database_that_does_not_answer_is_refused_clearly() -> None:
     # Port 1 on localhost: nothing listens there, the connection is refused at once.
     message = refused("init", "--db", "postgresql://ordergate@127.0.0.1:1/ordergate")
     assert message.startswith("error: database error: ")
+
+
+async def _access(db: str, token: str, login: int) -> tuple[bool, bool]:
+    """Whether ``token`` authenticates, and whether account ``login`` is enabled, as a
+    server on ``db`` sees them."""
+    container = await bootstrap(Settings(database_url=f"sqlite:///{db}"))
+    try:
+        try:
+            await container.users.authenticate_token(token)
+            authenticated = True
+        except AuthError:
+            authenticated = False
+        account = container.engine.state.account(login)
+        assert account is not None
+        return authenticated, account.enabled
+    finally:
+        await shutdown(container)
+
+
+def test_users_and_accounts_are_disabled_and_enabled_again(db: str) -> None:
+    ok_json("user", "add", "carol", "--role", "trader", "--db", db)
+    ok_json(*shlex.split("account add --login 5002 --name Carol1 --owner carol"), "--db", db)
+    token = ok_json("token", "create", "carol", "--db", db)["token"]
+
+    assert ok_json("user", "disable", "carol", "--db", db) == {"name": "carol", "enabled": False}
+    assert ok_json("account", "disable", "carol1", "--db", db) == {"login": 5002, "enabled": False}
+    assert asyncio.run(_access(db, token, 5002)) == (False, False)
+
+    assert ok_json("user", "enable", "carol", "--db", db)["enabled"] is True
+    assert ok_json("account", "enable", "5002", "--db", db) == {"login": 5002, "enabled": True}
+    assert asyncio.run(_access(db, token, 5002)) == (True, True)
+
+    assert "no user named nobody" in refused("user", "disable", "nobody", "--db", db)
+    assert "account Nope not found" in refused("account", "disable", "Nope", "--db", db)

@@ -15,7 +15,6 @@ from ordergate.auth.jwt import JwtCodec
 from ordergate.auth.users import Credentials, UserService, verify_secret
 from ordergate.domain.clock import Clock, SystemClock
 from ordergate.domain.errors import AuthError, BadCredentials, SignInDisabled, Throttled
-from ordergate.domain.ids import Login
 from ordergate.domain.principal import Principal, Role
 
 __all__ = ["CLIENT", "SESSION_OF_ROLE", "Session", "SignIn", "Throttle"]
@@ -122,13 +121,14 @@ class SignIn:
         return Session(found, session_type, token)
 
     async def principal(self, token: str) -> Principal:
-        """The caller behind a session token: a client session acts on its login only; a
-        staff session is its user as it is now (a changed role or a disabled user ends it)."""
+        """The caller behind a session token: a client session acts on its login only, while
+        the account and its owner are enabled; a staff session is its user as it is now (a
+        changed role or a disabled user ends it)."""
         claims = self._jwt.verify(token)
         if claims.session_type == CLIENT:
             if claims.login is None or claims.user_id is not None:
                 raise AuthError("invalid token: malformed claims")
-            return Principal(user_id=None, role=Role.TRADER, login=Login(claims.login))
+            return await self._users.principal_for_login(claims.login)
         if claims.user_id is None:
             raise AuthError("invalid token: malformed claims")
         principal = await self._users.principal_for_user(claims.user_id)

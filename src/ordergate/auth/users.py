@@ -31,7 +31,7 @@ from ordergate.domain.errors import (
     InvalidInput,
     UserNotFound,
 )
-from ordergate.domain.ids import UserId
+from ordergate.domain.ids import Login, UserId
 from ordergate.domain.principal import Principal, Role
 from ordergate.engine.ports import Clock, SystemClock
 from ordergate.store import SqlStore
@@ -84,11 +84,15 @@ class Credentials:
     user: User | None
     password_hash: str | None
     registered_at: datetime | None = None
+    #: whether the user owning ``account`` is enabled (a disabled user's accounts sign in
+    #: no more: their sessions are that user's too)
+    owner_enabled: bool = True
 
     @property
     def enabled(self) -> bool:
-        holder = self.account or self.user
-        return holder is not None and holder.enabled
+        if self.account is not None:
+            return self.account.enabled and self.owner_enabled
+        return self.user is not None and self.user.enabled
 
 
 class _Callers:
@@ -166,6 +170,10 @@ class UserService:
         self._clock: Clock = clock or SystemClock()
         self._cache_seconds = cache_seconds
         self._callers = _CALLERS.setdefault(store, _Callers())
+
+    @property
+    def store(self) -> SqlStore:
+        return self._store
 
     async def add_user(
         self,
@@ -337,6 +345,31 @@ class UserService:
             raise AuthError("unknown or disabled user")
         return _principal(rows)
 
+    async def principal_for_login(self, login: int) -> Principal:
+        """The caller for a client session of account ``login``: it acts on that login only,
+        while the account and the user owning it are enabled (``AuthError`` otherwise)."""
+        if isinstance(login, bool) or not 0 <= login <= _MAX_BIGINT:
+            raise AuthError("unknown or disabled account")
+        return await self._callers.find(
+            ("login", login), self._cache_seconds, lambda: self._login_caller(login)
+        )
+
+    async def _login_caller(self, login: int) -> Principal:
+        stmt = (
+            select(accounts.c.login)
+            .select_from(accounts.join(users, users.c.id == accounts.c.owner_id))
+            .where(accounts.c.login == login, accounts.c.enabled, users.c.enabled)
+        )
+        async with self._store.transaction(readonly=True) as tx:
+            found = (await tx.connection.execute(stmt)).scalar()
+        if found is None:
+            raise AuthError("unknown or disabled account")
+        return Principal(user_id=None, role=Role.TRADER, login=Login(found))
+
+    def forget(self) -> None:
+        """Drop the callers kept for tokens and sessions: users or accounts changed."""
+        self._callers.forget()
+
     async def verify_user_password(self, name: str, password: str) -> User | None:
         """The enabled user ``name`` if ``password`` is its password, else None, with the
         same argon2 work whether or not the user exists."""
@@ -368,11 +401,21 @@ class UserService:
             return None
         async with self._store.transaction(readonly=True) as tx:
             conn = tx.connection
-            stmt = select(accounts).where(accounts.c.login == login)
+            stmt = (
+                select(accounts, users.c.enabled.label("owner_enabled"))
+                .select_from(accounts.join(users, users.c.id == accounts.c.owner_id))
+                .where(accounts.c.login == login)
+            )
             row = (await conn.execute(stmt)).mappings().first()
             if row is not None:
                 account = account_from_row(row)
-                return Credentials(account, None, row["password_hash"], row["created_at"])
+                return Credentials(
+                    account,
+                    None,
+                    row["password_hash"],
+                    row["created_at"],
+                    owner_enabled=bool(row["owner_enabled"]),
+                )
             found = await _users(conn, users.c.login == login)
         if not found:
             return None

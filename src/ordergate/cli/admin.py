@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ordergate.auth.access import set_account_enabled, set_user_enabled
 from ordergate.auth.passwords import check_password, hash_password_async
 from ordergate.cli.common import (
     AsJson,
@@ -138,6 +139,63 @@ def account_add(
         f"added account {out['name']} (login {out['login']}, owner {owner}, group {out['group']}, "
         f"{out['balance']} {out['currency']}, 1:{out['leverage']}, {out['mode']})",
     )
+
+
+def _set_user(name: str, enabled: bool, db: str | None, as_json: bool) -> None:
+    async def work() -> dict[str, Any]:
+        async with opened(load_settings(db)) as c:
+            user = await set_user_enabled(c.users, name, enabled)
+        return {"name": user.name, "enabled": user.enabled}
+
+    out = run(as_json, work)
+    emit(as_json, out, f"user {out['name']} {'enabled' if enabled else 'disabled'}")
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Disable a user: its tokens, sessions (those of the accounts it owns too), sign-in
+    and open WebSockets stop within about a second, also on a running server."""
+    _set_user(name, False, db, as_json)
+
+
+@user_app.command("enable")
+def user_enable(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Enable a disabled user again (its tokens work again; sessions must sign in anew)."""
+    _set_user(name, True, db, as_json)
+
+
+def _set_account(ref: str, enabled: bool, db: str | None, as_json: bool) -> None:
+    async def work() -> dict[str, Any]:
+        async with opened(load_settings(db)) as c:
+            login = await set_account_enabled(c.users, ref, enabled)
+        return {"login": login, "enabled": enabled}
+
+    out = run(as_json, work)
+    emit(as_json, out, f"account {out['login']} {'enabled' if enabled else 'disabled'}")
+
+
+_ACCOUNT_REF = Annotated[str, typer.Argument(metavar="ACCOUNT", help="Login or name.")]
+
+
+@account_app.command("disable")
+def account_disable(ref: _ACCOUNT_REF, db: Db = None, as_json: AsJson = False) -> None:
+    """Disable an account: it signs in no more and takes no new orders, changes or closes
+    (cancelling stays open), within about a second, also on a running server."""
+    _set_account(ref, False, db, as_json)
+
+
+@account_app.command("enable")
+def account_enable(ref: _ACCOUNT_REF, db: Db = None, as_json: AsJson = False) -> None:
+    """Enable a disabled account again."""
+    _set_account(ref, True, db, as_json)
 
 
 @token_app.command("create")

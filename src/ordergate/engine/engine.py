@@ -134,6 +134,11 @@ class OrderEngine:
             if inst is not None and state.maybe_instrument(symbol) is None:
                 self.learn_instrument(inst)
 
+    def set_disabled(self, logins: frozenset[Login]) -> None:
+        """The accounts disabled now (read from the database by the access watch): they
+        take no new exposure until enabled again."""
+        self.state.set_disabled(logins)
+
     def learn_instrument(self, instrument: Instrument) -> None:
         self.state.learn_instrument(instrument)
         self.venue.load_instruments([instrument])

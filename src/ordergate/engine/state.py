@@ -120,6 +120,12 @@ class State:
         self._accounts[account.login] = account
         self._names[account.key] = account.login
 
+    def set_disabled(self, logins: frozenset[Login]) -> None:
+        """Mark the accounts of ``logins`` disabled and every other known one enabled."""
+        for login, account in self._accounts.items():
+            if account.enabled == (login in logins):
+                self._accounts[login] = replace(account, enabled=login not in logins)
+
     def learn_instrument(self, instrument: Instrument) -> None:
         self._instruments[instrument.symbol] = instrument
 

@@ -7,8 +7,9 @@ these that the client sends:
 2. The ``Sec-WebSocket-Protocol`` header, for browsers (which cannot set headers): offer
    ``bearer.<token>`` next to ``crosstrade``, i.e.
    ``new WebSocket(url, ["crosstrade", "bearer." + token])``; the server selects
-   ``crosstrade``, so the token is not echoed back. (Offered alone, ``bearer.<token>`` is
-   selected, as browsers require one of the offered protocols to be.)
+   ``crosstrade``. A token is never echoed back: offered alone, ``bearer.<token>`` is not
+   selected and the answer names no subprotocol (clients other than browsers accept that;
+   browsers fail such a connection, so they must offer ``crosstrade`` too).
 3. The ``token`` query parameter (``/ws/stream?token=<token>``), the last resort: query
    strings end up in proxy and server access logs, so prefer the subprotocol.
 
@@ -18,10 +19,10 @@ HTTP 401 with CrossTrade's error body (``{"success": false, "error": "Unauthoriz
 (uvicorn does); elsewhere the close code 1008 (policy violation) before accepting, which the
 server turns into HTTP 403. Browsers see either only as a failed connection (close 1006).
 
-Once open, a connection whose token is revoked (or user disabled) is closed with 4401 within
-a minute; 1001 when the server shuts down, 1011 on an internal error. The frames are
-described in ws_session.py and docs; the accounts the connection pushes updates for are read
-once, at connect.
+Once open, a connection whose user is disabled is closed with 4401 within about a second
+(the access watch wakes it), one whose token is revoked within a minute; 1001 when the server
+shuts down, 1011 on an internal error. The frames are described in ws_session.py and docs;
+the accounts the connection pushes updates for are read once, at connect.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def credentials(websocket: WebSocket) -> tuple[str | None, str | None]:
     subprotocol to accept with."""
     offered: list[str] = list(websocket.scope.get("subprotocols") or [])
     bearer = next((p for p in offered if p.startswith(_BEARER_PROTOCOL)), None)
-    chosen = PROTOCOL if PROTOCOL in offered else bearer
+    chosen = PROTOCOL if PROTOCOL in offered else None
     header = websocket.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.strip().partition(" ")
