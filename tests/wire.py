@@ -19,7 +19,7 @@ __all__ = ["read_answer", "request_head", "serving"]
 
 
 @asynccontextmanager
-async def serving(server: Server, **overrides: Any) -> AsyncIterator[int]:
+async def serving(server: Server, log_level: str = "info", **overrides: Any) -> AsyncIterator[int]:
     """``server`` on uvicorn at 127.0.0.1 as ``ordergate serve`` runs it: its port."""
     redact_server_logs()
     options = {**uvicorn_options(server.container.settings), **overrides}
@@ -27,7 +27,7 @@ async def serving(server: Server, **overrides: Any) -> AsyncIterator[int]:
         create_app(container=server.container),
         host="127.0.0.1",
         port=free_port(),
-        log_level="info",
+        log_level=log_level,
         log_config=None,
         lifespan="off",
         **options,

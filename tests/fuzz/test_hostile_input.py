@@ -257,6 +257,40 @@ async def _sign_in(client: httpx.AsyncClient, body: Any) -> httpx.Response:
     return answer
 
 
+async def _every_entry_point(server: Server, client: httpx.AsyncClient, port: int) -> None:
+    """Each way in, used rightly: CrossTrade REST, the WebSocket with its token in the
+    header, in the subprotocol (beside ``crosstrade`` and alone) and in the query,
+    ScaleTrade sign-in and a session's request, and the admin API. No answer header carries
+    a secret (a WebSocket offered only ``bearer.<token>`` selects no subprotocol)."""
+    answers = [await client.get("/v1/api/accounts", headers=server.auth())]
+    signed = await _sign_in(client, {"login": 1001, "password": PASSWORD})
+    answers.append(signed)
+    jwt = signed.json()["__token"]
+    answers.append(
+        await client.get("/trades", params={"login": 1001}, headers={"Authorization": jwt})
+    )
+    answers.append(await client.get("/admin/market", headers=server.auth(server.admin_token)))
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    for answer in answers:
+        headers = "\n".join(f"{k}: {v}" for k, v in answer.headers.items() if k != "set-cookie")
+        assert server.token not in headers
+        assert jwt not in headers
+    url = f"ws://127.0.0.1:{port}/ws/stream"
+    offers: list[dict[str, Any]] = [
+        {"additional_headers": server.auth()},
+        {"subprotocols": ["crosstrade", f"bearer.{server.token}"]},
+        {"subprotocols": [f"bearer.{server.token}"]},
+    ]
+    for offer in offers:
+        async with connect(url, proxy=None, **offer) as ws:
+            await ws.send(json.dumps({"action": "ping", "id": 1}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+            assert ws.response is not None
+            shown = "\n".join(f"{k}: {v}" for k, v in ws.response.headers.raw_items())
+            assert server.token not in shown, shown
+            assert ws.subprotocol in ("crosstrade", None)
+
+
 async def test_secrets_never_appear_in_logs_or_error_bodies(
     guarded: Server, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -267,9 +301,10 @@ async def test_secrets_never_appear_in_logs_or_error_bodies(
         logger.addHandler(caplog.handler)
     errors: list[str] = []
     try:
-        async with serving(guarded) as port:
+        async with serving(guarded, log_level="debug") as port:
             base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(base_url=base) as client:
+                await _every_entry_point(guarded, client, port)
                 signed = await _sign_in(client, {"login": 1001, "password": PASSWORD})
                 jwt = signed.json()["__token"]
                 answers = [
@@ -309,7 +344,7 @@ async def test_secrets_never_appear_in_logs_or_error_bodies(
     assert failed.status_code == 500
     assert all(a.status_code >= 400 for a in answers), [a.status_code for a in answers]
     errors = [a.text for a in answers]
-    # The server's records: the test's own clients log what they send at DEBUG.
+    # The server's records, at DEBUG: the test's own clients log what they send at DEBUG.
     server = [r for r in caplog.records if not r.name.startswith(CLIENT_LOGGERS)]
     logged = [caplog.handler.format(r) for r in server]
     assert any("token=***" in line for line in logged)  # the WebSocket was logged, redacted

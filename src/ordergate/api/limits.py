@@ -19,8 +19,10 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from ordergate.api.errors import ErrorRegistry
+from ordergate.api.http_guard import guarding
 from ordergate.settings import Settings
 
 __all__ = [
@@ -36,7 +38,7 @@ __all__ = [
 
 #: An idle keep-alive connection is closed after this many seconds.
 KEEP_ALIVE_SECONDS = 5
-#: The request line and headers together (h11; httptools has its own, similar limit).
+#: The request line and headers together (a larger head is answered 431).
 MAX_HEADER_BYTES = 16 * 1024
 _CLOSE = {"Connection": "close"}
 
@@ -136,14 +138,27 @@ async def _before(
 
 
 class RedactTokens(logging.Filter):
-    """Blank token values in logged URLs: uvicorn logs every path with its query string,
-    and a browser's WebSocket may carry its CrossTrade token as ``?token=``."""
+    """Blank secrets in log lines: token values in logged URLs (uvicorn logs every path with
+    its query string, and a browser's WebSocket may carry its token as ``?token=``), and the
+    credential headers and ``bearer.<token>`` subprotocol of a WebSocket handshake, which
+    the WebSocket library logs header by header at debug level. API tokens and JWTs are
+    recognised by their form wherever else they might appear."""
 
-    _QUERY_SECRET = re.compile(r"(?i)([?&](?:token|access_token|password)=)[^&\s\"']+")
+    _SECRETS = (
+        (re.compile(r"(?i)([?&](?:token|access_token|password)=)[^&\s\"']+"), r"\1***"),
+        (
+            re.compile(r"(?i)\b((?:proxy-)?authorization|(?:set-)?cookie)(\s*[:=]\s*)[^\r\n]+"),
+            r"\1\2***",
+        ),
+        (re.compile(r"(?i)\bbearer\.[^\s,;'\"]+"), "bearer.***"),
+        (re.compile(r"\bog_[A-Za-z0-9_-]{16,}"), "og_***"),
+        (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "<jwt>"),
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self._QUERY_SECRET.sub(r"\1***", message)
+        message = redacted = record.getMessage()
+        for pattern, replacement in self._SECRETS:
+            redacted = pattern.sub(replacement, redacted)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -151,12 +166,14 @@ class RedactTokens(logging.Filter):
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for ``ordergate serve``; the HTTP protocol is uvicorn's default
-    (httptools where it is installed). Its limits: WebSocket messages no larger than a
-    request body (larger ones close the connection with 1009), idle keep-alive connections
-    closed after ``KEEP_ALIVE_SECONDS``, the head of a request at most ``MAX_HEADER_BYTES``.
+    (httptools where it is installed) behind ``http_guard``, which answers a malformed
+    request in JSON. Its limits: WebSocket messages no larger than a request body (larger
+    ones close the connection with 1009), idle keep-alive connections closed after
+    ``KEEP_ALIVE_SECONDS``, the head of a request at most ``MAX_HEADER_BYTES``.
     No access log above level info: uvicorn builds each line's arguments (the client, the
     quoted path) before its logger drops it, work spent on every request."""
     return {
+        "http": guarding(AutoHTTPProtocol, max_head_bytes=MAX_HEADER_BYTES),
         "access_log": settings.log_level in ("info", "debug"),
         "ws_max_size": settings.max_body_bytes,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
@@ -164,9 +181,14 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+#: The loggers that may see a request's secrets: uvicorn's, and the WebSocket library's
+#: (uvicorn hands it "uvicorn.error"; its own names serve where it logs by itself).
+_SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "websockets.server", "websockets.protocol")
+
+
 def redact_server_logs() -> None:
-    """Keep tokens out of uvicorn's access and connection lines (once per process)."""
-    for name in ("uvicorn.access", "uvicorn.error"):
+    """Keep secrets out of the HTTP and WebSocket server's lines (once per process)."""
+    for name in _SERVER_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())

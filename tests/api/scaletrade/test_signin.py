@@ -183,3 +183,17 @@ async def test_a_staff_session_ends_when_its_user_is_disabled(st: St) -> None:
         await tx.commit()
 
     await _refused(st, st.tokens[900])
+
+
+async def test_a_password_is_compared_exactly_as_it_was_set(st: St) -> None:
+    """Spaces at a password's ends are part of it: an account whose password has them signs
+    in with them, and a password given with spaces it does not have is wrong."""
+    await st.server.container.users.set_account_password(1002, " spaced pass ")
+
+    exact = await sign_in(st.client, 1002, " spaced pass ")
+    trimmed = await sign_in(st.client, 1002, "spaced pass")
+    padded = await sign_in(st.client, 1001, PASSWORDS[1001] + " ")
+
+    assert exact.status_code == 200, exact.text
+    assert trimmed.status_code == 403
+    assert padded.status_code == 403

@@ -51,6 +51,9 @@ class Body(BaseModel):
 
 
 class SignInRequest(Body):
+    # A password is compared exactly as it was set: spaces at its ends are part of it.
+    model_config = ConfigDict(str_strip_whitespace=False)
+
     login: LoginField
     password: Annotated[str, Field(min_length=6, max_length=64)]
 
