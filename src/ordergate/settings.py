@@ -106,8 +106,8 @@ class Settings(BaseSettings):
         description=(
             "Seconds a caller found for a CrossTrade token or a ScaleTrade staff session is "
             "kept, so that a request does not read it again (0: read every time). A token "
-            "revoked by this process is refused at once; a user disabled or a token revoked "
-            "elsewhere (another process, plain SQL) within this many seconds."
+            "revoked by this process is refused at once, one revoked elsewhere (another "
+            "process, plain SQL) within this many seconds (disabled users: access_check_s)."
         ),
     )
     access_check_s: float = Field(
