@@ -6,6 +6,7 @@ memory); and the way back to 0004 and 0003 gives the schema those revisions had.
 import itertools
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -92,11 +93,16 @@ async def _seed_orders(store: SqlStore) -> dict[tuple[int, str], Decimal]:
                 filled=filled,
                 status=status,
             )
-            rows.append(order_values(order))
+            rows.append(_before_0006(order_values(order)))
             if status in NON_TERMINAL:
                 left[(login, symbol)] += quantity - filled
         await conn.execute(insert(orders), rows)
     return left
+
+
+def _before_0006(values: dict[str, object]) -> dict[str, object]:
+    """An order's columns as revisions before 0006 have them (no client_id)."""
+    return {k: v for k, v in values.items() if k != "client_id"}
 
 
 async def _kept(store: SqlStore) -> dict[tuple[int, str], Decimal]:
@@ -168,7 +174,7 @@ async def test_0005_drops_order_exposure_its_triggers_and_the_status_indexes(bla
         assert indexes >= INDEXES_0004
         assert triggers == TRIGGERS_0004[store.dialect]
 
-        await upgrade(store.engine)
+        await upgrade(store.engine, "0005")
 
         tables, indexes, triggers = await _schema(store)
         assert "order_exposure" not in tables
@@ -177,7 +183,8 @@ async def test_0005_drops_order_exposure_its_triggers_and_the_status_indexes(bla
         assert triggers == set()
         async with store.engine.begin() as conn:  # the orders take writes without them
             await conn.execute(update(orders).values(status="cancelled"))
-            await conn.execute(insert(orders).values(order_values(new_order(id="e" * 32))))
+            new = _before_0006(order_values(new_order(id="e" * 32)))
+            await conn.execute(insert(orders).values(new))
     finally:
         await store.engine.dispose()
 
@@ -214,5 +221,28 @@ async def test_a_downgrade_to_0003_and_back_to_head(blank_db_url):
         tables, indexes, triggers = await _schema(store)
         assert ("order_exposure" in tables, triggers) == (False, set())
         assert "ix_orders_login" in indexes
+    finally:
+        await store.engine.dispose()
+
+
+async def test_0006_adds_the_client_id_unique_per_account_and_its_downgrade_drops_it(
+    blank_db_url,
+):
+    store, _ = await _at_0004_with_orders(blank_db_url)
+    try:
+        await upgrade(store.engine)
+        _, indexes, _ = await _schema(store)
+        assert "ux_orders_login_client_id" in indexes
+        async with store.engine.begin() as conn:  # the orders seeded before keep no id
+            await conn.execute(update(orders).where(orders.c.ticket == 1).values(client_id="a"))
+            await conn.execute(update(orders).where(orders.c.ticket == 2).values(client_id="b"))
+        with pytest.raises(sa.exc.IntegrityError):
+            async with store.engine.begin() as conn:  # tickets 1 and 2: the same account
+                await conn.execute(update(orders).where(orders.c.ticket == 2).values(client_id="a"))
+
+        await downgrade(store.engine, "0005")
+
+        _, indexes, _ = await _schema(store)
+        assert "ux_orders_login_client_id" not in indexes
     finally:
         await store.engine.dispose()

@@ -47,6 +47,9 @@ class PlaceOrder:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     comment: str = ""
+    #: the caller's own id: placing again with one the account already has places nothing
+    #: and answers that order
+    client_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

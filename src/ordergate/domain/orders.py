@@ -218,6 +218,8 @@ class Order:
     request_id: str | None = None
     created_at: datetime
     updated_at: datetime
+    #: the caller's own id for the order (CrossTrade place ``orderId``), unique per account
+    client_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:

@@ -11,6 +11,7 @@ memory, or from the journal's database for what memory no longer holds.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -157,7 +158,26 @@ class OrderEngine:
     async def place(self, principal: Principal, cmd: PlaceOrder) -> Order:
         """Check and store a new order as submitted; the venue gets it once journaled."""
         await self.know(cmd.account, cmd.symbol)
+        if cmd.client_id is not None:
+            # A retry of a placement memory no longer holds (ended long ago) is answered from
+            # the journal; the writer finds the ones memory holds.
+            account = self.state.account_for(principal, cmd.account)
+            if self.state.client_order(account.login, cmd.client_id) is None:
+                placed = await self.records.client_order(account.login, cmd.client_id)
+                if placed is not None:
+                    return placed
         return await self.writer.submit(principal, cmd, placing.place)
+
+    async def client_order(
+        self, principal: Principal, account: AccountRef, client_id: str
+    ) -> Order | None:
+        """The order of ``account`` placed with the caller's own id ``client_id``."""
+        await self.know(account)
+        found = self.state.account_for(principal, account)
+        held = self.state.client_order(found.login, client_id)
+        if held is not None:
+            return copy.copy(held)
+        return await self.records.client_order(found.login, client_id)
 
     async def check_place(self, principal: Principal, cmd: PlaceOrder) -> None:
         """Raise what ``place`` would raise for ``cmd`` now, but for margin. Changes nothing

@@ -98,6 +98,7 @@ def new_order(
         closes_ticket=None if closes is None else closes.ticket,
         created_at=now,
         updated_at=now,
+        client_id=cmd.client_id,
     )
     if closes is None:
         check_order(order, instrument, now)
@@ -131,6 +132,11 @@ def publish_new(step: Step, order: Order) -> None:
 def place(step: Step, principal: Principal, cmd: PlaceOrder) -> Order:
     """Check and store a new order as submitted; the venue gets it once it is journaled."""
     state, venue = step.state, step.venue
+    if cmd.client_id is not None:
+        account = state.account_for(principal, cmd.account)
+        placed = state.client_order(account.login, cmd.client_id)
+        if placed is not None:  # a retry: the order it placed, nothing new
+            return copy.copy(placed)
     account, instrument, order = new_order(state, venue, step.now, principal, cmd)
     check_margin(
         account,

@@ -121,6 +121,10 @@ class Records(Protocol):
         """A stored order by id or ticket (an ended one memory no longer holds)."""
         ...
 
+    async def client_order(self, login: Login, client_id: str) -> Order | None:
+        """A stored order of account ``login`` by the caller's own id for it."""
+        ...
+
     async def deleted_pending(self, login: Login) -> list[Order]:
         """The account's non-market orders that were cancelled, expired or rejected."""
         ...

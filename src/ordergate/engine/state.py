@@ -72,6 +72,8 @@ class State:
         self._instruments: dict[str, Instrument] = {}
         self._orders: dict[Ticket, Order] = {}
         self._ids: dict[OrderId, Ticket] = {}
+        #: the callers' own ids of the orders memory holds, per account
+        self._clients: dict[tuple[Login, str], Ticket] = {}
         self._open: dict[Login, dict[Ticket, Order]] = {}
         self._ended: OrderedDict[Ticket, None] = OrderedDict()
         #: per account and symbol: what its orders that have not ended still have to fill
@@ -101,8 +103,7 @@ class State:
             self.learn_instrument(instrument)
         for order in sorted(snapshot.open_orders, key=lambda o: o.key):
             self._share(order)
-            self._orders[order.key] = order
-            self._ids[order.id] = order.key
+            self._remember(order)
             self._index(order)
         for ticket in sorted(snapshot.open_tickets, key=lambda t: (t.opened_at, t.ticket)):
             self._tickets[ticket.ticket] = ticket
@@ -168,6 +169,11 @@ class State:
         if isinstance(ref, int):
             return self._orders.get(Ticket(ref))
         ticket = self._ids.get(OrderId(ref))
+        return None if ticket is None else self._orders.get(ticket)
+
+    def client_order(self, login: Login, client_id: str) -> Order | None:
+        """The account's order the caller gave its own id ``client_id``, if memory holds it."""
+        ticket = self._clients.get((login, client_id))
         return None if ticket is None else self._orders.get(ticket)
 
     def order_in(self, login: Login, ref: OrderRef) -> Order | None:
@@ -243,8 +249,7 @@ class State:
         """Store a new order (its ticket given) with its first step."""
         self._share(order)
         order.request_id = request_id
-        self._orders[order.key] = order
-        self._ids[order.id] = order.key
+        self._remember(order)
         self._index(order)
         batch.new_orders[order.key] = order
         batch.trail.append(
@@ -462,6 +467,14 @@ class State:
                 dropped = self._orders.pop(gone, None)
                 if dropped is not None:
                     self._ids.pop(dropped.id, None)
+                    if dropped.client_id is not None:
+                        self._clients.pop((dropped.login, dropped.client_id), None)
+
+    def _remember(self, order: Order) -> None:
+        self._orders[order.key] = order
+        self._ids[order.id] = order.key
+        if order.client_id is not None:
+            self._clients[(order.login, order.client_id)] = order.key
 
     def _unindex(self, order: Order) -> None:
         """Take ``order`` out of the running totals, before it changes."""

@@ -125,6 +125,7 @@ def order_from_row(row: RowMapping) -> Order:
         request_id=row["request_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        client_id=row["client_id"],
     )
 
 
@@ -155,6 +156,7 @@ def order_values(o: Order) -> dict[str, Any]:
         "request_id": o.request_id,
         "created_at": o.created_at,
         "updated_at": o.updated_at,
+        "client_id": o.client_id,
     }
 
 

@@ -89,6 +89,13 @@ class SqlRecords:
             row = (await conn.execute(select(orders).where(where))).mappings().first()
         return None if row is None else order_from_row(row)
 
+    async def client_order(self, login: Login, client_id: str) -> Order | None:
+        """The account's order the caller placed with its own id ``client_id``."""
+        stmt = select(orders).where(orders.c.login == login, orders.c.client_id == client_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return None if row is None else order_from_row(row)
+
     async def deleted_pending(self, login: Login) -> list[Order]:
         stmt = (
             select(orders)

@@ -45,9 +45,11 @@ __all__ = [
 ORDER_COLUMNS: Final = tuple(c.name for c in orders.c)
 #: What a change of a stored order writes: all but its key and what never changes.
 ORDER_UPDATE_COLUMNS: Final = tuple(
-    c for c in ORDER_COLUMNS if c not in ("ticket", "id", "login", "symbol", "side", "created_at")
+    c
+    for c in ORDER_COLUMNS
+    if c not in ("ticket", "id", "login", "symbol", "side", "created_at", "client_id")
 )
-if ORDER_COLUMNS[5:23] + ORDER_COLUMNS[24:] != ORDER_UPDATE_COLUMNS or len(ORDER_COLUMNS) != 25:
+if ORDER_COLUMNS[5:23] + ORDER_COLUMNS[24:25] != ORDER_UPDATE_COLUMNS or len(ORDER_COLUMNS) != 26:
     raise RuntimeError(f"orders' columns changed: {ORDER_COLUMNS}")  # order_row's order
 POSITION_COLUMNS: Final = tuple(c.name for c in positions.c)
 EVENT_COLUMNS: Final = tuple(c.name for c in order_events.c if c.name != "id")
@@ -139,6 +141,7 @@ def order_row(o: Order, times: Times) -> tuple[Any, ...]:
         o.request_id,
         times(o.created_at),
         times(o.updated_at),
+        o.client_id,
     )
 
 
@@ -177,6 +180,7 @@ def order_of(row: Sequence[Any], times_in: Callable[[Any], datetime]) -> Order:
         request_id,
         created,
         updated,
+        client_id,
     ) = row
     return Order(
         id=OrderId(oid),
@@ -204,6 +208,7 @@ def order_of(row: Sequence[Any], times_in: Callable[[Any], datetime]) -> Order:
         request_id=request_id,
         created_at=times_in(created),
         updated_at=times_in(updated),
+        client_id=client_id,
     )
 
 

@@ -145,6 +145,9 @@ orders = Table(
     Column("request_id", String(32)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The caller's own id (CrossTrade place orderId): unique per account, null for most.
+    Column("client_id", String(64)),
+    Index("ux_orders_login_client_id", "login", "client_id", unique=True),
     # History by account. No index on status: every change of status would maintain it, and
     # only a restart reads orders by status (once, the whole table).
     Index("ix_orders_login", "login"),
