@@ -95,10 +95,19 @@ def limit(
 
 
 def market(
-    side: Side = Side.BUY, qty: str = "1", symbol: str = "ES 12-26", account_ref: int | str = 1001
+    side: Side = Side.BUY,
+    qty: str = "1",
+    symbol: str = "ES 12-26",
+    account_ref: int | str = 1001,
+    **kw: object,
 ) -> PlaceOrder:
     return PlaceOrder(
-        account=account_ref, symbol=symbol, side=side, type=OrderType.MARKET, quantity=D(qty)
+        account=account_ref,
+        symbol=symbol,
+        side=side,
+        type=OrderType.MARKET,
+        quantity=D(qty),
+        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -1,13 +1,17 @@
-"""The caller's own order id (CrossTrade place ``orderId``): a placement retried with the same
-id on the same account places nothing and answers the order the first one made, while the
-order lives, after it ended and after a restart; on SQLite and PostgreSQL."""
+"""Placement options a caller sets on the order, on SQLite and PostgreSQL: its own id (CrossTrade
+place ``orderId``: a placement retried with the same id on the same account places nothing and
+answers the order the first one made, while the order lives, after it ended and after a
+restart), the position it requires in its instrument, and the most positions it may open."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from ordergate.domain.errors import MaxPositions, PositionRequired
 from ordergate.domain.orders import OrderStatus as S
-from tests.builders import limit, restart, snapshot, world
+from tests.builders import limit, market, restart, snapshot, world
 
 
 async def test_a_retried_placement_answers_the_first_order_and_places_nothing(store):
@@ -63,3 +67,36 @@ async def test_the_id_holds_after_the_order_ended_and_after_a_restart(store):
     assert again.id == first.id
     assert again.status is S.FILLED
     assert await snapshot(store) == before
+
+
+async def test_an_order_may_require_the_position_it_is_placed_at(store):
+    w = await world(store)
+    flat_only = frozenset({"flat"})
+    first = await w.engine.place(w.me, market(require_position=flat_only))
+    await w.engine.settle()
+    assert (await w.order(first.id)).status is S.FILLED  # now long 1 ES
+    before = await snapshot(store)
+
+    with pytest.raises(PositionRequired, match=r"position in ES 12-26 is Long; required flat"):
+        await w.engine.place(w.me, market(require_position=flat_only))
+    with pytest.raises(PositionRequired, match="is Long; required flat,short"):
+        await w.engine.place(w.me, limit(require_position=frozenset({"short", "flat"})))
+
+    assert await snapshot(store) == before
+    adding = await w.engine.place(w.me, limit(require_position=frozenset({"flat", "long"})))
+    assert adding.status is S.SUBMITTED
+
+
+async def test_max_positions_refuses_only_an_order_that_would_open_one(store):
+    w = await world(store)
+    await w.engine.place(w.me, market())
+    await w.engine.settle()  # one position: ES
+    before = await snapshot(store)
+
+    with pytest.raises(MaxPositions, match="1 open positions, limit 1"):
+        await w.engine.place(w.me, market(symbol="NQ 12-26", max_positions=1))
+    assert await snapshot(store) == before
+
+    adding = await w.engine.place(w.me, limit(max_positions=1))  # ES is held: not checked
+    opening = await w.engine.place(w.me, limit(symbol="NQ 12-26", max_positions=2))
+    assert (adding.status, opening.status) == (S.SUBMITTED, S.SUBMITTED)

@@ -50,6 +50,10 @@ class PlaceOrder:
     #: the caller's own id: placing again with one the account already has places nothing
     #: and answers that order
     client_id: str | None = None
+    #: the positions in the instrument the order may be placed at: "flat", "long", "short"
+    require_position: frozenset[str] | None = None
+    #: refuse an order that would open a position when the account holds this many
+    max_positions: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

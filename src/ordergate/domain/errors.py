@@ -25,7 +25,9 @@ its own status codes and bodies in one place (``api/<dialect>/errors.py``)::
     │   ├── AccountDisabled
     │   ├── InsufficientMargin
     │   ├── MarketClosed
-    │   └── NoQuote                  no price to act at (or to value a trade at)
+    │   ├── NoQuote                  no price to act at (or to value a trade at)
+    │   ├── PositionRequired         the position in the instrument is not one the order allows
+    │   └── MaxPositions             the account holds as many positions as the order allows
     ├── AuthError                    the caller is not who it claims (bad token, expired JWT)
     │   ├── BadCredentials           a sign-in's login or password is wrong (never says which)
     │   └── SignInDisabled           the password is right but the account or user is disabled
@@ -52,6 +54,7 @@ __all__ = [
     "InvalidQuantity",
     "InvalidStops",
     "MarketClosed",
+    "MaxPositions",
     "NoQuote",
     "NotFound",
     "OrderLocked",
@@ -59,6 +62,7 @@ __all__ = [
     "OrderNotFound",
     "PermissionDenied",
     "PositionNotFound",
+    "PositionRequired",
     "Rejected",
     "SignInDisabled",
     "StaleOrder",
@@ -164,6 +168,14 @@ class MarketClosed(Rejected):
 
 class NoQuote(Rejected):
     code = "NO_QUOTE"
+
+
+class PositionRequired(Rejected):
+    code = "POSITION_REQUIREMENT_NOT_MET"
+
+
+class MaxPositions(Rejected):
+    code = "MAX_POSITIONS_REACHED"
 
 
 class AuthError(DomainError):

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.commands import PlaceOrder
-from ordergate.domain.errors import InvalidInput, MarketClosed
+from ordergate.domain.errors import InvalidInput, MarketClosed, MaxPositions, PositionRequired
 from ordergate.domain.events import transitioned
-from ordergate.domain.ids import new_order_id
+from ordergate.domain.ids import Login, new_order_id
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import Order, OrderStatus, TimeInForce, Transition
 from ordergate.domain.positions import PositionTicket
@@ -78,6 +78,8 @@ def new_order(
     account = state.account_for(principal, cmd.account)
     account.ensure_enabled()
     instrument = state.instrument(cmd.symbol)
+    if closes is None:
+        _check_positions(state, account.login, instrument.symbol, cmd)
     order = Order(
         id=new_order_id(),
         ticket=None,
@@ -107,6 +109,21 @@ def new_order(
     if refusal is not None:
         raise MarketClosed(f"{instrument.symbol}: {refusal}")
     return account, instrument, order
+
+
+def _check_positions(state: State, login: Login, symbol: str, cmd: PlaceOrder) -> None:
+    """The order's own position rules, against the positions as they are now (in the writer:
+    two orders cannot both pass on the same position)."""
+    net = state.net_position(login, symbol)
+    if cmd.require_position is not None:
+        now = "long" if net > 0 else "short" if net < 0 else "flat"
+        if now not in cmd.require_position:
+            allowed = ",".join(w for w in ("flat", "long", "short") if w in cmd.require_position)
+            raise PositionRequired(f"position in {symbol} is {now.title()}; required {allowed}")
+    if cmd.max_positions is not None and not net:
+        held = state.positions_held(login)
+        if held >= cmd.max_positions:
+            raise MaxPositions(f"{held} open positions, limit {cmd.max_positions}")
 
 
 def check_place(

@@ -219,6 +219,17 @@ class State:
         found.sort(key=lambda t: (t.opened_at, t.ticket))
         return found
 
+    def net_position(self, login: Login, symbol: str) -> Decimal:
+        """The account's net quantity in ``symbol``: positive long, negative short."""
+        held = self._held_tickets
+        bought = sum((t.quantity for t in held.get((login, symbol, Side.BUY), ())), _ZERO)
+        sold = sum((t.quantity for t in held.get((login, symbol, Side.SELL), ())), _ZERO)
+        return bought - sold
+
+    def positions_held(self, login: Login) -> int:
+        """How many instruments the account holds a position in (either side)."""
+        return sum(1 for total in self._held.get(login, {}).values() if total)
+
     def facing(self, login: Login, symbol: str, side: Side) -> list[PositionTicket]:
         """The account's open tickets in ``symbol`` on ``side``, oldest first (the list
         itself: a fill reduces them in place)."""
