@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ordergate.api.crosstrade.nt8 import describe
 from ordergate.api.crosstrade.wire import (
     ACTION_OUT,
     ORDER_STATE,
@@ -19,9 +20,9 @@ __all__ = ["instrument_type", "order_out"]
 
 
 def instrument_type(symbol: str) -> str:
-    """NT8's instrument type: futures carry an expiry (``ES 12-26``); the rest is forex,
-    metal or crypto, which NT8 calls Forex/Cfd — CrossTrade clients only test for Future."""
-    return "Future" if " " in symbol and "-" in symbol else "Forex"
+    """NT8's instrument type: ``Future``, ``Forex``, ``Cfd`` (spot metals) or
+    ``CryptoCurrency``."""
+    return describe(symbol).type
 
 
 def order_out(order: Order, account: str) -> dict[str, Any]:
