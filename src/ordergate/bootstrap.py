@@ -155,10 +155,14 @@ def _market_source(settings: Settings, market: MarketData) -> MarketSource | Non
             seed=settings.market_seed,
             interval_ms=settings.market_interval_ms,
             clock=market.clock,
+            sessions=settings.sim_sessions,
         )
     if settings.market_source == "csv" and settings.market_csv is not None:
         return CsvReplay(
-            settings.market_csv, speed=settings.market_replay_speed, clock=market.clock
+            settings.market_csv,
+            speed=settings.market_replay_speed,
+            clock=market.clock,
+            sessions=settings.sim_sessions,
         )
     return None
 

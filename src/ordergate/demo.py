@@ -2,19 +2,22 @@
 
 Users ``admin`` (admin) and ``demo`` (trader, group ``demo``); accounts ``Sim101`` (login
 1001, ScaleTrade password ``Sim101pass``) and ``Sim102`` (login 1002, ``Sim102pass``), both
-owned by ``demo``. Seeding is idempotent: each piece is added only when absent, and the demo
-orders only into accounts created by this run.
+owned by ``demo``. The futures are the contracts live on the day `init` runs (by its clock):
+each root (ES, MES, NQ) in its front and next quarterly contract (``front_months``). Seeding
+is idempotent: each piece is added only when absent, and the demo orders only into accounts
+created by this run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.commands import PlaceOrder
+from ordergate.domain.contracts import ContractMonth, front_months
 from ordergate.domain.errors import UserNotFound
 from ordergate.domain.ids import Login, UserId
 from ordergate.domain.instruments import Instrument, TradingSession
@@ -23,6 +26,7 @@ from ordergate.domain.principal import Role
 from ordergate.engine.engine import OrderEngine
 from ordergate.store import SqlRecords, open_journal
 from ordergate.venue.opening import REFERENCE_PRICES
+from ordergate.venue.rules import VenueConfig
 from ordergate.venue.sim import SimVenue
 
 if TYPE_CHECKING:
@@ -32,15 +36,17 @@ if TYPE_CHECKING:
 __all__ = [
     "ADMIN_USER",
     "DEMO_ACCOUNTS",
+    "DEMO_FUTURES",
     "DEMO_GROUP",
-    "DEMO_INSTRUMENTS",
-    "DEMO_ORDERS",
     "DEMO_USER",
-    "MANAGER_USER",
     "FX_WEEK",
     "GLOBEX",
+    "MANAGER_USER",
+    "SPOT_INSTRUMENTS",
     "DemoAccount",
     "DemoSeed",
+    "demo_instruments",
+    "demo_orders",
     "issue_demo_token",
     "seed_demo",
 ]
@@ -91,11 +97,15 @@ def _spot(symbol: str, description: str, tick: str, contract: str, digits: int) 
     )
 
 
-DEMO_INSTRUMENTS: tuple[Instrument, ...] = (
-    _future("MES 12-25", "Micro E-mini S&P 500 Dec 2025", "5"),
-    _future("ES 09-26", "E-mini S&P 500 Sep 2026", "50"),
-    _future("ES 12-26", "E-mini S&P 500 Dec 2026", "50"),
-    _future("NQ 12-26", "E-mini Nasdaq-100 Dec 2026", "20"),
+#: The demo's futures roots: (root, description, point value).
+DEMO_FUTURES: tuple[tuple[str, str, str], ...] = (
+    ("ES", "E-mini S&P 500", "50"),
+    ("MES", "Micro E-mini S&P 500", "5"),
+    ("NQ", "E-mini Nasdaq-100", "20"),
+)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+SPOT_INSTRUMENTS: tuple[Instrument, ...] = (
     _spot("EURUSD", "Euro / US Dollar", "0.00001", "100000", 5),
     _spot("GBPUSD", "British Pound / US Dollar", "0.00001", "100000", 5),
     _spot("XAUUSD", "Gold / US Dollar (100 oz)", "0.01", "100", 2),
@@ -113,7 +123,19 @@ DEMO_INSTRUMENTS: tuple[Instrument, ...] = (
     ),
 )
 
-#: Where the simulated market starts when an instrument has never traded (its bid).
+
+def _contract(root: str, name: str, point_value: str, month: ContractMonth) -> Instrument:
+    return _future(
+        month.symbol(root), f"{name} {_MONTHS[month.month - 1]} {month.year}", point_value
+    )
+
+
+def demo_instruments(today: date) -> tuple[Instrument, ...]:
+    """The demo's instruments on ``today``: each futures root in its front and next live
+    quarterly contract (``ES 03-27``, ``ES 06-27``), then the spot instruments."""
+    months = front_months(today, count=2)
+    futures = tuple(_contract(*future, month) for future in DEMO_FUTURES for month in months)
+    return futures + SPOT_INSTRUMENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +175,23 @@ def _stop(login: int, symbol: str, qty: str, price: str) -> PlaceOrder:
     )
 
 
-#: Resting orders: limit buys below the reference prices and buy stops above them.
-DEMO_ORDERS: tuple[PlaceOrder, ...] = (
-    _limit(1001, "ES 12-26", "1", "5990.00"),
-    _limit(1001, "ES 12-26", "2", "5975.00"),
-    _stop(1001, "ES 12-26", "1", "6025.00"),
-    _limit(1001, "MES 12-25", "2", "5980.00"),
-    _limit(1001, "NQ 12-26", "1", "20900.00"),
-    _limit(1001, "EURUSD", "0.50", "1.08000"),
-    _limit(1002, "GBPUSD", "0.25", "1.26500"),
-    _limit(1002, "XAUUSD", "0.10", "2625.00"),
-    _stop(1002, "XAUUSD", "0.10", "2675.00"),
-)
+def demo_orders(today: date) -> tuple[PlaceOrder, ...]:
+    """The demo's resting orders on ``today``: limit buys below the reference prices and buy
+    stops above them, in the front contracts (and one in the next ES contract)."""
+    front, after = front_months(today, count=2)
+    es, mes, nq = front.symbol("ES"), front.symbol("MES"), front.symbol("NQ")
+    return (
+        _limit(1001, es, "1", "5990.00"),
+        _limit(1001, es, "2", "5975.00"),
+        _stop(1001, es, "1", "6025.00"),
+        _limit(1001, after.symbol("ES"), "1", "5985.00"),
+        _limit(1001, mes, "2", "5980.00"),
+        _limit(1001, nq, "1", "20900.00"),
+        _limit(1001, "EURUSD", "0.50", "1.08000"),
+        _limit(1002, "GBPUSD", "0.25", "1.26500"),
+        _limit(1002, "XAUUSD", "0.10", "2625.00"),
+        _stop(1002, "XAUUSD", "0.10", "2675.00"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +220,12 @@ async def _ensure_user(
         return await users.add_user(name, role, groups, password, login)
 
 
-async def _add_instruments(admin: Administration) -> tuple[str, ...]:
+async def _add_instruments(
+    admin: Administration, instruments: tuple[Instrument, ...]
+) -> tuple[str, ...]:
     async with admin.store.transaction() as tx:
         known = {i.symbol for i in await tx.accounts.instruments()}
-        fresh = [i for i in DEMO_INSTRUMENTS if i.symbol not in known]
+        fresh = [i for i in instruments if i.symbol not in known]
         for instrument in fresh:
             await tx.accounts.add_instrument(instrument)
         await tx.commit()
@@ -224,18 +253,21 @@ async def _add_accounts(admin: Administration, owner: UserId) -> tuple[DemoAccou
     return tuple(fresh)
 
 
-async def _place_orders(admin: Administration, owner: UserId, logins: set[int]) -> int:
-    """Place the demo orders of ``logins`` through an engine, so they carry real events.
+async def _place_orders(
+    admin: Administration, owner: UserId, logins: set[int], orders: tuple[PlaceOrder, ...]
+) -> int:
+    """Place the demo ``orders`` of ``logins`` through an engine, so they carry real events.
 
-    They go through an engine over a venue that knows no trading hours: the demo must get
-    its resting orders whatever the day `init` runs, while the server's venue enforces the
-    sessions. The server hands them to its venue when it starts, as after a restart. The
+    They go through an engine over a venue that ignores trading hours: the demo must get
+    its resting orders whatever the day `init` runs, while the server's venue may enforce
+    the sessions. The server hands them to its venue when it starts, as after a restart. The
     engine takes the database's writer lock while it runs (no server may be running)."""
-    wanted = [cmd for cmd in DEMO_ORDERS if cmd.account in logins]
+    wanted = [cmd for cmd in orders if cmd.account in logins]
     if not wanted:
         return 0
-    venue = SimVenue(clock=admin.clock)
-    for symbol, bid in REFERENCE_PRICES.items():
+    venue = SimVenue(config=VenueConfig(sessions="ignore"), clock=admin.clock)
+    for symbol in sorted({cmd.symbol for cmd in wanted}):
+        bid = REFERENCE_PRICES[symbol]
         venue.set_quote(symbol, bid, bid)  # margin is measured at the quote
     journal = await open_journal(admin.settings.database_url)
     try:
@@ -252,15 +284,18 @@ async def _place_orders(admin: Administration, owner: UserId, logins: set[int]) 
 
 
 async def seed_demo(admin: Administration) -> DemoSeed:
-    """Add whatever of the demo data is missing."""
-    instruments = await _add_instruments(admin)
+    """Add whatever of the demo data is missing; the futures are those live on the day the
+    administration's clock reads."""
+    today = admin.clock.now().date()
+    instruments = await _add_instruments(admin, demo_instruments(today))
     users: list[str] = []
     await _ensure_user(admin.users, ADMIN_USER, Role.ADMIN, (), users)
     demo = await _ensure_user(admin.users, DEMO_USER, Role.TRADER, (DEMO_GROUP,), users)
     name, login, password = MANAGER_USER
     await _ensure_user(admin.users, name, Role.MANAGER, (DEMO_GROUP,), users, (login, password))
     accounts = await _add_accounts(admin, UserId(demo.id))
-    orders = await _place_orders(admin, UserId(demo.id), {a.login for a in accounts})
+    logins = {a.login for a in accounts}
+    orders = await _place_orders(admin, UserId(demo.id), logins, demo_orders(today))
     return DemoSeed(instruments, tuple(users), tuple(a.name for a in accounts), orders)
 
 

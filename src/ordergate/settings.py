@@ -87,6 +87,16 @@ class Settings(BaseSettings):
         ),
     )
     sim_seed: int = Field(default=0, description="Seed of the simulated venue's refusals.")
+    sim_sessions: Literal["enforce", "ignore"] = Field(
+        default="enforce",
+        description=(
+            "Whether the simulated venue keeps the instruments' trading hours: 'enforce' "
+            "(orders, cancels and changes outside a session are refused as MARKET_CLOSED) or "
+            "'ignore' (a sandbox: every instrument trades around the clock, every day; day "
+            "orders last until the next UTC midnight, and an instrument reads as open). "
+            "Symbols closed by sim_closed or sim_rules stay closed either way."
+        ),
+    )
     rate_limit_per_s: int = Field(
         default=3,
         ge=1,
@@ -218,7 +228,7 @@ def venue_config(settings: Settings) -> VenueConfig:
         cancel_refusal_pct=settings.sim_cancel_refusal_pct,
         partial_fills=settings.sim_partial_fills,
     )
-    config = VenueConfig(default=default, seed=settings.sim_seed)
+    config = VenueConfig(default=default, seed=settings.sim_seed, sessions=settings.sim_sessions)
     for symbol in settings.sim_closed:
         config.set(symbol, market_closed=True)
     for symbol, changes in settings.sim_rules.items():

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shlex
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from ordergate.bootstrap import bootstrap, shutdown
+from ordergate.api.crosstrade.instruments import resolve_instrument
+from ordergate.bootstrap import administration, bootstrap, close_administration, shutdown
 from ordergate.cli import app
-from ordergate.demo import DEMO_ORDERS
+from ordergate.demo import demo_orders, seed_demo
+from ordergate.domain.clock import ManualClock
+from ordergate.domain.contracts import front_months, parse_contract
 from ordergate.domain.errors import AuthError
 from ordergate.domain.orders import OrderStatus
 from ordergate.domain.principal import Principal, Role
 from ordergate.engine import queries
 from ordergate.settings import Settings
 
-SIM101_ORDERS = sum(1 for cmd in DEMO_ORDERS if cmd.account == 1001)
+#: The demo's orders change contracts with the date, not in number: any date counts them.
+SIM101_ORDERS = sum(1 for cmd in demo_orders(date(2027, 1, 4)) if cmd.account == 1001)
 
 
 @pytest.fixture
@@ -82,6 +88,58 @@ def test_init_demo_prints_a_token_that_authenticates_the_demo_user(db: str) -> N
     # Resting whatever the day: the demo orders do not depend on the market being open.
     assert statuses
     assert set(statuses) <= {OrderStatus.WORKING, OrderStatus.ACCEPTED}
+
+
+def test_init_demo_lists_the_futures_contracts_live_today(db: str) -> None:
+    before = datetime.now(UTC).date()
+    out = ok_json("init", "--demo", "--db", db)
+    after = datetime.now(UTC).date()  # init may run across midnight: either day's will do
+    futures = sorted(s for s in out["demo"]["added"]["instruments"] if parse_contract(s))
+    assert futures in (_live_futures(before), _live_futures(after))
+    for symbol in futures:
+        contract = parse_contract(symbol)
+        assert contract is not None
+        assert contract[1].is_live(before)
+
+
+def _live_futures(today: date) -> list[str]:
+    return sorted(m.symbol(root) for root in ("ES", "MES", "NQ") for m in front_months(today))
+
+
+async def _seed_on(db: str, now: datetime) -> tuple[list[str], list[str], str]:
+    """Seed the demo with an administration whose clock reads ``now``; the instruments, the
+    symbols of Sim101's open orders and what ``ES1!`` names, as a server at ``now`` sees them."""
+    settings = Settings(database_url=f"sqlite:///{db}")
+    admin = dataclasses.replace(await administration(settings), clock=ManualClock(now))
+    try:
+        seeded = await seed_demo(admin)
+    finally:
+        await close_administration(admin)
+    container = await bootstrap(settings, clock=ManualClock(now))
+    try:
+        principal = await container.users.principal_for_user(
+            (await container.users.get_user("demo")).id
+        )
+        orders = await queries.open_orders(container.engine, principal, "Sim101")
+        front = resolve_instrument("ES1!", container.market.instruments(), now)
+        return list(seeded.instruments), sorted({o.symbol for o in orders}), front
+    finally:
+        await shutdown(container)
+
+
+def test_init_demo_takes_its_contracts_from_the_clock_date(db: str) -> None:
+    # The day after the March 2027 contracts' third Friday: June and September are live.
+    instruments, ordered, front = asyncio.run(_seed_on(db, datetime(2027, 3, 20, 9, tzinfo=UTC)))
+    assert instruments[:6] == [
+        "ES 06-27",
+        "ES 09-27",
+        "MES 06-27",
+        "MES 09-27",
+        "NQ 06-27",
+        "NQ 09-27",
+    ]
+    assert ordered == ["ES 06-27", "ES 09-27", "EURUSD", "MES 06-27", "NQ 06-27"]
+    assert front == "ES 06-27"
 
 
 def test_init_text_output_shows_the_token_and_the_demo_logins(db: str) -> None:

@@ -53,13 +53,16 @@ def venue_order(order: Order) -> VenueOrder:
     )
 
 
-def _expiry(cmd: PlaceOrder, instrument: Instrument, now: datetime) -> datetime | None:
-    """GTD orders expire when asked; DAY orders at the end of the session open now."""
+def _expiry(
+    cmd: PlaceOrder, instrument: Instrument, venue: Venue, now: datetime
+) -> datetime | None:
+    """GTD orders expire when asked; DAY orders at the end of the session open now, as the
+    venue judges trading hours (it may ignore them)."""
     if cmd.tif is not TimeInForce.DAY:
         return cmd.expires_at
     if cmd.expires_at is not None:
         raise InvalidInput("only a gtd order takes an expiry")
-    end = instrument.day_end(now)
+    end = venue.day_end(instrument, now)
     if end is None:
         raise MarketClosed(f"{instrument.symbol}: {MARKET_CLOSED_REASON}")
     return end
@@ -91,7 +94,7 @@ def new_order(
         limit_price=cmd.limit_price,
         stop_price=cmd.stop_price,
         tif=cmd.tif,
-        expires_at=_expiry(cmd, instrument, now),
+        expires_at=_expiry(cmd, instrument, venue, now),
         oco=cmd.oco,
         tag=cmd.tag,
         stop_loss=cmd.stop_loss,

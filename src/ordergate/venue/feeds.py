@@ -2,7 +2,8 @@
 
 A source's ``run(market)`` pushes quotes into ``MarketData`` until it is cancelled (or, for a
 replay, the file ends); bootstrap runs it as a task and shutdown cancels it. Sources push a
-quote only while its instrument's session is open: a closed market does not tick.
+quote only while its instrument's session is open: a closed market does not tick (unless the
+sessions are ignored, ``sessions="ignore"``: then every market ticks every day).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ordergate.domain.errors import DomainError, InvalidInput
 from ordergate.domain.instruments import Instrument
 from ordergate.venue.base import Quote
 from ordergate.venue.marketdata import MarketData, MarketSnapshot
+from ordergate.venue.rules import SessionRule, in_session
 
 __all__ = [
     "MAX_QUOTE_LOTS",
@@ -97,10 +99,12 @@ class SyntheticFeed:
         interval_ms: int = 250,
         start_prices: Mapping[str, Decimal] | None = None,
         clock: Clock | None = None,
+        sessions: SessionRule = "enforce",
     ) -> None:
         if interval_ms < MIN_INTERVAL_MS:
             raise InvalidInput(f"interval_ms must be at least {MIN_INTERVAL_MS}")
         self.interval_ms = interval_ms
+        self.sessions: SessionRule = sessions
         self.clock: Clock = clock or SystemClock()
         self._random = random.Random(seed)  # noqa: S311 - a simulation, not cryptography
         self._instruments = sorted(instruments, key=lambda i: i.symbol)
@@ -130,11 +134,12 @@ class SyntheticFeed:
                 self.anchor(instrument.symbol, snapshot.bid)
 
     def next_quotes(self, at: datetime) -> list[Quote]:
-        """One step: a quote for each instrument with a walk whose session is open at ``at``."""
+        """One step: a quote for each instrument with a walk whose session is open at ``at``
+        (each one with a walk, when the sessions are ignored)."""
         quotes = []
         for instrument in self._instruments:
             walk = self._walks.get(instrument.symbol)
-            if walk is not None and instrument.is_open(at):
+            if walk is not None and in_session(instrument, at, self.sessions):
                 quotes.append(self._step(walk, at))
         return quotes
 

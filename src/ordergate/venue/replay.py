@@ -16,7 +16,8 @@ replay is made, so a bad file stops the server at start with the line at fault.
 
 Replaying keeps the file's pace at ``speed`` percent (100: real time, 200: twice as fast,
 0: no pauses), and stamps each quote with the time it is pushed: the market is live, the file
-gives its prices and rhythm. Quotes of an instrument whose session is closed are skipped.
+gives its prices and rhythm. Quotes of an instrument whose session is closed are skipped
+(none are when the sessions are ignored, ``sessions="ignore"``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ordergate.domain.errors import DomainError, InvalidInput
 from ordergate.domain.values import to_decimal
 from ordergate.venue.base import Quote
 from ordergate.venue.marketdata import MarketData
+from ordergate.venue.rules import SessionRule, in_session
 
 __all__ = ["BAR_COLUMNS", "QUOTE_COLUMNS", "CsvReplay", "Tick", "load_ticks"]
 
@@ -203,11 +205,19 @@ def load_ticks(path: Path) -> tuple[str, list[Tick]]:
 class CsvReplay:
     """Plays a CSV file of quotes or bars into the market (see the module docstring)."""
 
-    def __init__(self, path: Path, *, speed: int = 100, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        speed: int = 100,
+        clock: Clock | None = None,
+        sessions: SessionRule = "enforce",
+    ) -> None:
         if speed < 0:
             raise InvalidInput("replay speed must not be negative")
         self.path = path
         self.speed = speed
+        self.sessions: SessionRule = sessions
         self.clock: Clock = clock or SystemClock()
         self.kind, self.ticks = load_ticks(path)
 
@@ -223,7 +233,7 @@ class CsvReplay:
             previous = tick.at
             now = self.clock.now()
             instrument = market.instrument(tick.symbol)
-            if instrument is not None and not instrument.is_open(now):
+            if instrument is not None and not in_session(instrument, now, self.sessions):
                 skipped += 1
                 continue
             try:

@@ -142,8 +142,19 @@ class SimVenue:
     def _closed_now(self, symbol: str, at: datetime) -> bool:
         instrument = self._instruments.get(symbol)
         return self.config.rules(symbol).market_closed or (
-            instrument is not None and not instrument.is_open(at)
+            instrument is not None and not self.config.in_session(instrument, at)
         )
+
+    def is_open(self, instrument: Instrument, at: datetime) -> bool:
+        """Whether ``instrument`` trades at ``at``: within its sessions (or the venue ignores
+        them, ``config.sessions``) and not closed by the operator. What reads show as open."""
+        return not self.config.rules(instrument.symbol).market_closed and self.config.in_session(
+            instrument, at
+        )
+
+    def day_end(self, instrument: Instrument, at: datetime) -> datetime | None:
+        """When a day order in ``instrument`` placed at ``at`` expires (``VenueConfig.day_end``)."""
+        return self.config.day_end(instrument, at)
 
     def cancel_refusal(self, symbol: str, at: datetime) -> str | None:
         return MARKET_CLOSED if self._closed_now(symbol, at) else None

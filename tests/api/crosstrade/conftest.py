@@ -18,6 +18,7 @@ import uvicorn
 from ordergate.api.app import create_app
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.domain.clock import ManualClock
+from ordergate.domain.contracts import front_months
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.principal import Role
 from ordergate.settings import Settings
@@ -87,14 +88,11 @@ async def _seed(url: str) -> None:
 
         await upgrade(store.engine)
         async with store.transaction() as tx:
-            for instrument in (
-                mes(),
-                es("ES 09-26"),
-                es(),
-                es("ES 03-27"),
-                es("NQ 12-26"),
-                eurusd(),
-            ):
+            symbols = ["ES 09-26", "ES 12-26", "ES 03-27"]
+            # The live ES contracts too, whatever the day: the aliases (ES1!) resolve to them.
+            live = [m.symbol("ES") for m in front_months(datetime.now(UTC).date(), 2)]
+            symbols += [s for s in live if s not in symbols]
+            for instrument in (mes(), *(es(s) for s in symbols), es("NQ 12-26"), eurusd()):
                 await tx.accounts.add_instrument(instrument)
             await tx.commit()
     finally:
