@@ -22,14 +22,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
 
 from ordergate.api.bodies import parse_json
 from ordergate.api.deps import ContainerDep, UsersDep
+from ordergate.api.openapi import ErrorOut, decimal_schema, error_responses, given, when
 from ordergate.api.responses import JsonResponse
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import AuthError, InvalidInput, PermissionDenied
 from ordergate.domain.principal import Principal, Role
+from ordergate.venue.bars import MINUTES_PER_DAY
 from ordergate.venue.base import Quote
 from ordergate.venue.marketdata import MarketSnapshot
 
@@ -47,7 +49,27 @@ __all__ = [
 #: Quotes one request may push.
 MAX_QUOTES = 1000
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+#: What every admin request may answer besides its own errors: the caller's.
+_CALLER_ERRORS = error_responses(
+    {
+        401: (
+            "UNAUTHENTICATED",
+            "missing bearer token (Authorization: Bearer <token>)",
+            "No bearer token, or one that is unknown, revoked or of a disabled user",
+        ),
+        403: ("PERMISSION_DENIED", "user:demo is not an admin", "The token's user is no admin"),
+    }
+)
+#: Any other refusal (FastAPI would list a 422 that is never answered without it).
+_DEFAULT: dict[int | str, dict[str, Any]] = {
+    "default": {
+        "model": ErrorOut,
+        "description": "Any other refusal, in the default error form",
+        "content": {"application/json": {"example": {"error": "<CODE>", "message": "..."}}},
+    }
+}
+
+router = APIRouter(prefix="/admin", tags=["admin"], responses={**_CALLER_ERRORS, **_DEFAULT})
 _bearer = HTTPBearer(auto_error=False, description="An API token of a user with role admin.")
 
 
@@ -68,18 +90,27 @@ async def require_admin(
 AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
+#: A price or a size. The market checks it (INVALID_PRICE, INVALID_QUANTITY: positive, at
+#: most 10 integer digits and 8 places, on the instrument's tick); the schema documents that.
+_Positive = Annotated[Decimal, WithJsonSchema(decimal_schema(exclusive_minimum=0))]
+
+
 class QuoteIn(BaseModel):
     """A quote to push; prices and sizes are exact decimals (strings or JSON numbers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # A trade's size needs its price (the market checks: INVALID_INPUT).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=when("last_size", {"not": {"type": "null"}}, given("last")),
+    )
 
     symbol: str = Field(min_length=1, max_length=32)
-    bid: Decimal
-    ask: Decimal
-    bid_size: Decimal | None = None
-    ask_size: Decimal | None = None
-    last: Decimal | None = None
-    last_size: Decimal | None = None
+    bid: _Positive
+    ask: _Positive
+    bid_size: _Positive | None = None
+    ask_size: _Positive | None = None
+    last: _Positive | None = None
+    last_size: _Positive | None = None
 
     def quote(self, at: datetime) -> Quote:
         return Quote(
@@ -132,7 +163,17 @@ _BODY = {
     "required": True,
     "content": {
         "application/json": {
-            "schema": {"anyOf": [_QUOTE_SCHEMA, {"type": "array", "items": _QUOTE_SCHEMA}]}
+            "schema": {
+                "anyOf": [
+                    _QUOTE_SCHEMA,
+                    {
+                        "type": "array",
+                        "items": _QUOTE_SCHEMA,
+                        "minItems": 1,
+                        "maxItems": MAX_QUOTES,
+                    },
+                ]
+            }
         }
     },
 }
@@ -182,6 +223,16 @@ def _snapshot(snapshot: MarketSnapshot) -> dict[str, Any]:
     summary="Push quotes into the simulated market",
     response_model=list[SnapshotOut],
     openapi_extra={"requestBody": _BODY},
+    responses=error_responses(
+        {
+            400: (
+                "INVALID_PRICE",
+                "ask 1.0998 is below bid 1.1 for EURUSD",
+                "A malformed body, or a price or size the instrument refuses",
+            ),
+            404: ("INSTRUMENT_NOT_FOUND", "instrument XAUUSD not found", "An unknown symbol"),
+        }
+    ),
 )
 async def push_quotes(request: Request, admin: AdminDep, container: ContainerDep) -> JsonResponse:
     """Take one quote or a list of quotes, stamped now, all or none (a bad one changes
@@ -205,12 +256,38 @@ async def market(admin: AdminDep, container: ContainerDep) -> JsonResponse:
     return JsonResponse([_snapshot(s) for s in container.market.snapshots()])
 
 
-@router.get("/bars", summary="Bars of one instrument", response_model=BarsOut)
+#: The bar periods ``check_period`` takes: the minutes that divide a day.
+_PERIODS = [n for n in range(1, MINUTES_PER_DAY + 1) if MINUTES_PER_DAY % n == 0]
+
+
+@router.get(
+    "/bars",
+    summary="Bars of one instrument",
+    response_model=BarsOut,
+    responses=error_responses(
+        {
+            400: (
+                "INVALID_INPUT",
+                "bar period must divide 1440 minutes (1, 5, 15, 60...), got 7",
+                "A malformed parameter",
+            ),
+            404: ("INSTRUMENT_NOT_FOUND", "instrument XAUUSD not found", "An unknown symbol"),
+        }
+    ),
+)
 async def bars(
     admin: AdminDep,
     container: ContainerDep,
     symbol: Annotated[str, Query(min_length=1, max_length=32)],
-    period: Annotated[int, Query(ge=1, le=1440, description="Minutes; must divide 1440.")] = 1,
+    period: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MINUTES_PER_DAY,
+            description=f"Minutes; must divide {MINUTES_PER_DAY}.",
+            json_schema_extra={"enum": _PERIODS},
+        ),
+    ] = 1,
     start: Annotated[datetime | None, Query(description="UTC unless an offset is given.")] = None,
     end: Annotated[datetime | None, Query(description="Exclusive.")] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="The newest this many.")] = 500,

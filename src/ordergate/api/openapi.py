@@ -1,15 +1,147 @@
-"""OpenAPI helpers shared by the dialects' route documentation."""
+"""OpenAPI helpers shared by the dialects' and the admin API's documentation.
+
+The request schemas say what the validators take, so that a request that follows the
+document is never refused as malformed: exact decimals with their limits, strings that
+the models strip, names in any letter case, rules across fields (``given``, ``when``),
+query parameters read from the args model itself, and the default error form.
+"""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["query_parameters"]
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from ordergate.domain.values import MAX_INTEGER_DIGITS, SCALE
+
+__all__ = [
+    "SPACE",
+    "ErrorOut",
+    "TrimmedModel",
+    "absent",
+    "any_case",
+    "at_least_one",
+    "decimal_schema",
+    "error_responses",
+    "field_schema",
+    "given",
+    "query_parameters",
+    "query_parameters_of",
+    "trimmed",
+    "when",
+]
+
+#: Whitespace, for a pattern's character class: every character that Python (``str.strip``,
+#: ``str.split``), pydantic (Unicode White_Space) or ECMA-262 (``\s``) counts as one. Each
+#: reads ``\s`` its own way, so a schema spells the characters out.
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+#: A string the model strips must hold more than whitespace: the shortest rule, for length 1.
+_SOME_TEXT = f"[^{SPACE}]"
+#: ... and, to keep a longer minimum length exact, no whitespace around it.
+_TRIMMED = f"^[^{SPACE}](?:[\\s\\S]*[^{SPACE}])?$"
 
 
-def query_parameters(*params: tuple[str, str, str, bool]) -> dict[str, Any]:
-    """OpenAPI query parameters (name, description, JSON type, required) of a GET route that
-    reads its query string itself."""
+def trimmed(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (a property's, in place) for a model that strips whitespace from strings:
+    a string with a minimum length needs that much besides the whitespace around it."""
+    for sub in [schema, *schema.get("anyOf", [])]:
+        if sub.get("type") == "string" and sub.get("minLength", 0) > 0 and "pattern" not in sub:
+            sub["pattern"] = _SOME_TEXT if sub["minLength"] == 1 else _TRIMMED
+    return schema
+
+
+class TrimmedModel(BaseModel):
+    """Base of the request models that strip whitespace from their strings; their JSON
+    Schema says what that leaves a length limit meaning (``trimmed``). A subclass that
+    keeps its strings as they are (``str_strip_whitespace=False``) documents them as such."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        if cls.model_config.get("str_strip_whitespace"):
+            for prop in schema.get("properties", {}).values():
+                trimmed(prop)
+        return schema
+
+
+def decimal_schema(
+    *,
+    minimum: int | None = None,
+    exclusive_minimum: int | None = None,
+    maximum: int | None = None,
+) -> dict[str, Any]:
+    """An exact decimal as the server takes it: a JSON number, or a decimal string, of at
+    most ``MAX_INTEGER_DIGITS`` integer digits and ``SCALE`` decimal places, within the
+    bounds given (``exclusive_minimum=0``: positive). With a ``maximum`` only numbers are
+    documented (a pattern cannot bound a string's value)."""
+    limit = 10**MAX_INTEGER_DIGITS
+    number: dict[str, Any] = {"type": "number", "multipleOf": float(Decimal(1).scaleb(-SCALE))}
+    if exclusive_minimum is not None:
+        number["exclusiveMinimum"] = exclusive_minimum
+    elif minimum is not None:
+        number["minimum"] = minimum
+    else:
+        number["exclusiveMinimum"] = -limit
+    if maximum is not None:
+        return {**number, "maximum": maximum}
+    number["exclusiveMaximum"] = limit
+    lowest = exclusive_minimum if exclusive_minimum is not None else minimum
+    sign = "" if lowest is not None and lowest >= 0 else "-?"
+    nonzero = "(?=[^1-9]*[1-9])" if exclusive_minimum == 0 else ""
+    digits = f"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\\.[0-9]{{1,{SCALE}}})?"
+    string = {"type": "string", "pattern": f"^{sign}{nonzero}{digits}$"}
+    return {"anyOf": [number, string]}
+
+
+def any_case(*words: str) -> str:
+    """A pattern matching exactly one of ``words``, in any letter case."""
+    spelled = (
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+        for word in words
+    )
+    return f"^(?:{'|'.join(spelled)})$"
+
+
+def given(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A rule: field ``name`` is present and not null (and fits ``schema``)."""
+    return {"required": [name], "properties": {name: schema or {"not": {"type": "null"}}}}
+
+
+def absent(name: str) -> dict[str, Any]:
+    """A rule: field ``name`` is absent or null."""
+    return {"properties": {name: {"type": "null"}}}
+
+
+def at_least_one(*names: str) -> dict[str, Any]:
+    """A rule: at least one of the fields ``names`` is given (not null)."""
+    return {"anyOf": [given(name) for name in names]}
+
+
+def when(
+    name: str,
+    schema: dict[str, Any],
+    then: dict[str, Any],
+    otherwise: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A rule: if field ``name`` is present and fits ``schema``, ``then`` holds (else
+    ``otherwise``)."""
+    rule = {"if": {"required": [name], "properties": {name: schema}}, "then": then}
+    if otherwise is not None:
+        rule["else"] = otherwise
+    return rule
+
+
+def query_parameters(*params: tuple[str, str, dict[str, Any] | str, bool]) -> dict[str, Any]:
+    """OpenAPI query parameters (name, description, JSON Schema or JSON type, required) of a
+    GET route that reads its query string itself."""
     return {
         "parameters": [
             {
@@ -17,8 +149,55 @@ def query_parameters(*params: tuple[str, str, str, bool]) -> dict[str, Any]:
                 "in": "query",
                 "required": required,
                 "description": description,
-                "schema": {"type": kind},
+                "schema": {"type": kind} if isinstance(kind, str) else kind,
             }
             for name, description, kind, required in params
         ]
+    }
+
+
+def field_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """The JSON Schema of ``model``'s field ``name`` as a parameter's: without its title and
+    description, and without null (a parameter is left out, never null)."""
+    schema: dict[str, Any] = model.model_json_schema()["properties"][name]
+    schema = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    options = [o for o in schema.get("anyOf", []) if o != {"type": "null"}]
+    if "anyOf" in schema and len(options) == 1:
+        del schema["anyOf"]
+        schema = {**{k: v for k, v in options[0].items() if k != "description"}, **schema}
+    return schema
+
+
+def query_parameters_of(model: type[BaseModel], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The query parameters of a GET route whose query string ``model`` validates (without
+    the path parameters ``path``): each field's own schema, description and requiredness."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        if name in path:
+            continue
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            parameter["description"] = prop["description"]
+        parameters.append({**parameter, "schema": field_schema(model, name)})
+    return {"parameters": parameters}
+
+
+class ErrorOut(BaseModel):
+    """The error form outside the dialects' paths."""
+
+    error: str
+    message: str
+
+
+def error_responses(errors: dict[int, tuple[str, str, str]]) -> dict[int | str, dict[str, Any]]:
+    """Documented error answers in the default form, {status: (code, message, description)}."""
+    return {
+        status: {
+            "model": ErrorOut,
+            "description": description,
+            "content": {"application/json": {"example": {"error": code, "message": message}}},
+        }
+        for status, (code, message, description) in errors.items()
     }

@@ -11,6 +11,7 @@ from typing import NewType
 from ordergate.domain.errors import InvalidInput
 
 __all__ = [
+    "ORDER_ID_PATTERN",
     "Login",
     "OrderId",
     "Ticket",
@@ -25,7 +26,9 @@ Ticket = NewType("Ticket", int)
 Login = NewType("Login", int)
 UserId = NewType("UserId", int)
 
-_ORDER_ID = re.compile(r"[0-9a-f]{32}")
+#: What an order id looks like, as a JSON Schema (ECMA-262) and Python pattern alike.
+ORDER_ID_PATTERN = "^[0-9a-f]{32}$"
+_ORDER_ID = re.compile(ORDER_ID_PATTERN)
 
 
 class _RandomHex:

@@ -7,13 +7,13 @@ from decimal import Decimal, InvalidOperation
 
 from ordergate.domain.errors import InvalidInput, InvalidPrice, InvalidQuantity
 
-__all__ = ["SCALE", "Money", "Price", "Quantity", "shown", "to_decimal"]
+__all__ = ["MAX_INTEGER_DIGITS", "SCALE", "Money", "Price", "Quantity", "shown", "to_decimal"]
 
 #: Decimal places every stored number keeps; storage uses integers of 10**-SCALE.
 SCALE = 8
 _QUANTUM = Decimal(1).scaleb(-SCALE)
 #: Stored numbers are 64-bit integers of 10**-SCALE units, so at most 10 integer digits.
-_MAX_DIGITS = 10
+MAX_INTEGER_DIGITS = 10
 
 
 def to_decimal(raw: object, what: str = "value") -> Decimal:
@@ -26,8 +26,8 @@ def to_decimal(raw: object, what: str = "value") -> Decimal:
         raise InvalidInput(f"{what} is not a number: {raw!r}") from None
     if not value.is_finite():
         raise InvalidInput(f"{what} must be finite")
-    if value.adjusted() >= _MAX_DIGITS:
-        raise InvalidInput(f"{what} is too large (at most {_MAX_DIGITS} integer digits)")
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidInput(f"{what} is too large (at most {MAX_INTEGER_DIGITS} integer digits)")
     if value != value.quantize(_QUANTUM, rounding="ROUND_DOWN"):
         raise InvalidInput(f"{what} has more than {SCALE} decimal places")
     return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -138,3 +139,52 @@ async def test_ignored_sessions_take_orders_cancels_and_fills_after_the_close(
     ct.container.market.push(Quote(SYMBOL, D("69.40"), D("69.45"), ct.clock.now()))
     await ct.container.engine.settle()
     assert await order_state(ct, str(placed.json()["orderId"])) == "Filled"
+
+
+async def test_ignored_sessions_let_a_day_order_last_until_midnight_utc(ignored: Server) -> None:
+    ct = ignored
+    await resting_after_the_close(ct)
+    response = await ct.client.post(
+        f"{ORDERS}/place",
+        headers=ct.auth(),
+        json={
+            "instrument": SYMBOL,
+            "action": "BUY",
+            "quantity": 1,
+            "orderType": "LIMIT",
+            "limitPrice": "69.50",
+            "timeInForce": "DAY",
+        },
+    )
+    assert response.status_code == 200, response.text
+    await ct.container.engine.settle()
+    order = ct.container.engine.state.order(str(response.json()["orderId"]))
+    assert order is not None
+    now = ct.clock.now()
+    assert order.expires_at == datetime.combine(
+        now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo
+    )
+
+
+async def market_reads(ct: Server) -> tuple[dict[str, Any], bool]:
+    """GET /market/info and the quote's isMarketOpen, two hours on: past the close."""
+    await ct.advance(2 * 3600)
+    params, headers = {"instrument": SYMBOL}, ct.auth()
+    info = (await ct.client.get("/v1/api/market/info", params=params, headers=headers)).json()
+    quote = (await ct.client.get("/v1/api/market/quote", params=params, headers=headers)).json()
+    assert len(info["sessions"]) == 1  # the hours stay listed either way
+    return info, bool(quote["isMarketOpen"])
+
+
+async def test_enforced_sessions_read_closed_after_the_close(enforced: Server) -> None:
+    info, quoted_open = await market_reads(enforced)
+    assert info["status"] == {"isOpen": False, "state": "Closed"}
+    assert info["session"]["action"] == "Until Open"
+    assert quoted_open is False
+
+
+async def test_ignored_sessions_read_open_around_the_clock(ignored: Server) -> None:
+    info, quoted_open = await market_reads(ignored)
+    assert info["status"] == {"isOpen": True, "state": "Open"}
+    assert info["session"]["action"] == "Always Open"
+    assert quoted_open is True

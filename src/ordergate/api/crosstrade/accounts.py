@@ -12,13 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
-from ordergate.api.crosstrade.docs import reply, responses
-from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
+from ordergate.api.crosstrade.docs import AccountPath, reply, responses
+from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.positions import position_out, visible_accounts
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
 from ordergate.domain.accounts import Account
@@ -45,8 +44,6 @@ DENOMINATION = {
     "NOK": "NorwegianKrone",
     "DKK": "DanishKrone",
 }
-
-AccountField = Field(min_length=1, max_length=64, description="Name of the account in NT8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +121,7 @@ async def list_accounts(ctx: Ctx, args: NoArgs) -> dict[str, Any]:
 
 
 class AccountArgs(Args):
-    account: str = AccountField
+    account: AccountName
 
 
 @operation("GetAccount", AccountArgs)
@@ -278,7 +275,7 @@ async def snapshot_route(request: Request, ctx: CallerDep) -> Response:
     summary="One account",
     responses=responses({**_ACCOUNT, "success": True}, 400, 401, 404, 429),
 )
-async def get_account_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def get_account_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetAccount", query_args(request, AccountArgs, account=account)))
 
 
@@ -323,5 +320,5 @@ async def get_account_route(account: str, request: Request, ctx: CallerDep) -> R
         429,
     ),
 )
-async def watermarks_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def watermarks_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetWatermarks", query_args(request, AccountArgs, account=account)))

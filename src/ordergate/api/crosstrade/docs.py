@@ -1,43 +1,65 @@
 """OpenAPI documentation of the CrossTrade routes, and how a route sends its answer.
 
-Every route documents its request body (the args model without path parameters, with an
-example), its 200 with an example, and the dialect's error answers; ``reply`` renders an
-operation's body so that Decimals stay exact JSON numbers.
+Every route documents its parameters and request body as the args model validates them (the
+body without the path parameters, with an example), its 200 with an example, and the
+dialect's error answers; ``reply`` renders an operation's body so that Decimals stay exact
+JSON numbers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
+from pydantic import TypeAdapter
 from starlette.responses import Response
 
-from ordergate.api.crosstrade.ops import Args
+from ordergate.api.crosstrade.ops import AccountName, Args, OrderIdText
 from ordergate.api.crosstrade.wire import CrossTradeJson
-from ordergate.api.openapi import query_parameters
+from ordergate.api.openapi import query_parameters, query_parameters_of, trimmed
 
 __all__ = [
     "ACCOUNT_ERRORS",
     "ERRORS",
+    "AccountPath",
+    "OrderIdPath",
     "example",
+    "path_parameter",
     "query_parameters",
+    "query_parameters_of",
     "reply",
     "request_body",
     "responses",
 ]
 
 
+def path_parameter(kind: Any) -> Any:
+    """A string path parameter documented as the args models validate it (``kind``: the
+    annotated type of their field); the args model still does the validating."""
+    schema = trimmed(TypeAdapter(kind).json_schema())
+    return Path(description=schema.pop("description", None), json_schema_extra=schema)
+
+
+AccountPath = Annotated[str, path_parameter(AccountName)]
+OrderIdPath = Annotated[str, path_parameter(OrderIdText)]
+
+
 def request_body(
     model: type[Args], example: dict[str, Any], path: tuple[str, ...] = ("account",)
 ) -> dict[str, Any]:
     """The OpenAPI request body of a POST route: the args model without its path
-    parameters, and an example."""
+    parameters, and an example. A body with required fields (or a rule that needs one) is
+    itself required; an empty one reads as ``{}``."""
     schema = model.model_json_schema()
     for name in path:
         schema.get("properties", {}).pop(name, None)
         if name in schema.get("required", []):
             schema["required"].remove(name)
     return {
-        "requestBody": {"content": {"application/json": {"schema": schema, "example": example}}}
+        "requestBody": {
+            "required": bool(schema.get("required") or schema.get("anyOf")),
+            "content": {"application/json": {"schema": schema, "example": example}},
+        }
     }
 
 

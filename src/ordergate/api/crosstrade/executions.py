@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
-from ordergate.api.crosstrade.docs import query_parameters, reply, responses
-from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
+from ordergate.api.crosstrade.docs import AccountPath, query_parameters_of, reply, responses
+from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import ACTION_OUT, epoch_ms, iso, num
 from ordergate.domain.errors import NotFound
@@ -27,8 +27,6 @@ router = APIRouter(tags=["executions"])
 #: The most executions one answer carries (900 s of a busy account stays far below it).
 MAX_EXECUTIONS = 5000
 _ID_MAX = 2**63 - 1
-
-AccountField = Field(min_length=1, max_length=64, description="Name of the account in NT8")
 
 
 def execution_out(execution: Execution, account: str) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def execution_out(execution: Execution, account: str) -> dict[str, Any]:
 
 
 class ExecutionsArgs(Args):
-    account: str = AccountField
+    account: AccountName
     lookbackTime: int = Field(
         default=320, ge=1, le=900, description="Seconds back from now (default 320, max 900)"
     )
@@ -69,7 +67,7 @@ async def get_executions(ctx: Ctx, args: ExecutionsArgs) -> dict[str, Any]:
 
 
 class ExecutionArgs(Args):
-    account: str = AccountField
+    account: AccountName
     executionId: int = Field(ge=1, le=_ID_MAX, description="The execution's id")
 
 
@@ -109,12 +107,10 @@ _EXECUTION = {
         "they were recorded, "
         f"at most {MAX_EXECUTIONS}. id is the execution's id for GET …/executions/{{id}}."
     ),
-    openapi_extra=query_parameters(
-        ("lookbackTime", "Seconds back from now (default 320, at most 900)", "integer", False)
-    ),
+    openapi_extra=query_parameters_of(ExecutionsArgs, ("account",)),
     responses=responses({"executions": [_EXECUTION], "success": True}, 400, 401, 404, 429),
 )
-async def executions_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def executions_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(
         await run(ctx, "GetExecutions", query_args(request, ExecutionsArgs, account=account))
     )
@@ -127,7 +123,10 @@ async def executions_route(account: str, request: Request, ctx: CallerDep) -> Re
     responses=responses({**_EXECUTION, "success": True}, 400, 401, 404, 429),
 )
 async def execution_route(
-    account: str, executionId: str, request: Request, ctx: CallerDep
+    account: AccountPath,
+    executionId: Annotated[int, Path(ge=1, le=_ID_MAX, description="The execution's id")],
+    request: Request,
+    ctx: CallerDep,
 ) -> Response:
     args = query_args(request, ExecutionArgs, account=account, executionId=executionId)
     return reply(await run(ctx, "GetExecution", args))

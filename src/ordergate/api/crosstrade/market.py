@@ -7,19 +7,21 @@ for the day's open/high/low, the quote's mid stands in for it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, cast
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import ConfigDict, Field, JsonValue
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
-from ordergate.api.crosstrade.docs import query_parameters, reply, request_body, responses
+from ordergate.api.crosstrade.docs import query_parameters_of, reply, request_body, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
+from ordergate.api.openapi import SPACE, any_case, when
 from ordergate.domain.errors import InstrumentNotFound, InvalidInput
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.venue.bars import MINUTES_PER_DAY
@@ -37,7 +39,15 @@ _ERRORS: Final = (400, 401, 404, 429)
 _PERIOD_MINUTES: Final = {"minute": 1, "hour": 60, "day": MINUTES_PER_DAY}
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-Instruments = Field(min_length=1, max_length=MAX_QUOTES * 33, examples=["ES 12-26"])
+#: One name of a list: up to 32 characters, no comma, plain spaces around it.
+_NAME = f" *[^,{SPACE}](?:[^,]{{0,30}}[^,{SPACE}])? *"
+Instruments = Field(
+    min_length=1,
+    max_length=MAX_QUOTES * 33,
+    examples=["ES 12-26"],
+    description=f"NT8 name or alias; a comma-separated list of up to {MAX_QUOTES} for several",
+    json_schema_extra={"pattern": f"^{_NAME}(?:,{_NAME}){{0,{MAX_QUOTES - 1}}}$"},
+)
 
 
 async def _instrument(ctx: Ctx, raw: str) -> Instrument:
@@ -49,9 +59,9 @@ async def _instrument(ctx: Ctx, raw: str) -> Instrument:
 
 
 def _is_open(ctx: Ctx, instrument: Instrument, now: datetime) -> bool:
-    """Within a session, and not closed by the venue's operator."""
-    refusal = ctx.container.venue.submission_refusal(instrument.symbol, now)
-    return instrument.is_open(now) and refusal is None
+    """Within a session (always, when the venue ignores them), and not closed by the
+    venue's operator."""
+    return ctx.container.venue.is_open(instrument, now)
 
 
 # -- quote -----------------------------------------------------------------------------------
@@ -125,7 +135,9 @@ async def get_quote(ctx: Ctx, args: QuoteArgs) -> dict[str, Any]:
 
 
 class InfoArgs(Args):
-    instrument: str = Field(min_length=1, max_length=32, examples=["ES 12-26"])
+    instrument: str = Field(
+        min_length=1, max_length=32, examples=["ES 12-26"], description="NT8 name or alias"
+    )
 
 
 def _window(session: TradingSession, day: date) -> tuple[datetime, datetime]:
@@ -196,7 +208,9 @@ async def get_market_info(ctx: Ctx, args: InfoArgs) -> dict[str, Any]:
     instrument = await _instrument(ctx, args.instrument)
     now = ctx.container.clock.now().astimezone(UTC)
     is_open = _is_open(ctx, instrument, now)
-    session, upcoming = _sessions(instrument, now)
+    # A venue that ignores trading hours trades around the clock; the sessions stay listed.
+    ignored = ctx.container.venue.config.sessions == "ignore"
+    session, upcoming = _sessions(replace(instrument, sessions=()) if ignored else instrument, now)
     return {
         "timestamp": iso(now),
         "instrument": instrument.symbol,
@@ -231,9 +245,35 @@ async def get_market_info(ctx: Ctx, args: InfoArgs) -> dict[str, Any]:
 # -- bars ------------------------------------------------------------------------------------
 
 
+def _periods(unit: int) -> list[int]:
+    """The periods of ``unit``-minute bars that divide a day."""
+    return [n for n in range(1, MINUTES_PER_DAY // unit + 1) if MINUTES_PER_DAY % (unit * n) == 0]
+
+
+def _period_rules() -> list[JsonValue]:
+    """The periods each periodType takes (``_period_minutes``' check), as schema rules; the
+    default periodType is minute."""
+
+    def periods(unit: int) -> dict[str, Any]:
+        return {"properties": {"period": {"enum": _periods(unit)}}}
+
+    rules: list[JsonValue] = [
+        when("periodType", {"pattern": any_case(name)}, periods(unit))
+        for name, unit in _PERIOD_MINUTES.items()
+    ]
+    return [*rules, {"if": {"not": {"required": ["periodType"]}}, "then": periods(1)}]
+
+
 class BarsArgs(Args):
+    # "from must be before to" compares two fields (or from and now): no schema says it.
+    model_config = ConfigDict(json_schema_extra={"allOf": _period_rules()})
+
     instrument: str = Field(min_length=1, max_length=32, examples=["ES 12-26"])
-    periodType: str = Field(default="minute", description="minute, hour or day")
+    periodType: str = Field(
+        default="minute",
+        description="minute, hour or day",
+        json_schema_extra={"pattern": any_case(*_PERIOD_MINUTES)},
+    )
     period: int = Field(default=1, ge=1, le=MINUTES_PER_DAY, description="Bars of N periods")
     daysBack: int = Field(default=1, ge=1, le=3660, description="History when from is absent")
     from_: datetime | None = Field(default=None, alias="from", description="Start (UTC)")
@@ -369,9 +409,7 @@ _QUOTE_EXAMPLE: dict[str, Any] = {
         "source prints no trades. epoch is in seconds. An instrument not quoted yet has "
         "null prices."
     ),
-    openapi_extra=query_parameters(
-        ("instrument", "NT8 name or alias; a comma-separated list for several", "string", True)
-    ),
+    openapi_extra=query_parameters_of(QuoteArgs),
     responses=responses(_QUOTE_EXAMPLE, *_ERRORS),
 )
 async def quote_route(request: Request, ctx: CallerDep) -> Response:
@@ -387,7 +425,7 @@ async def quote_route(request: Request, ctx: CallerDep) -> Response:
         "the weekly sessions (UTC; none means around the clock), and the bounds an order must "
         "keep: tick size, lot min/max/step."
     ),
-    openapi_extra=query_parameters(("instrument", "NT8 name or alias", "string", True)),
+    openapi_extra=query_parameters_of(InfoArgs),
     responses=responses(_INFO_EXAMPLE, *_ERRORS),
 )
 async def info_route(request: Request, ctx: CallerDep) -> Response:

@@ -6,23 +6,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.requests import Request
 
 from ordergate.api.bodies import body_model, invalid, validate
 from ordergate.api.crosstrade.instruments import resolve_instrument
+from ordergate.api.openapi import TrimmedModel, decimal_schema
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import InstrumentNotFound
+from ordergate.domain.ids import ORDER_ID_PATTERN
 from ordergate.domain.principal import Principal
 from ordergate.engine.engine import OrderEngine
 
 __all__ = [
     "OPERATIONS",
+    "AccountName",
     "Args",
     "Ctx",
     "Operation",
+    "OrderIdText",
+    "PositiveDecimal",
     "body_args",
     "invalid",
     "operation",
@@ -34,11 +40,29 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 
-class Args(BaseModel):
+class Args(TrimmedModel):
     """Base of every operation's arguments. Unknown fields are refused: a misspelt
     ``instrument`` must not turn a one-instrument cancel into a whole-account cancel."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+#: An account as the operations take it (the path parameter of most routes).
+AccountName = Annotated[
+    str, Field(min_length=1, max_length=64, description="Name of the account in NT8")
+]
+#: An order's id. ``parse_order_id`` checks it (INVALID_INPUT, over REST and WebSocket alike);
+#: the pattern documents that check.
+OrderIdText = Annotated[
+    str,
+    Field(
+        description="The order's id (32 lower-case hex)",
+        json_schema_extra={"pattern": ORDER_ID_PATTERN},
+    ),
+]
+#: A quantity or a price. The domain checks it (INVALID_QUANTITY, INVALID_PRICE: positive, at
+#: most 10 integer digits and 8 places); the schema documents that check.
+PositiveDecimal = Annotated[Decimal, WithJsonSchema(decimal_schema(exclusive_minimum=0))]
 
 
 @dataclass(frozen=True, slots=True)

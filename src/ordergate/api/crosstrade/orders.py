@@ -3,34 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
-from ordergate.api.crosstrade.docs import ACCOUNT_ERRORS, reply, request_body, responses
-from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
+from ordergate.api.crosstrade.docs import (
+    ACCOUNT_ERRORS,
+    AccountPath,
+    OrderIdPath,
+    reply,
+    request_body,
+    responses,
+)
+from ordergate.api.crosstrade.ops import (
+    AccountName,
+    Args,
+    Ctx,
+    OrderIdText,
+    PositiveDecimal,
+    body_args,
+    operation,
+    query_args,
+    run,
+)
 from ordergate.api.crosstrade.views import order_out
-from ordergate.api.crosstrade.wire import parse_action, parse_order_type, parse_tif
+from ordergate.api.crosstrade.wire import (
+    ACTION_PATTERN,
+    order_type_pattern,
+    parse_action,
+    parse_order_type,
+    parse_tif,
+    tif_pattern,
+)
+from ordergate.api.openapi import absent, given, when
 from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
 from ordergate.domain.errors import InvalidInput
 from ordergate.domain.ids import parse_order_id
-from ordergate.domain.orders import OrderType
+from ordergate.domain.orders import OrderType, TimeInForce
 from ordergate.engine import queries
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["orders"])
 
-Account = Field(min_length=1, max_length=64, description="Name of the account in NT8")
-
 
 class CancelOrdersArgs(Args):
-    account: str = Account
+    account: AccountName
     instrument: str | None = Field(
         default=None, min_length=1, max_length=32, description="Only this instrument's orders"
     )
@@ -46,8 +68,8 @@ async def cancel_orders(ctx: Ctx, args: CancelOrdersArgs) -> dict[str, Any]:
 
 
 class OrderArgs(Args):
-    account: str = Account
-    orderId: str = Field(description="The order's id (32 lower-case hex)")
+    account: AccountName
+    orderId: OrderIdText
 
 
 @operation("Cancel", OrderArgs)
@@ -58,18 +80,57 @@ async def cancel_order(ctx: Ctx, args: OrderArgs) -> dict[str, Any]:
     return {"orderId": order.id, "success": True}
 
 
+_LIMITED = order_type_pattern(OrderType.LIMIT, OrderType.STOP_LIMIT)
+_STOPPED = order_type_pattern(OrderType.STOP, OrderType.STOP_LIMIT)
+_GTD = tif_pattern(TimeInForce.GTD)
+
+
 class PlaceArgs(Args):
-    account: str = Account
+    # What the order's type and time in force need, as the domain checks them: a limit
+    # price for a limit, a stop price for a stop, gtdTime for (and only for) a Gtd order,
+    # which a market order cannot be.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                when("orderType", {"pattern": _LIMITED}, given("limitPrice")),
+                when("orderType", {"pattern": _STOPPED}, given("stopPrice")),
+                when(
+                    "orderType",
+                    {"pattern": order_type_pattern(OrderType.MARKET)},
+                    {"properties": {"timeInForce": {"not": {"pattern": _GTD}}}},
+                ),
+                when("timeInForce", {"pattern": _GTD}, given("gtdTime"), absent("gtdTime")),
+            ]
+        }
+    )
+
+    account: AccountName
     instrument: str = Field(min_length=1, max_length=32, examples=["ES 12-26"])
-    action: str = Field(examples=["Buy"], description="Buy or Sell (any case)")
-    quantity: Decimal = Field(examples=[1])
-    orderType: str = Field(examples=["Limit"], description="Market, Limit, StopMarket, StopLimit")
-    timeInForce: str = Field(examples=["Gtc"], description="Day, Gtc or Gtd")
-    limitPrice: Decimal | None = None
-    stopPrice: Decimal | None = None
+    action: str = Field(
+        examples=["Buy"],
+        description="Buy or Sell (any case)",
+        json_schema_extra={"pattern": ACTION_PATTERN},
+    )
+    quantity: PositiveDecimal = Field(examples=[1])
+    orderType: str = Field(
+        examples=["Limit"],
+        description="Market, Limit, StopMarket, StopLimit",
+        json_schema_extra={"pattern": order_type_pattern()},
+    )
+    timeInForce: str = Field(
+        examples=["Gtc"],
+        description="Day, Gtc or Gtd",
+        json_schema_extra={"pattern": tif_pattern()},
+    )
+    limitPrice: PositiveDecimal | None = None
+    stopPrice: PositiveDecimal | None = None
     ocoId: str | None = Field(default=None, max_length=64)
     strategy: str | None = Field(default=None, max_length=64, description="A tag of yours")
-    gtdTime: str | None = Field(default=None, description="Expiry of a Gtd order (ISO 8601)")
+    gtdTime: str | None = Field(
+        default=None,
+        description="Expiry of a Gtd order (ISO 8601, with its time zone), in the future",
+        json_schema_extra={"format": "date-time"},
+    )
 
 
 async def place_command(ctx: Ctx, args: PlaceArgs) -> PlaceOrder:
@@ -105,7 +166,7 @@ async def place_order(ctx: Ctx, args: PlaceArgs) -> dict[str, Any]:
 
 
 class AccountArgs(Args):
-    account: str = Account
+    account: AccountName
 
 
 @operation("GetOrders", AccountArgs)
@@ -163,7 +224,7 @@ _CANCEL_EXAMPLE = {
     openapi_extra=request_body(CancelOrdersArgs, {"instrument": "ES 12-26"}),
     responses=responses(_CANCEL_EXAMPLE, *ACCOUNT_ERRORS),
 )
-async def cancel_orders_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def cancel_orders_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(
         await run(ctx, "CancelOrders", await body_args(request, CancelOrdersArgs, account=account))
     )
@@ -177,8 +238,8 @@ async def cancel_orders_route(account: str, request: Request, ctx: CallerDep) ->
     responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
 async def cancel_order_route(
-    account: str,
-    orderId: str,
+    account: AccountPath,
+    orderId: OrderIdPath,
     request: Request,
     ctx: CallerDep,
 ) -> Response:
@@ -206,7 +267,7 @@ async def cancel_order_route(
     ),
     responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
-async def place_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def place_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "PlaceOrder", await body_args(request, PlaceArgs, account=account)))
 
 
@@ -216,7 +277,7 @@ async def place_route(account: str, request: Request, ctx: CallerDep) -> Respons
     description="Every order of the account that is not yet filled, cancelled or rejected.",
     responses=responses({"orders": [_ORDER], "success": True}, *ACCOUNT_ERRORS),
 )
-async def list_orders_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def list_orders_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetOrders", query_args(request, AccountArgs, account=account)))
 
 
@@ -227,8 +288,8 @@ async def list_orders_route(account: str, request: Request, ctx: CallerDep) -> R
     responses=responses({**_ORDER, "success": True}, *ACCOUNT_ERRORS),
 )
 async def get_order_route(
-    account: str,
-    orderId: str,
+    account: AccountPath,
+    orderId: OrderIdPath,
     request: Request,
     ctx: CallerDep,
 ) -> Response:

@@ -6,29 +6,49 @@ Replace, flat-place and cancel-and-bracket wait for the venue between their step
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Final
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
-from ordergate.api.crosstrade.docs import query_parameters, reply, request_body, responses
-from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
+from ordergate.api.crosstrade.docs import (
+    AccountPath,
+    OrderIdPath,
+    query_parameters_of,
+    reply,
+    request_body,
+    responses,
+)
+from ordergate.api.crosstrade.ops import (
+    AccountName,
+    Args,
+    Ctx,
+    OrderIdText,
+    PositiveDecimal,
+    body_args,
+    operation,
+    query_args,
+    run,
+)
 from ordergate.api.crosstrade.orders import PlaceArgs, place_command
 from ordergate.api.crosstrade.wire import (
     ACTION_OUT,
+    ACTION_PATTERN,
     ORDER_STATE,
     epoch_ms,
     iso,
     num,
     parse_action,
     parse_tif,
+    tif_pattern,
 )
+from ordergate.api.openapi import at_least_one
 from ordergate.domain.commands import ChangeOrder
 from ordergate.domain.ids import parse_order_id
+from ordergate.domain.orders import TimeInForce
 from ordergate.engine import queries
 from ordergate.engine.brackets import Bracket, cancel_and_bracket, flat_place, replace_order
 from ordergate.engine.ports import FillRecord, StateChange
@@ -40,8 +60,6 @@ router = APIRouter(tags=["orders"])
 #: The lifecycle's hard ceiling on entries (CrossTrade's): a larger ``limit`` is capped.
 MAX_LIFECYCLE_LIMIT: Final = 2000
 
-Account = Field(min_length=1, max_length=64, description="Name of the account in NT8")
-OrderIdField = Field(description="The order's id (32 lower-case hex)")
 _ID = "adb3868865de4b59b0e147b8300e4a29"
 _ORDER_PATH = ("account", "orderId")
 _ERRORS = (400, 401, 404, 429)
@@ -52,8 +70,8 @@ _NEW_ID = "2141df9fc0254ba9b34c8a5e38722249"
 
 
 class LifecycleArgs(Args):
-    account: str = Account
-    orderId: str = OrderIdField
+    account: AccountName
+    orderId: OrderIdText
     includeFills: bool = Field(default=True, description="Merge the order's fills in")
     limit: int = Field(
         default=200,
@@ -114,11 +132,13 @@ async def get_lifecycle(ctx: Ctx, args: LifecycleArgs) -> dict[str, Any]:
 
 
 class ChangeArgs(Args):
-    account: str = Account
-    orderId: str = OrderIdField
-    quantity: Decimal | None = Field(default=None, description="New total quantity")
-    limitPrice: Decimal | None = Field(default=None, description="New limit price")
-    stopPrice: Decimal | None = Field(default=None, description="New stop price")
+    model_config = ConfigDict(json_schema_extra=at_least_one("quantity", "limitPrice", "stopPrice"))
+
+    account: AccountName
+    orderId: OrderIdText
+    quantity: PositiveDecimal | None = Field(default=None, description="New total quantity")
+    limitPrice: PositiveDecimal | None = Field(default=None, description="New limit price")
+    stopPrice: PositiveDecimal | None = Field(default=None, description="New stop price")
 
 
 @operation("ChangeOrder", ChangeArgs)
@@ -140,7 +160,7 @@ async def change_order(ctx: Ctx, args: ChangeArgs) -> dict[str, Any]:
 
 
 class ReplaceArgs(PlaceArgs):
-    orderId: str = OrderIdField
+    orderId: OrderIdText
 
 
 @operation("ReplaceOrder", ReplaceArgs)
@@ -161,15 +181,27 @@ async def flat_place_order(ctx: Ctx, args: PlaceArgs) -> dict[str, Any]:
 
 
 class BracketArgs(Args):
-    account: str = Account
+    model_config = ConfigDict(json_schema_extra=at_least_one("takeProfit", "stopLoss"))
+
+    account: AccountName
     instrument: str = Field(min_length=1, max_length=32, examples=["ES 12-26"])
     action: str = Field(
-        examples=["Buy"], description="Side of the position protected: Buy for a long"
+        examples=["Buy"],
+        description="Side of the position protected: Buy for a long",
+        json_schema_extra={"pattern": ACTION_PATTERN},
     )
-    quantity: Decimal = Field(examples=[1], description="Clamped to the position's size")
-    takeProfit: Decimal | None = Field(default=None, description="Price of the take-profit limit")
-    stopLoss: Decimal | None = Field(default=None, description="Price of the stop-loss stop")
-    timeInForce: str = Field(default="Gtc", description="Day, Gtc (default)")
+    quantity: PositiveDecimal = Field(examples=[1], description="Clamped to the position's size")
+    takeProfit: PositiveDecimal | None = Field(
+        default=None, description="Price of the take-profit limit"
+    )
+    stopLoss: PositiveDecimal | None = Field(
+        default=None, description="Price of the stop-loss stop"
+    )
+    timeInForce: str = Field(
+        default="Gtc",
+        description="Day, Gtc (default)",
+        json_schema_extra={"pattern": tif_pattern(TimeInForce.DAY, TimeInForce.GTC)},
+    )
     ocoId: str | None = Field(default=None, max_length=64, description="Default: a new one")
     strategy: str | None = Field(default=None, max_length=64, description="A tag of yours")
 
@@ -213,10 +245,7 @@ async def bracket(ctx: Ctx, args: BracketArgs) -> dict[str, Any]:
         "the transition it caused. Oldest first, at most limit entries (default 200, capped "
         f"at {MAX_LIFECYCLE_LIMIT}); truncated says whether more exist."
     ),
-    openapi_extra=query_parameters(
-        ("includeFills", "Merge the fills in (default true)", "boolean", False),
-        ("limit", f"Most entries (200; capped at {MAX_LIFECYCLE_LIMIT})", "integer", False),
-    ),
+    openapi_extra=query_parameters_of(LifecycleArgs, _ORDER_PATH),
     responses=responses(
         {
             "account": "Sim101",
@@ -260,7 +289,9 @@ async def bracket(ctx: Ctx, args: BracketArgs) -> dict[str, Any]:
         *_ERRORS,
     ),
 )
-async def lifecycle_route(account: str, orderId: str, request: Request, ctx: CallerDep) -> Response:
+async def lifecycle_route(
+    account: AccountPath, orderId: OrderIdPath, request: Request, ctx: CallerDep
+) -> Response:
     args = query_args(request, LifecycleArgs, account=account, orderId=orderId)
     return reply(await run(ctx, "GetLifecycle", args))
 
@@ -276,7 +307,9 @@ async def lifecycle_route(account: str, orderId: str, request: Request, ctx: Cal
     openapi_extra=request_body(ChangeArgs, {"limitPrice": 5985.5}, _ORDER_PATH),
     responses=responses({"orderId": _ID, "success": True}, *_ERRORS),
 )
-async def change_route(account: str, orderId: str, request: Request, ctx: CallerDep) -> Response:
+async def change_route(
+    account: AccountPath, orderId: OrderIdPath, request: Request, ctx: CallerDep
+) -> Response:
     args = await body_args(request, ChangeArgs, account=account, orderId=orderId)
     return reply(await run(ctx, "ChangeOrder", args))
 
@@ -304,7 +337,9 @@ _PLACE_EXAMPLE = {
     openapi_extra=request_body(ReplaceArgs, _PLACE_EXAMPLE, _ORDER_PATH),
     responses=responses({"orderId": _NEW_ID, "replacedOrderId": _ID, "success": True}, *_ERRORS),
 )
-async def replace_route(account: str, orderId: str, request: Request, ctx: CallerDep) -> Response:
+async def replace_route(
+    account: AccountPath, orderId: OrderIdPath, request: Request, ctx: CallerDep
+) -> Response:
     args = await body_args(request, ReplaceArgs, account=account, orderId=orderId)
     return reply(await run(ctx, "ReplaceOrder", args))
 
@@ -320,7 +355,7 @@ async def replace_route(account: str, orderId: str, request: Request, ctx: Calle
     openapi_extra=request_body(PlaceArgs, {**_PLACE_EXAMPLE, "orderType": "Market"}),
     responses=responses({"orderId": _ID, "success": True}, *_ERRORS),
 )
-async def flat_place_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def flat_place_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, PlaceArgs, account=account)
     return reply(await run(ctx, "FlatPlaceOrder", args))
 
@@ -361,6 +396,6 @@ async def flat_place_route(account: str, request: Request, ctx: CallerDep) -> Re
         *_ERRORS,
     ),
 )
-async def bracket_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def bracket_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, BracketArgs, account=account)
     return reply(await run(ctx, "CancelAndBracket", args))

@@ -9,26 +9,38 @@ that left it resting answers 409 ``success: false`` with the order listed, never
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     ACCOUNT_ERRORS,
+    AccountPath,
     example,
     query_parameters,
+    query_parameters_of,
     reply,
     request_body,
     responses,
 )
 from ordergate.api.crosstrade.errors import render_domain
-from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
+from ordergate.api.crosstrade.ops import (
+    AccountName,
+    Args,
+    Ctx,
+    PositiveDecimal,
+    body_args,
+    operation,
+    query_args,
+    run,
+)
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import CrossTradeJson, num
+from ordergate.api.openapi import any_case, decimal_schema, given
 from ordergate.domain.accounts import Account
 from ordergate.domain.errors import DomainError
 from ordergate.domain.orders import Side
@@ -59,10 +71,16 @@ router = APIRouter(tags=["positions"])
 
 MARKET_POSITION = {Side.BUY: "Long", Side.SELL: "Short", None: "Flat"}
 _SIDES = {"long": Side.BUY, "short": Side.SELL}
+#: The marketPosition names ``_side`` takes, as a pattern (any case).
+_SIDE_PATTERN = any_case(*_SIDES)
 
-AccountField = Field(min_length=1, max_length=64, description="Name of the account in NT8")
+#: A part of a whole, in (0, 1].
+Fraction = Annotated[Decimal, WithJsonSchema(decimal_schema(exclusive_minimum=0, maximum=1))]
 Instrument = Field(
-    min_length=1, max_length=32, description="NT8 name or alias", examples=["ES 12-26"]
+    min_length=1,
+    max_length=32,
+    description="NT8 name or alias (ES 12-26, ES, ES1!, ESZ26)",
+    examples=["ES 12-26"],
 )
 
 
@@ -91,7 +109,7 @@ async def _account(ctx: Ctx, ref: str) -> Account:
 
 
 class AccountArgs(Args):
-    account: str = AccountField
+    account: AccountName
 
 
 @operation("GetPositions", AccountArgs)
@@ -121,7 +139,7 @@ async def get_all_positions(ctx: Ctx, args: AllPositionsArgs) -> dict[str, Any]:
 
 
 class PositionArgs(Args):
-    account: str = AccountField
+    account: AccountName
     instrument: str = Instrument
 
 
@@ -134,12 +152,12 @@ async def get_position(ctx: Ctx, args: PositionArgs) -> dict[str, Any]:
 
 
 class CloseArgs(Args):
-    account: str = AccountField
+    account: AccountName
     instrument: str = Instrument
-    quantity: Decimal | None = Field(
+    quantity: PositiveDecimal | None = Field(
         default=None, gt=0, description="Contracts to close (capped at the position)"
     )
-    percent: Decimal | None = Field(
+    percent: Fraction | None = Field(
         default=None,
         gt=0,
         le=1,
@@ -181,12 +199,14 @@ def _side(raw: str | None) -> str | None:
 
 
 class FlattenArgs(Args):
-    account: str = AccountField
+    account: AccountName
     instrument: str | None = Field(
         default=None, min_length=1, max_length=32, description="Only this instrument"
     )
     marketPosition: str | None = Field(
-        default=None, description="Only long or only short positions (and their orders)"
+        default=None,
+        description="Only long or only short positions (and their orders)",
+        json_schema_extra={"pattern": _SIDE_PATTERN},
     )
 
     _market_position = field_validator("marketPosition")(_side)
@@ -228,14 +248,25 @@ async def flatten_account(ctx: Ctx, args: FlattenArgs) -> dict[str, Any]:
 
 
 class FlattenEverythingArgs(Args):
-    account: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Only this account"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                given("account"),
+                given("instrument"),
+                given("marketPosition"),
+                given("all", {"const": True}),
+            ]
+        }
     )
+
+    account: AccountName | None = Field(default=None, description="Only this account")
     instrument: str | None = Field(
         default=None, min_length=1, max_length=32, description="Only this instrument"
     )
     marketPosition: str | None = Field(
-        default=None, description="Only long or only short positions (and their orders)"
+        default=None,
+        description="Only long or only short positions (and their orders)",
+        json_schema_extra={"pattern": _SIDE_PATTERN},
     )
     all: bool = Field(
         default=False,
@@ -325,7 +356,7 @@ def _answer(body: dict[str, Any]) -> Response:
     description="The net position per instrument the account holds (open tickets summed).",
     responses=responses({"positions": [_POSITION], "success": True}, *ACCOUNT_ERRORS),
 )
-async def positions_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def positions_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetPositions", query_args(request, AccountArgs, account=account)))
 
 
@@ -336,9 +367,7 @@ async def positions_route(account: str, request: Request, ctx: CallerDep) -> Res
         "The net positions of every account the token may act on. With includeFlat=true, "
         "also a Flat entry for each instrument an account traded before and holds no more."
     ),
-    openapi_extra=query_parameters(
-        ("includeFlat", "Also list instruments traded before and now flat", "boolean", False)
-    ),
+    openapi_extra=query_parameters_of(AllPositionsArgs),
     responses=responses({"positions": [_POSITION], "count": 1, "success": True}, 400, 401, 429),
 )
 async def all_positions_route(request: Request, ctx: CallerDep) -> Response:
@@ -349,12 +378,10 @@ async def all_positions_route(request: Request, ctx: CallerDep) -> Response:
     "/accounts/{account}/position",
     summary="The account's position in one instrument",
     description="Flat (quantity 0) when the account holds nothing in the instrument.",
-    openapi_extra=query_parameters(
-        ("instrument", "NT8 name or alias (ES 12-26, ES, ES1!, ESZ26)", "string", True)
-    ),
+    openapi_extra=query_parameters_of(PositionArgs, ("account",)),
     responses=responses({**_POSITION, "success": True}, *ACCOUNT_ERRORS),
 )
-async def position_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def position_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetPosition", query_args(request, PositionArgs, account=account)))
 
 
@@ -384,7 +411,7 @@ async def position_route(account: str, request: Request, ctx: CallerDep) -> Resp
         ),
     ),
 )
-async def close_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def close_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(
         await run(ctx, "ClosePosition", await body_args(request, CloseArgs, account=account))
     )
@@ -415,7 +442,7 @@ async def close_route(account: str, request: Request, ctx: CallerDep) -> Respons
         s409=_INCOMPLETE,
     ),
 )
-async def flatten_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def flatten_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, FlattenArgs, account=account)
     return _answer(await run(ctx, "Flatten", args))
 
@@ -467,5 +494,5 @@ async def flatten_everything_route(request: Request, ctx: CallerDep) -> Response
     openapi_extra=request_body(PositionArgs, {"instrument": "ES 12-26"}),
     responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
-async def reverse_route(account: str, request: Request, ctx: CallerDep) -> Response:
+async def reverse_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "Reverse", await body_args(request, PositionArgs, account=account)))

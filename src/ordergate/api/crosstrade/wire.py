@@ -9,11 +9,13 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from ordergate.api.bodies import dumps, num, parse_json
+from ordergate.api.openapi import any_case
 from ordergate.domain.errors import InvalidInput
 from ordergate.domain.orders import OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = [
     "ACTION_OUT",
+    "ACTION_PATTERN",
     "ORDER_STATE",
     "ORDER_TYPE_OUT",
     "TIF_OUT",
@@ -22,10 +24,12 @@ __all__ = [
     "epoch_ms",
     "iso",
     "num",
+    "order_type_pattern",
     "parse_action",
     "parse_json",
     "parse_order_type",
     "parse_tif",
+    "tif_pattern",
 ]
 
 ORDER_STATE = {
@@ -58,6 +62,22 @@ _TYPES = {
     "stoplimit": OrderType.STOP_LIMIT,
 }
 _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "gtd": TimeInForce.GTD}
+
+
+#: The action names ``parse_action`` takes, as a pattern (any case).
+ACTION_PATTERN = any_case(*_ACTIONS)
+
+
+def order_type_pattern(*kinds: OrderType) -> str:
+    """A pattern of the orderType names ``parse_order_type`` reads as one of ``kinds``
+    (every type without ``kinds``), in any case."""
+    return any_case(*(name for name, kind in _TYPES.items() if not kinds or kind in kinds))
+
+
+def tif_pattern(*tifs: TimeInForce) -> str:
+    """A pattern of the timeInForce names ``parse_tif`` reads as one of ``tifs`` (every one
+    without ``tifs``), in any case."""
+    return any_case(*(name for name, tif in _TIFS.items() if not tifs or tif in tifs))
 
 
 def _key(raw: str) -> str:

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.bodies import invalid, num, parse_json, validate
+from ordergate.api.openapi import field_schema
 from ordergate.api.scaletrade.docs import query_parameters, responses
-from ordergate.api.scaletrade.models import LoginField
+from ordergate.api.scaletrade.models import LoginField, Whole
 from ordergate.api.scaletrade.session import SessionDep
 from ordergate.api.scaletrade.wire import (
     ScaleTradeJson,
@@ -56,6 +57,8 @@ COLUMNS = (
     "state",
 )
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
+#: The largest offset, a 64-bit integer, in the query string and in a body alike.
+_MAX_OFFSET = 2**63 - 1
 Scalar = StrictStr | StrictInt | Decimal
 Record = list[Any]
 Q = TypeVar("Q", bound=BaseModel)
@@ -66,8 +69,8 @@ class TradesQuery(BaseModel):
 
     login: LoginField | None = None
     tradeType: Literal[0, 1, 2, 3, 4] = 0
-    limit: Annotated[int, Field(strict=True, ge=1, le=1000)] = 100
-    offset: Annotated[int, Field(strict=True, ge=0)] = 0
+    limit: Annotated[int, Field(strict=True, ge=1, le=1000), Whole] = 100
+    offset: Annotated[int, Field(strict=True, ge=0, le=_MAX_OFFSET), Whole] = 0
     where: dict[str, Scalar] | None = None
     whereIn: dict[str, list[Scalar]] | None = None
     whereBetween: dict[str, tuple[Decimal, Decimal]] | None = None
@@ -243,6 +246,52 @@ def _filters(query: TradesQuery) -> list[_Filter]:
 
 #: A record of each column's type, to refuse a range over a text column.
 _SAMPLE: Record = [0, 0, "", 0, 0, 0, Decimal(0), 0, 0, 0, 0, 0, 0, "", 0]
+_NUMERIC = [
+    name for name, sample in zip(COLUMNS, _SAMPLE, strict=True) if not isinstance(sample, str)
+]
+
+
+def _filter_parameter(name: str, description: str, columns: list[str], value: Any) -> Any:
+    """A filter of /trades: a JSON object in the query string, {column: ``value``}."""
+    schema = {"type": "object", "propertyNames": {"enum": columns}, "additionalProperties": value}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def _trades_parameters() -> dict[str, Any]:
+    """/trades' query parameters: the integers as TradesQuery validates them, the filters as
+    the JSON objects ``_filters`` takes."""
+    scalar = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+    between = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+    columns = list(COLUMNS)
+    integers = query_parameters(
+        *(
+            (name, text, field_schema(TradesQuery, name), False)
+            for name, text in (
+                ("login", "Account login (required for a manager or admin session)"),
+                ("tradeType", "0 all, 1 open, 2 closed, 3 pending, 4 finance"),
+                ("limit", "Rows to answer, 1-1000 (default 100)"),
+                ("offset", "Rows to skip"),
+            )
+        )
+    )
+    filters = [
+        _filter_parameter("where", 'JSON: {"symbol": "EURUSD"}', columns, scalar),
+        _filter_parameter(
+            "whereIn", 'JSON: {"cmd": [2, 3]}', columns, {"type": "array", "items": scalar}
+        ),
+        _filter_parameter(
+            "whereBetween", 'JSON: {"open_time": [1763683200, 1763769600]}', _NUMERIC, between
+        ),
+        _filter_parameter("whereNot", 'JSON: {"state": 6}', columns, scalar),
+    ]
+    return {"parameters": [*integers["parameters"], *filters]}
+
 
 _TRADES_EXAMPLE = {
     "structure": list(COLUMNS),
@@ -269,16 +318,7 @@ _TRADES_EXAMPLE = {
         "order that filled in part shows as an open trade and a pending order with the same "
         "ticket. login defaults to a client session's own."
     ),
-    openapi_extra=query_parameters(
-        ("login", "Account login (required for a manager or admin session)", "integer", False),
-        ("tradeType", "0 all, 1 open, 2 closed, 3 pending, 4 finance", "integer", False),
-        ("limit", "Rows to answer, 1-1000 (default 100)", "integer", False),
-        ("offset", "Rows to skip", "integer", False),
-        ("where", 'JSON: {"symbol": "EURUSD"}', "string", False),
-        ("whereIn", 'JSON: {"cmd": [2, 3]}', "string", False),
-        ("whereBetween", 'JSON: {"open_time": [1763683200, 1763769600]}', "string", False),
-        ("whereNot", 'JSON: {"state": 6}', "string", False),
-    ),
+    openapi_extra=_trades_parameters(),
     responses=responses(_TRADES_EXAMPLE, 400),
 )
 async def trades(request: Request, s: SessionDep) -> Response:
@@ -334,9 +374,21 @@ _SYMBOL_EXAMPLE = {
         "(lot_min 0.01 is volume 1); bid and ask 0 with no quote yet; sessions are weekly UTC "
         "windows (days 0 = Monday; none: around the clock)."
     ),
+    # symbol is documented as required in the query: a client sends it there or, as the
+    # description says, in a JSON body, which a GET's documentation has no place for.
     openapi_extra=query_parameters(
-        ("login", "Account login (default: a client session's own)", "integer", False),
-        ("symbol", "e.g. EURUSD (required, here or in the body)", "string", False),
+        (
+            "login",
+            "Account login (default: a client session's own)",
+            field_schema(SymbolQuery, "login"),
+            False,
+        ),
+        (
+            "symbol",
+            "e.g. EURUSD (required, here or in the body)",
+            field_schema(SymbolQuery, "symbol"),
+            True,
+        ),
     ),
     responses=responses(
         _SYMBOL_EXAMPLE, 400, extra={404: ("RET_SYMBOL_NOT_FOUND", "No such symbol")}
@@ -363,8 +415,7 @@ async def market_symbol(request: Request, s: SessionDep) -> Response:
             "lot_max": num(instrument.lot_max),
             "lot_step": num(instrument.lot_step),
             "currency": instrument.currency,
-            "trade_allowed": instrument.is_open(now)
-            and engine.venue.submission_refusal(instrument.symbol, now) is None,
+            "trade_allowed": engine.venue.is_open(instrument, now),
             "sessions": [
                 {
                     "days": sorted(session.days),

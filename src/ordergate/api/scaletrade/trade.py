@@ -58,6 +58,8 @@ __all__ = ["router"]
 router = APIRouter(tags=["ScaleTrade"])
 
 _PENDING_USE = "/trade/modify/pending or /trade/cancel"
+#: An order in a symbol that does not exist.
+_UNKNOWN_SYMBOL = {404: ("RET_SYMBOL_NOT_FOUND", "No such symbol")}
 
 
 def _cmd(cmd: int, allowed: frozenset[int], use: str) -> tuple[Side, OrderType]:
@@ -113,7 +115,7 @@ async def _not_open(s: Session, login: Login, ticket: int, exc: PositionNotFound
         OpenRequest,
         {"login": 1001, "cmd": 0, "volume": 100, "symbol": "EURUSD", "sl": 0, "tp": 0},
     ),
-    responses=responses({**ACK_EXAMPLE, "cmd": 0}, 400, 409),
+    responses=responses({**ACK_EXAMPLE, "cmd": 0}, 400, 409, extra=_UNKNOWN_SYMBOL),
 )
 async def open_trade(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, OpenRequest)
@@ -149,7 +151,7 @@ async def open_trade(request: Request, s: SessionDep) -> Response:
         OpenPendingRequest,
         {"login": 1001, "cmd": 2, "volume": 100, "symbol": "EURUSD", "open_price": 1.095},
     ),
-    responses=responses(ACK_EXAMPLE, 400, 409),
+    responses=responses(ACK_EXAMPLE, 400, 409, extra=_UNKNOWN_SYMBOL),
 )
 async def open_pending(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, OpenPendingRequest)
