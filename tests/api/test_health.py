@@ -141,7 +141,7 @@ async def test_wrong_method_is_a_405_that_names_the_allowed_ones(
     response = await client.post("/healthz")
     assert response.status_code == 405
     assert response.json()["error"] == "METHOD_NOT_ALLOWED"
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, OPTIONS"
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from ordergate import __version__
 from ordergate.api import admin, crosstrade, health, scaletrade
+from ordergate.api.allow import install_allow
 from ordergate.api.errors import install_error_handlers
 from ordergate.api.limits import BodyLimit
 from ordergate.bootstrap import Container, bootstrap, shutdown
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(admin.router)
     crosstrade.install(app, settings)
     scaletrade.install(app)
+    install_allow(app)
     return app

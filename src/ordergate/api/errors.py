@@ -164,6 +164,12 @@ class ErrorRegistry:
         render = dialect.http if dialect and dialect.http else None
         return (render or default_http_error)(request, exc)
 
+    def http_error_at(self, path: str, exc: HTTPException) -> Response:
+        """``exc`` in the form of the dialect serving ``path``, for an answer given before
+        there is a request (the server refusing a malformed one)."""
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+        return self.http_error(Request(scope), exc)
+
 
 def error_registry(app: FastAPI) -> ErrorRegistry:
     """The registry ``install_error_handlers`` put on ``app``."""
