@@ -101,7 +101,7 @@ async def make_target(st: St) -> Target:
     assert answer.status_code == 200, answer.text
     answer = await ct.client.get(f"/v1/api/accounts/{VICTIM}/executions", headers=ct.auth())
     assert answer.status_code == 200, answer.text
-    execution_id = int(answer.json()["executions"][-1]["id"])
+    execution_id = int(answer.json()["executions"][-1]["id"], 16)  # its 32-hex id
     return Target(order_id, execution_id, trade, ticket)
 
 

@@ -110,8 +110,8 @@ async def test_the_methods_a_path_takes_are_still_served(ct: Server) -> None:
     answer = await ct.client.get("/healthz")
     assert answer.status_code == 200
     answer = await ct.client.get(f"{ORDERS}/flatplace", headers=ct.auth())
-    assert answer.status_code == 400  # GET …/orders/{orderId}: not an order id
-    assert answer.json()["success"] is False
+    assert answer.status_code == 404  # GET …/orders/{orderId}: no order has that id
+    assert answer.json()["code"] == "ORDER_NOT_FOUND"
     answer = await ct.client.post(f"{ORDERS}/flatplace", headers=ct.auth(), json={})
     assert answer.status_code == 400  # the POST route's: its body is refused
     assert answer.json()["error"] == "Invalid request"

@@ -21,6 +21,11 @@ on, which decides the credential kinds that apply and what each must get:
   manager outside its groups → 403 PERMISSION_DENIED for the login, as for an unknown login,
   and 404 RET_NOT_FOUND for the target's ticket, alone or under a login the session may use,
   as for an unknown ticket.
+- ScaleTrade stream (the WebSocket at ``/``): every refused JWT above, sent in its
+  ``authorization`` frame → ``{"event": "authorization", "success": false, "error":
+  "INVALID_TOKEN"}``, and the connection stays unauthorized (its frames refused, no events).
+  A session switching to a login it may not act on → ``PERMISSION_DENIED`` with the text an
+  unknown login gets; a session never receives an event of a login it may not see.
 - Admin: no or bad API token, a ScaleTrade admin JWT → 401; a trader's or a manager's token → 403.
 
 Every refused request leaves the database (orders, events, fills, positions, accounts) and the
@@ -48,6 +53,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from ordergate.api.app import create_app
 from ordergate.api.crosstrade.ops import OPERATIONS
 from ordergate.api.crosstrade.ws_session import Session
+from ordergate.api.scaletrade.stream import PATH as STREAM_PATH
+from ordergate.api.scaletrade.stream_frames import AUTHORIZATION, EVENTS
 from ordergate.settings import Settings
 from tests.api.authz import (
     ES,
@@ -71,7 +78,10 @@ from tests.api.authz import (
 )
 from tests.api.crosstrade.conftest import ct, live
 from tests.api.crosstrade.wsclient import Client, loads, session
-from tests.api.scaletrade.conftest import DESK, PASSWORDS, _cheap_argon2, st
+from tests.api.scaletrade.conftest import DESK, FAR, PASSWORDS, _cheap_argon2, pending, st
+from tests.api.scaletrade.helpers import market
+from tests.api.scaletrade.streamclient import StreamClient, stream
+from tests.api.scaletrade.streamclient import closed_by_the_server as stream_closed
 
 __all__ = ["_cheap_argon2", "ct", "live", "st"]  # fixtures used here
 
@@ -87,6 +97,7 @@ class Scope(enum.Enum):
     CALLER = "every account the caller may use (or one it names)"
     MARKET = "market data, the same for every caller"
     LOGIN = "a login it names"
+    LOGINS = "several logins it names (refused whole for one out of reach)"
     TRADE = "an open trade's ticket"
     PENDING = "a pending order's ticket"
 
@@ -102,7 +113,16 @@ class Ct:
     extra: dict[str, Any] = field(default_factory=dict)
     #: CALLER scope: the arguments may name one account, which is then checked like a path's
     names_account: bool = False
+    #: What the target's owner gets: 200, but for an operation refused to everyone who may use
+    #: the account (CloseStrategy: ATM strategies are not simulated)
+    owner_status: int = 200
+    #: Another route of an RPC already in the table, in another form (GetQuote with an
+    #: account: the deprecated per-account quote)
+    same_rpc: bool = False
 
+
+#: RPCs whose answer for an order that is not there (or not the caller's) is a 400.
+GONE_IS_400 = {"Cancel", "ChangeOrder", "ReplaceOrder", "GetOrderStatus"}
 
 PLACE = {
     "instrument": ES,
@@ -129,6 +149,11 @@ CROSSTRADE: dict[Route, Ct] = {
     ("PUT", f"{A}/orders/{{orderId}}/change"): Ct("ChangeOrder", Scope.ORDER, {"limitPrice": 5985}),
     ("POST", f"{A}/orders/{{orderId}}/replace"): Ct("ReplaceOrder", Scope.ORDER, PLACE),
     ("POST", f"{A}/orders/flatplace"): Ct("FlatPlaceOrder", Scope.ACCOUNT, PLACE),
+    ("GET", f"{A}/orders/{{orderId}}/status"): Ct("GetOrderStatus", Scope.ORDER),
+    ("POST", "/v1/api/orders/cancelall"): Ct(
+        "CancelAllOrders", Scope.CALLER, {"instrument": ES}, names_account=True
+    ),
+    ("POST", f"{A}/positions/reverseposition"): Ct("ReversePosition", Scope.ACCOUNT, PLACE),
     ("POST", f"{A}/orders/cancel_and_bracket"): Ct("CancelAndBracket", Scope.ACCOUNT, BRACKET),
     ("GET", f"{A}/positions"): Ct("GetPositions", Scope.ACCOUNT),
     ("GET", "/v1/api/positions"): Ct("GetAllPositions", Scope.CALLER, {"includeFlat": True}),
@@ -142,6 +167,10 @@ CROSSTRADE: dict[Route, Ct] = {
     ("GET", f"{A}/executions"): Ct("GetExecutions", Scope.ACCOUNT),
     ("GET", f"{A}/executions/{{executionId}}"): Ct("GetExecution", Scope.EXECUTION),
     ("GET", "/v1/api/market/quote"): Ct("GetQuote", Scope.MARKET, {"instrument": ES}),
+    ("GET", f"{A}/quote"): Ct("GetQuote", Scope.ACCOUNT, {"instrument": ES}, same_rpc=True),
+    ("POST", f"{A}/strategies/{{strategyId}}/close"): Ct(
+        "CloseStrategy", Scope.ACCOUNT, {"strategyId": "ATM_1"}, owner_status=400
+    ),
     ("GET", "/v1/api/market/info"): Ct("GetMarketInfo", Scope.MARKET, {"instrument": ES}),
     ("POST", "/v1/api/market/bars"): Ct("GetBars", Scope.MARKET, {"instrument": ES}),
 }
@@ -162,6 +191,7 @@ SCALETRADE: dict[Route, Sc] = {
         Scope.LOGIN, {"cmd": 2, "volume": 10, "symbol": "EURUSD", "open_price": 1.08}
     ),
     ("PUT", "/trade/modify/open"): Sc(Scope.TRADE, {"sl": 1.05}),
+    ("PUT", "/trade/modify"): Sc(Scope.TRADE, {"sl": 1.05}),
     ("PUT", "/trade/modify/pending"): Sc(Scope.PENDING, {"open_price": 1.085}),
     ("DELETE", "/trade/close"): Sc(Scope.TRADE, {"volume": 10}),
     ("DELETE", "/trade/cancel"): Sc(Scope.PENDING),
@@ -169,6 +199,10 @@ SCALETRADE: dict[Route, Sc] = {
     ("DELETE", "/trade/cancel/group"): Sc(Scope.LOGIN),
     ("GET", "/trades"): Sc(Scope.LOGIN, {"tradeType": 0}),
     ("GET", "/market/symbol"): Sc(Scope.LOGIN, {"symbol": "EURUSD"}),
+    ("GET", "/market"): Sc(Scope.LOGIN),
+    ("GET", "/account/me"): Sc(Scope.LOGIN),
+    ("GET", "/account/balance"): Sc(Scope.LOGIN),
+    ("GET", "/balances/list"): Sc(Scope.LOGINS),
 }
 
 #: Admin routes and their body (POST) or query (GET). The quote would fill Sim101's resting
@@ -191,8 +225,21 @@ WS_ACTIONS: dict[str, str] = {
     "ping": "names nothing",
 }
 
+#: The ScaleTrade stream; it authorizes with its first frame, not in the handshake.
+SCALETRADE_STREAM: Route = ("WS", STREAM_PATH)
+
+#: The ScaleTrade stream's frames, and where the matrix has each.
+STREAM_EVENTS: dict[str, str] = {
+    "authorization": "every refused JWT: test_the_scaletrade_stream_refuses_bad_or_foreign_jwts",
+    "account.switch": "names a login: the same test, with the target's login",
+    "subscribe": "market data, the same for every caller",
+    "unsubscribe": "market data, the same for every caller",
+}
+
 EXEMPT: dict[Route, str] = {
     ("GET", "/healthz"): "public liveness probe; says nothing of any account",
+    ("GET", "/v1/api/_endpoints"): "the public catalog of the CrossTrade routes; names no account",
+    ("GET", "/v1/api/openapi.json"): "the public API description, under CrossTrade's prefix",
     ("GET", "/openapi.json"): "the public API description",
     ("GET", "/docs"): "the public API documentation",
     ("GET", "/docs/oauth2-redirect"): "part of the public API documentation page",
@@ -237,16 +284,28 @@ def test_every_route_and_rpc_is_in_the_matrix() -> None:
     actions = set(Session(None, None, "", [], None)._actions)  # type: ignore[arg-type]
     problems = [
         *_differences(
-            "route", app_routes(), [*CROSSTRADE, *SCALETRADE, *ADMIN, WEBSOCKET, *EXEMPT]
+            "route",
+            app_routes(),
+            [*CROSSTRADE, *SCALETRADE, *ADMIN, WEBSOCKET, SCALETRADE_STREAM, *EXEMPT],
         ),
-        *_differences("RPC", set(OPERATIONS), [entry.rpc for entry in CROSSTRADE.values()]),
+        *_differences(
+            "RPC", set(OPERATIONS), [e.rpc for e in CROSSTRADE.values() if not e.same_rpc]
+        ),
+        *(
+            f"RPC of another form, but in no other entry: {e.rpc}"
+            for e in CROSSTRADE.values()
+            if e.same_rpc
+            and not any(o.rpc == e.rpc and not o.same_rpc for o in CROSSTRADE.values())
+        ),
         *_differences("WebSocket action", actions, list(WS_ACTIONS)),
+        *_differences("stream event", {AUTHORIZATION, *EVENTS}, list(STREAM_EVENTS)),
     ]
     assert not problems, "\n".join(problems)
     # Each table's checks know the scopes it uses (a new scope needs its expectations).
     ct_scopes = {Scope.ACCOUNT, Scope.ORDER, Scope.EXECUTION, Scope.CALLER, Scope.MARKET}
     assert {e.scope for e in CROSSTRADE.values()} <= ct_scopes
-    assert {e.scope for e in SCALETRADE.values()} <= {Scope.LOGIN, Scope.TRADE, Scope.PENDING}
+    st_scopes = {Scope.LOGIN, Scope.LOGINS, Scope.TRADE, Scope.PENDING}
+    assert {e.scope for e in SCALETRADE.values()} <= st_scopes
 
 
 # -- the credential kinds ---------------------------------------------------------------------
@@ -358,7 +417,10 @@ def _ct_foreign(entry: Ct, w: World, kind: str, foreign: Foreign) -> list[Cell]:
         args = ct_args(entry, w, foreign.account)
         like = Like({**args, key: type(args[key])(unknown)}, ref, unknown)
         code = "ORDER_NOT_FOUND" if scope is Scope.ORDER else "NOT_FOUND"
-        return [Cell(kind, headers, args, 404, code, like, holder)]
+        # Acting on an order that is gone is upstream's 400 (its stable text), alike for
+        # someone else's order, an unknown one and one that ended.
+        status = 400 if entry.rpc in GONE_IS_400 else 404
+        return [Cell(kind, headers, args, status, code, like, holder)]
     if scope in (Scope.ACCOUNT, Scope.ORDER, Scope.EXECUTION):
         args = ct_args(entry, w, foreign.account)
         like = Like({**args, "account": UNKNOWN_ACCOUNT}, foreign.account, UNKNOWN_ACCOUNT)
@@ -378,6 +440,8 @@ def _ct_foreign(entry: Ct, w: World, kind: str, foreign: Foreign) -> list[Cell]:
 def st_args(entry: Sc, w: World, login: int | None = VICTIM_LOGIN, **fields: Any) -> dict:
     if entry.scope is Scope.LOGIN:
         args: dict[str, Any] = {"login": login}
+    elif entry.scope is Scope.LOGINS:
+        args = {"logins": [login]}
     else:
         ticket = w.target.trade if entry.scope is Scope.TRADE else w.target.pending
         args = {"order": ticket} if login is None else {"order": ticket, "login": login}
@@ -392,7 +456,7 @@ def st_cells(entry: Sc, w: World) -> list[Cell]:
     ]
     for kind, (login, own) in ST_FOREIGN.items():
         headers = {"Authorization": w.jwts[login]}
-        if entry.scope is Scope.LOGIN:
+        if entry.scope in (Scope.LOGIN, Scope.LOGINS):
             args = st_args(entry, w)
             like = Like(st_args(entry, w, UNKNOWN_LOGIN), "", "")
             cells.append(Cell(kind, headers, args, 403, "PERMISSION_DENIED", like))
@@ -535,21 +599,25 @@ async def test_the_admin_api_refuses_everyone_but_an_admin(w):
 
 async def test_each_matrix_call_is_accepted_from_the_targets_owner(w):
     """The refusals above are the credentials' doing: from its owner (demo, the session of
-    login 1001, an admin), each request of the matrix is accepted."""
+    login 1001, an admin), each request of the matrix is accepted (CloseStrategy: refused
+    to everyone, with its own 400, not a 401 or 404)."""
     failures: list[str] = []
-    calls: list[tuple[Route, Callable[[], dict[str, Any]], Headers]] = [
-        *((r, lambda e=e: ct_args(e, w), w.bearer("demo")) for r, e in CROSSTRADE.items()),
+    calls: list[tuple[Route, Callable[[], dict[str, Any]], Headers, int]] = [
         *(
-            (r, lambda e=e: st_args(e, w), {"Authorization": w.jwts[VICTIM_LOGIN]})
+            (r, lambda e=e: ct_args(e, w), w.bearer("demo"), e.owner_status)
+            for r, e in CROSSTRADE.items()
+        ),
+        *(
+            (r, lambda e=e: st_args(e, w), {"Authorization": w.jwts[VICTIM_LOGIN]}, 200)
             for r, e in SCALETRADE.items()
         ),
-        *((r, lambda a=a: a, w.bearer("root")) for r, a in ADMIN.items()),
+        *((r, lambda a=a: a, w.bearer("root"), 200) for r, a in ADMIN.items()),
     ]
-    for route, args, headers in calls:
+    for route, args, headers, status in calls:
         if route[0] != "GET":
             w.target = await make_target(w.st)  # a mutation may use up the last target
         answer = await send(w, route, args(), headers)
-        if answer.status_code != 200:
+        if answer.status_code != status:
             failures.append(f"{route[0]} {route[1]}: {answer.status_code} {answer.text[:300]}")
         await w.st.server.container.engine.settle()
     assert not failures, "\n".join(failures)
@@ -652,10 +720,11 @@ async def test_a_disabled_account_signs_in_no_more_and_takes_no_new_exposure(w, 
     for route in (("GET", f"{A}/orders"), ("POST", f"{A}/orders/cancel")):
         answer = await send(w, route, {"account": VICTIM}, w.bearer("demo"))
         assert answer.status_code == 200, f"{route}: {answer.text}"
+    await w.st.server.container.engine.settle()  # the cancels are done: nothing left to do
     answer = await send(
         w, ("POST", f"{A}/positions/flatten"), {"account": VICTIM}, w.bearer("demo")
     )
-    assert answer.status_code == 409, answer.text
+    assert answer.status_code == 400, answer.text
     assert {f["code"] for f in answer.json()["failed"]} == {"ACCOUNT_DISABLED"}, answer.text
 
 
@@ -678,3 +747,119 @@ async def test_the_server_notices_a_user_disabled_elsewhere_within_a_second(w, l
         await closed_by_the_server(opened, 4401, "demo's open WebSocket")
     answer = await send(w, ("GET", "/v1/api/accounts"), {}, w.bearer("demo"))
     crosstrade_error(answer, 401, "UNAUTHENTICATED", "demo's token")
+
+
+# -- the ScaleTrade stream --------------------------------------------------------------------
+
+
+def stream_tokens(w: World) -> dict[str, Any]:
+    """What each refused credential puts in the stream's authorization frame: its
+    Authorization value (an expired cookie's JWT is the expired one, already here)."""
+    unauthenticated = {**w.bad_jwts, **{k: f(w) for k, f in ST_UNAUTHENTICATED.items()}}
+    return {
+        kind: headers.get("Authorization")
+        for kind, headers in unauthenticated.items()
+        if "Cookie" not in headers
+    }
+
+
+async def refused_in_the_stream(client: StreamClient, kind: str, token: Any) -> None:
+    answer = await client.authorize(token)
+    what = f"the stream's authorization with {kind}"
+    assert answer.get("success") is False, f"{what}: {answer}"
+    assert answer.get("error") == "INVALID_TOKEN", f"{what}: {answer}"
+    answer = await client.ask({"event": "account.switch", "active_login": VICTIM_LOGIN}, "error")
+    assert answer.get("error") == "UNAUTHORIZED", f"{what}, then a switch: {answer}"
+
+
+async def switch_refused(client: StreamClient, kind: str) -> None:
+    """A switch to the target's login is refused as one to an unknown login is."""
+    texts = []
+    for login in (VICTIM_LOGIN, UNKNOWN_LOGIN):
+        answer = await client.ask(
+            {"event": "account.switch", "active_login": login}, "account.switch"
+        )
+        what = f"{kind} switching to {login}"
+        assert answer.get("success") is False, f"{what}: {answer}"
+        assert answer.get("error") == "PERMISSION_DENIED", f"{what}: {answer}"
+        texts.append(answer["message"].replace(str(login), "<login>"))
+    assert texts[0] == texts[1], f"{kind}: {texts[0]!r} differs from {texts[1]!r}"
+
+
+def logins_in(frames: list[Any]) -> set[int]:
+    """The logins the event arrays among ``frames`` are of (a quote is of none)."""
+    where = {"o": 2, "b": 1, "n": 6}
+    return {f[where[f[0]]] for f in frames if isinstance(f, list) and f[0] in where}
+
+
+async def victim_trades(w: World) -> int:
+    """Open, pend, cancel and close on login 1001; the closed trade's ticket."""
+    st = w.st
+    ticket = await market(st, VICTIM_LOGIN)
+    order = await pending(st, VICTIM_LOGIN)
+    await st.server.container.engine.settle()
+    for method, path, body in (
+        ("DELETE", "/trade/cancel", {"order": order}),
+        ("DELETE", "/trade/close", {"order": ticket}),
+    ):
+        answer = await st.call(method, path, body, login=VICTIM_LOGIN)
+        assert answer.status_code == 200, answer.text
+    await st.server.container.engine.settle()
+    return ticket
+
+
+async def test_the_scaletrade_stream_refuses_bad_or_foreign_jwts(w, live):
+    """Refused JWTs leave a connection unauthorized; sessions of other logins (1002, 2002) and
+    a manager outside its groups may not switch to 1001, and of 1001's trades, cancels and
+    closes they receive nothing, while a session of 1001 receives them all."""
+    st = w.st
+    async with (
+        stream(live) as unauthorized,
+        stream(live, w.jwts[VICTIM_LOGIN]) as victim,
+        stream(live, w.jwts[1002]) as same_owner,
+        stream(live, w.jwts[2002]) as other_user,
+        stream(live, w.jwts[FAR[0]]) as far,
+    ):
+        for kind, token in stream_tokens(w).items():
+            await refused_in_the_stream(unauthorized, kind, token)
+        foreign = {1002: same_owner, 2002: other_user, FAR[0]: far}
+        for login, client in foreign.items():
+            await switch_refused(client, f"the session of {login}")
+        answer = await far.ask({"event": "account.switch", "active_login": 2002}, "account.switch")
+        assert answer["success"] is True, answer
+
+        closed = await victim_trades(w)
+        note = await victim.event("n")
+        assert note[8] == {"order": closed}
+        # Each then sees an order of its own login, published after all of 1001's: anything
+        # of 1001 it were sent would have come first.
+        for login in (1002, 2002):
+            await pending(st, login)
+        for login, client in foreign.items():
+            own = 2002 if login == FAR[0] else login
+            await client.event("o", lambda e, own=own: e[2] == own)
+            frames = [*client.unread, *await client.sync()]
+            assert logins_in(frames) <= {own}, f"the session of {login}: {frames}"
+            shows_nothing_of_the_target(repr(frames), w, f"the session of {login}")
+        assert logins_in(await unauthorized.sync()) == set()
+        assert logins_in(await victim.sync()) == {VICTIM_LOGIN}
+
+
+async def test_the_server_closes_a_disabled_logins_stream_within_a_second(w, live):
+    """No explicit check: the access watch reads the flags every ``access_check_s``, and the
+    stream of the disabled account closes (the bound here is wider, for a busy machine)."""
+    from sqlalchemy import update
+
+    from ordergate.store.tables import accounts
+
+    container = w.st.server.container
+    assert container.settings.access_check_s <= 0.5
+    async with stream(live, w.jwts[VICTIM_LOGIN]) as client:
+        async with container.store.transaction() as tx:
+            await tx.connection.execute(
+                update(accounts).where(accounts.c.login == VICTIM_LOGIN).values(enabled=False)
+            )
+            await tx.commit()
+        frames = await stream_closed(client)
+    assert frames[-1]["error"] == "INVALID_TOKEN", frames
+    assert client.ws.close_code == 4401

@@ -32,7 +32,7 @@ from schemathesis.generation import GenerationMode
 
 from ordergate.api.app import create_app
 from ordergate.settings import Settings
-from tests.fuzz.test_openapi_fuzz import Target, _aim, _request, target
+from tests.fuzz.test_openapi_fuzz import SCALETRADE_ROOTS, Target, _aim, _request, target
 
 __all__ = ["target"]  # the fixture: the seeded server on a loop of its own
 
@@ -80,7 +80,7 @@ def _dialect(target: Target, path: str) -> tuple[dict[str, str], Callable[[int, 
         return server.auth(), _crosstrade_malformed
     if path.startswith("/admin"):
         return server.auth(server.admin_token), _default_malformed
-    if path.split("/")[1] in ("sign", "trade", "trades", "market"):
+    if path.split("/")[1] in SCALETRADE_ROOTS:
         return {"Authorization": target.aims["jwt"]}, _scaletrade_malformed
     return {}, _default_malformed
 
@@ -168,7 +168,7 @@ def test_schema_conforming_requests_are_never_refused_as_malformed(target: Targe
 
 def test_the_strict_fuzzing_covers_every_dialect_and_the_admin_api() -> None:
     prefixes = {op.path.split("/")[1] for op in OPERATIONS}
-    assert {"v1", "admin", "sign", "trade", "trades", "market"} <= prefixes
+    assert {"v1", "admin", *SCALETRADE_ROOTS} <= prefixes
 
 
 def test_every_admin_operation_documents_401_and_403_in_the_error_form() -> None:

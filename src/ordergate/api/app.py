@@ -26,8 +26,9 @@ Self-hosted order-management server with a built-in simulated exchange.
 
 It speaks two trading APIs over one order engine: the **CrossTrade v1 API**
 (under `/v1/api`, bearer tokens) and the **ScaleTrade client REST API** (`/sign/in`,
-`/trade/...`, `/trades`, `/market/symbol`; JWT from `/sign/in`). Orders placed through
-one are visible and cancellable through the other.
+`/trade/...`, `/trades`, `/market...`, `/account/...`; JWT from `/sign/in`) with its
+WebSocket event stream at `/` (send `{"authorization": JWT}`; see docs/scaletrade-stream.md).
+Orders placed through one are visible and cancellable through the other.
 
 Errors outside a dialect's paths have the form `{"error": "<CODE>", "message": "..."}`.
 """

@@ -55,6 +55,14 @@ class CancelFailure:
     #: the venue's reason for VENUE_REJECTED, e.g. "market_closed"
     reason: str | None = None
 
+    @property
+    def cause(self) -> str:
+        """The code a dialect shows: a closed market is MARKET_CLOSED, as for an order the
+        closed market refuses; otherwise ``code``."""
+        if self.code is FailureCode.VENUE_REJECTED and self.reason == "market_closed":
+            return "MARKET_CLOSED"
+        return self.code.value
+
 
 @dataclass(frozen=True, slots=True)
 class CancelReport:

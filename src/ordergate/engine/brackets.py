@@ -50,6 +50,7 @@ from ordergate.domain.orders import (
     TimeInForce,
 )
 from ordergate.domain.principal import Principal
+from ordergate.domain.reports import CancelFailure
 from ordergate.engine import queries
 from ordergate.engine.engine import OrderEngine
 
@@ -243,11 +244,14 @@ class BracketReport:
     bracket (the venue was slow or kept refusing), and the bracket's orders."""
 
     cancelled: tuple[OrderId, ...]
-    not_cancelled: tuple[OrderId, ...]
+    #: the instrument's orders still there when the bracket was placed, as they were then
+    not_cancelled: tuple[Order, ...]
     take_profit: Order | None
     stop_loss: Order | None
     oco: str
     quantity: Decimal
+    #: the orders whose cancel was refused (each with why); among ``not_cancelled``
+    refused: tuple[CancelFailure, ...] = ()
 
 
 def _legs(cmd: Bracket, oco: str, quantity: Decimal) -> list[PlaceOrder]:
@@ -371,9 +375,10 @@ async def cancel_and_bracket(
             raise _after(f"the orders in {cmd.symbol} were cancelled", exc) from exc
     return BracketReport(
         cancelled=cancelled,
-        not_cancelled=tuple(o.id for o in left),
+        not_cancelled=tuple(left),
         take_profit=placed.get(OrderType.LIMIT),
         stop_loss=placed.get(OrderType.STOP),
         oco=oco,
         quantity=quantity,
+        refused=report.failures,
     )

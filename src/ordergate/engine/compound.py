@@ -310,7 +310,7 @@ class FlattenOutcome:
 
 def _cancel_failure(failure: CancelFailure) -> FlattenFailure:
     return FlattenFailure(
-        failure.login, failure.symbol, failure.code.value, failure.message, failure.order_id
+        failure.login, failure.symbol, failure.cause, failure.message, failure.order_id
     )
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from decimal import Decimal
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.commands import AccountRef, OrderRef
 from ordergate.domain.errors import OrderNotFound
+from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import Order
 from ordergate.domain.principal import Principal, can_act
 from ordergate.engine import accounting
@@ -24,10 +26,12 @@ __all__ = [
     "find_open_orders",
     "find_order",
     "get_order",
+    "instruments",
     "open_count",
     "open_orders",
     "order_account",
     "order_timeline",
+    "realized_since",
     "valued",
     "visible_accounts",
     "account_state",
@@ -47,6 +51,15 @@ async def visible_accounts(engine: OrderEngine, principal: Principal) -> list[Ac
         if current is not None:
             found.append(current)
     return found
+
+
+async def instruments(engine: OrderEngine) -> list[Instrument]:
+    """Every instrument, by symbol, as the engine holds them (instruments added while it
+    runs included). Market data: the same for every caller."""
+    for stored in await engine.records.instruments():
+        if engine.state.maybe_instrument(stored.symbol) is None:
+            engine.learn_instrument(stored)
+    return engine.state.instruments()
 
 
 async def open_orders(engine: OrderEngine, principal: Principal, ref: AccountRef) -> list[Order]:
@@ -115,6 +128,19 @@ def valued(engine: OrderEngine, account: Account) -> AccountState:
     current = state.account(account.login) or account
     tickets = [copy.copy(t) for t in state.open_tickets(current.login)]
     return accounting.account_state(current, tickets, state.maybe_instrument, engine.venue.quote)
+
+
+async def realized_since(
+    engine: OrderEngine, principal: Principal, ref: AccountRef, since: datetime
+) -> Decimal:
+    """The profit or loss of the account's trades closed in full at or after ``since`` (a
+    trade's, partial closes included, counts when it closes in full)."""
+    account = await engine.account(principal, ref)
+    closed = await engine.records.closed_tickets(account.login)
+    return sum(
+        (t.realized_pnl for t in closed if t.closed_at is not None and t.closed_at >= since),
+        Decimal(0),
+    )
 
 
 async def order_timeline(

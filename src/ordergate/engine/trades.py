@@ -91,6 +91,8 @@ class AccountTrades:
     open: list[TicketValue]
     #: tickets closed in full
     closed: list[PositionTicket]
+    #: the digits of each symbol the above are in
+    digits: dict[str, int] = field(default_factory=dict)
 
 
 async def ticket_account(engine: OrderEngine, principal: Principal, ticket: Ticket) -> Account:
@@ -166,7 +168,7 @@ async def account_trades(
     engine: OrderEngine, principal: Principal, ref: AccountRef, *, history: bool
 ) -> AccountTrades:
     """The account's working orders and open tickets, and with ``history`` its deleted
-    pending orders and closed tickets."""
+    pending orders and closed tickets, with the digits of their symbols."""
     state = await queries.account_state(engine, principal, ref)
     account = await engine.account(principal, state.login)
     working = await queries.open_orders(engine, principal, account.login)
@@ -175,4 +177,12 @@ async def account_trades(
     if history:
         deleted = await engine.records.deleted_pending(account.login)
         closed = await engine.records.closed_tickets(account.login)
-    return AccountTrades(account, working, deleted, list(state.positions), closed)
+    symbols = {o.symbol for o in (*working, *deleted)} | {t.symbol for t in closed}
+    symbols |= {v.ticket.symbol for v in state.positions}
+    digits = {}
+    for symbol in sorted(symbols):
+        await engine.know(symbol=symbol)
+        instrument = engine.state.maybe_instrument(symbol)
+        if instrument is not None:
+            digits[symbol] = instrument.digits
+    return AccountTrades(account, working, deleted, list(state.positions), closed, digits)

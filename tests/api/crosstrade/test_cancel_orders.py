@@ -9,6 +9,7 @@ import pytest
 
 from ordergate.domain.contracts import front_months
 from tests.api.crosstrade.conftest import Server
+from tests.api.crosstrade.wsclient import session
 from tests.builders import snapshot
 
 SEED_PATH = "/v1/api/accounts/{account}/orders/cancel"
@@ -63,8 +64,8 @@ async def test_seed_example_cancels_every_working_order_of_the_account(ct, live)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"orderIds", "success"}
-    assert body["success"] is True
+    assert set(body) == {"orderIds", "notCancelled", "success"}
+    assert (body["success"], body["notCancelled"]) == (True, [])
     assert sorted(body["orderIds"]) == sorted(mine)
     for order_id in mine:
         assert await state(ct, "Sim101", order_id) in ("CancelPending", "Cancelled")
@@ -81,7 +82,7 @@ async def test_seed_example_with_instrument_cancels_only_that_instrument(ct, liv
     await ct.container.engine.settle()
     response = await asyncio.to_thread(seed_example, live, ct.token, {"instrument": "MES 12-25"})
     assert response.status_code == 200
-    assert response.json() == {"orderIds": [mes], "success": True}
+    assert response.json() == {"orderIds": [mes], "notCancelled": [], "success": True}
     await ct.container.engine.settle()
     assert (await state(ct, "Sim101", mes), await state(ct, "Sim101", es)) == (
         "Cancelled",
@@ -96,7 +97,7 @@ async def test_account_names_are_case_insensitive(ct):
     response = await ct.client.post(
         SEED_PATH.format(account="SIM101"), headers=ct.auth(), json={"instrument": "ES 09-26"}
     )
-    assert response.json() == {"orderIds": [es], "success": True}
+    assert response.json() == {"orderIds": [es], "notCancelled": [], "success": True}
 
 
 @pytest.mark.parametrize(
@@ -112,13 +113,16 @@ async def test_instrument_aliases_name_the_right_contract(ct, alias, symbol):
     response = await ct.client.post(
         SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={"instrument": alias}
     )
-    assert response.json() == {"orderIds": [order], "success": True}
+    assert response.json() == {"orderIds": [order], "notCancelled": [], "success": True}
     assert other not in response.json()["orderIds"]
 
 
 async def test_nothing_to_cancel_answers_an_empty_list(ct):
     response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
-    assert (response.status_code, response.json()) == (200, {"orderIds": [], "success": True})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"orderIds": [], "notCancelled": [], "success": True},
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,10 +131,8 @@ async def test_nothing_to_cancel_answers_an_empty_list(ct):
         b"[]",
         b"not json",
         b'{"instrument": 5}',
-        b'{"instrumnet": "ES 12-26"}',
         b'"ES 12-26"',
         b'{"instrument": ""}',
-        b'{"instrument": null, "x": 1}',
         b"{" * 5000,
     ],
 )
@@ -146,6 +148,19 @@ async def test_malformed_request_is_invalid_and_changes_nothing(ct, body):
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid request"
     assert await snapshot(ct.container.store) == before
+
+
+async def test_a_field_the_docs_do_not_know_is_ignored_as_upstream_does(ct):
+    """So a misspelt instrument cancels the whole account, upstream and here alike."""
+    orders = sorted([await place(ct, "ES 12-26", "5990"), await place(ct, "NQ 12-26", "20990")])
+    await ct.container.engine.settle()
+    response = await ct.client.post(
+        SEED_PATH.format(account="Sim101"),
+        headers=ct.auth(),
+        json={"instrumnet": "ES 12-26", "x": 1},
+    )
+    assert response.status_code == 200
+    assert sorted(response.json()["orderIds"]) == orders
 
 
 async def test_unknown_instrument_is_a_clear_404(ct):
@@ -184,14 +199,69 @@ async def test_missing_or_bad_token_is_401(ct, headers):
     assert response.json()["success"] is False
 
 
-async def test_orders_the_venue_still_processes_are_not_in_the_answer(ct):
+async def test_an_order_the_venue_still_processes_is_listed_as_not_cancelled(ct):
     working = await place(ct, "ES 12-26", "5990")
     await ct.container.engine.settle()
     ct.container.venue.ack_delay_ms = 60_000
     submitted = await place(ct, "ES 12-26", "5985")
     response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
-    assert response.json() == {"orderIds": [working], "success": True}
+    assert response.status_code == 200  # one cancel was accepted
+    assert response.json() == {
+        "orderIds": [working],
+        "notCancelled": [
+            {
+                "orderId": submitted,
+                "code": "ORDER_LOCKED",
+                "error": "the venue is still processing the order (Submitted); retry when it "
+                "is Working",
+            }
+        ],
+        "success": False,
+    }
     assert await state(ct, "Sim101", submitted) == "Submitted"
+
+
+async def test_a_closed_market_refuses_every_cancel_and_the_answer_says_so(ct):
+    """Found by a user: with the session closed the answer was 200 with no ids and
+    success true while the orders stayed Working."""
+    mine = sorted([await place(ct, "ES 12-26", p) for p in ("5990", "5985", "5980")])
+    await ct.container.engine.settle()
+    ct.container.venue.set_market_closed("ES 12-26")
+    before = await snapshot(ct.container.store)
+
+    response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["orderIds"] == []
+    assert sorted(r["orderId"] for r in body["notCancelled"]) == mine
+    assert {r["code"] for r in body["notCancelled"]} == {"MARKET_CLOSED"}
+    assert "ES 12-26 is closed" in body["notCancelled"][0]["error"]
+    assert (body["success"], body["code"]) == (False, "MARKET_CLOSED")
+    assert body["error"] == (
+        "None of the 3 matched order(s) could be cancelled now (3 MARKET_CLOSED); see notCancelled"
+    )
+    assert await snapshot(ct.container.store) == before
+    for order_id in mine:
+        assert await state(ct, "Sim101", order_id) == "Working"
+
+
+async def test_a_closed_market_answers_the_websocket_like_rest(ct, live):
+    order_id = await place(ct, "ES 12-26", "5990")
+    await ct.container.engine.settle()
+    ct.container.venue.set_market_closed("ES 12-26")
+    async with session(live, ct.token) as client:
+        frame = await client.call("CancelOrders", {"account": "Sim101"}, rid="c1")
+    rest = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
+    assert frame["status"] == 400
+    assert {k: v for k, v in frame.items() if k not in ("id", "status")} == rest.json()
+    assert frame["notCancelled"][0]["orderId"] == order_id
+
+
+async def test_nothing_matched_is_200_with_empty_lists(ct):
+    response = await ct.client.post(SEED_PATH.format(account="Sim101"), headers=ct.auth(), json={})
+    assert response.status_code == 200
+    assert response.json() == {"orderIds": [], "notCancelled": [], "success": True}
 
 
 async def test_order_answers_carry_json_numbers_not_strings(ct):

@@ -1,8 +1,9 @@
-"""Executions through HTTP: the account's fills within a lookback window, and one by id;
-another account's fills stay invisible."""
+"""Executions through HTTP: the account's fills within a lookback window, and one by id (NT8's
+32-hex form, or the fill's id in decimal); another account's fills stay invisible."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from sqlalchemy import select, update
 from ordergate.api.crosstrade.ops import OPERATIONS
 from ordergate.store.tables import fills
 from tests.api.crosstrade.test_positions import API, get, post, quote, trade
+from tests.api.crosstrade.wsclient import session
 from tests.builders import snapshot
 
 D = Decimal
@@ -27,6 +29,11 @@ async def executions(ct, account: str = "Sim101", token=None, **params) -> list:
 async def fill_ids(ct) -> list[int]:
     async with ct.container.store.engine.connect() as conn:
         return list((await conn.execute(select(fills.c.id).order_by(fills.c.id))).scalars())
+
+
+def hex_id(fill_id: int) -> str:
+    """The execution id of fill ``fill_id``: its id in hex, 32 characters."""
+    return format(fill_id, "032x")
 
 
 def test_every_operation_is_registered_for_the_websocket_rpc():
@@ -45,7 +52,7 @@ async def test_executions_are_the_fills_of_the_account_oldest_first(ct):
     found = await executions(ct)
 
     ids = await fill_ids(ct)
-    assert [e["id"] for e in found] == [str(ids[0]), str(ids[1]), str(ids[3])]
+    assert [e["id"] for e in found] == [hex_id(ids[0]), hex_id(ids[1]), hex_id(ids[3])]
     for e in found:
         at = datetime.fromisoformat(e.pop("time").replace("Z", "+00:00"))
         # The sim stamps a fill with the time of the quote it filled at.
@@ -55,7 +62,7 @@ async def test_executions_are_the_fills_of_the_account_oldest_first(ct):
     assert found == [
         {
             **common,
-            "id": str(ids[0]),
+            "id": hex_id(ids[0]),
             "orderId": entry,
             "instrument": "ES 12-26",
             "action": "Buy",
@@ -66,7 +73,7 @@ async def test_executions_are_the_fills_of_the_account_oldest_first(ct):
         },
         {
             **common,
-            "id": str(ids[1]),
+            "id": hex_id(ids[1]),
             "orderId": short,
             "instrument": "MES 12-25",
             "action": "Sell",
@@ -77,7 +84,7 @@ async def test_executions_are_the_fills_of_the_account_oldest_first(ct):
         },
         {
             **common,
-            "id": str(ids[3]),
+            "id": hex_id(ids[3]),
             "orderId": closing_id,
             "instrument": "ES 12-26",
             "action": "Sell",
@@ -87,7 +94,7 @@ async def test_executions_are_the_fills_of_the_account_oldest_first(ct):
             "quantity": 2,
         },
     ]
-    assert [e["id"] for e in await executions(ct, "Sim102")] == [str(ids[2])]
+    assert [e["id"] for e in await executions(ct, "Sim102")] == [hex_id(ids[2])]
 
 
 async def test_an_execution_carries_the_orders_strategy_tag(ct):
@@ -152,15 +159,30 @@ async def test_a_lookback_outside_1_to_900_seconds_is_invalid(ct, lookback):
 async def test_one_execution_by_id(ct):
     order_id = await trade(ct, "ES 12-26", "Buy", 1)
     (listed,) = await executions(ct)
+    assert re.fullmatch("[0-9a-f]{32}", listed["id"])
     body = await get(ct, f"/accounts/SIM101/executions/{listed['id']}")
     assert body == {**listed, "success": True}
     assert body["orderId"] == order_id
 
 
+async def test_the_fills_id_in_decimal_names_the_same_execution(ct):
+    for _ in range(17):  # past 16, hex and decimal spell the id differently
+        await trade(ct, "ES 12-26", "Buy", 1)
+    listed = await executions(ct)
+    last = listed[-1]
+    fill_id = (await fill_ids(ct))[-1]
+    assert fill_id >= 17
+    assert last["id"] == hex_id(fill_id) != f"{fill_id:032d}"
+    body = await get(ct, f"/accounts/Sim101/executions/{fill_id}")
+    assert body == {**last, "success": True}
+
+
 async def test_an_unknown_or_foreign_execution_is_404(ct):
     await trade(ct, "ES 12-26", "Buy", 1, account="Other", token=ct.other_token)
     (theirs,) = await fill_ids(ct)
-    for execution_id in (theirs, 999):
+    before = await snapshot(ct.container.store)
+    # Ids no fill can have are as unknown: 32 zeros, and beyond the ledger's 64 bits.
+    for execution_id in (hex_id(theirs), theirs, 999, "0" * 32, "f" * 32):
         response = await ct.client.get(
             f"{API}/accounts/Sim101/executions/{execution_id}", headers=ct.auth()
         )
@@ -170,15 +192,47 @@ async def test_an_unknown_or_foreign_execution_is_404(ct):
             "error": f"Execution '{execution_id}' not found in account Sim101",
             "code": "NOT_FOUND",
         }
+    assert await snapshot(ct.container.store) == before
 
 
-@pytest.mark.parametrize("execution_id", ["abc", "0", "-1", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "execution_id",
+    [
+        "abc",
+        "0",
+        "-1",
+        "1.5",
+        "99999999999999999999",  # 20 digits: no 64-bit id has them
+        "0000000000000000000000000000002A",  # upper case
+        "000000000000000000000000000002a",  # 31 characters
+        "2a",
+        "0x2a",
+    ],
+)
 async def test_a_malformed_execution_id_is_invalid(ct, execution_id):
     response = await ct.client.get(
         f"{API}/accounts/Sim101/executions/{execution_id}", headers=ct.auth()
     )
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid request"
+
+
+async def test_the_websocket_takes_the_hex_id_the_decimal_id_and_a_number(ct, live):
+    await trade(ct, "ES 12-26", "Buy", 1)
+    (listed,) = await executions(ct)
+    (fill_id,) = await fill_ids(ct)
+    async with session(live, ct.token) as client:
+        answers = [
+            await client.call("GetExecution", {"account": "Sim101", "executionId": ref})
+            for ref in (listed["id"], str(fill_id), fill_id)
+        ]
+        refused = [
+            await client.call("GetExecution", {"account": "Sim101", "executionId": ref})
+            for ref in ("2a", 0, 1.5, True, 2**63)
+        ]
+    assert [a.get("data") for a in answers] == [{**listed, "success": True}] * 3
+    for frame in refused:
+        assert (frame["status"], frame["error"]) == (400, "Invalid request"), frame
 
 
 @pytest.mark.parametrize("path", ["/accounts/{a}/executions", "/accounts/{a}/executions/1"])

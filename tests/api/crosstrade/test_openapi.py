@@ -40,6 +40,11 @@ def in_body(*names: str) -> set[str]:
     }
 
 
+#: The operations that need no token, and why (each says so: ``security: []``).
+PUBLIC: dict[str, str] = {
+    "GET /v1/api/_endpoints": "the catalog of the routes: names no account",
+}
+
 # What the routes lacked when these rules were written. Remove entries as the routes are
 # documented; never add one (a new route is documented when it is added).
 KNOWN_GAPS: dict[str, set[str]] = {}
@@ -249,11 +254,17 @@ def body_gaps(doc: Doc) -> dict[str, set[str]]:
     return gaps
 
 
+def is_public(operation: Doc) -> bool:
+    """An operation that says it needs no credentials (``security: []``, OpenAPI's way)."""
+    return operation.get("security") == []
+
+
 def expected_statuses(path: str, operation: Doc) -> set[str]:
     """The statuses every CrossTrade operation can answer, so must document: 200; 401 (bearer
-    token) and 429 (rate limit) always; 400 (invalid request) when it takes a body or any
-    parameter; 404 when its path names something that may not exist (an account, an order)."""
-    statuses = {"200", "401", "429"}
+    token) and 429 (rate limit) always, but for a public one (no token: nothing to refuse or
+    to count); 400 (invalid request) when it takes a body or any parameter; 404 when its path
+    names something that may not exist (an account, an order)."""
+    statuses = {"200"} if is_public(operation) else {"200", "401", "429"}
     if "requestBody" in operation or operation.get("parameters") or path_names(path):
         statuses.add("400")
     if path_names(path):
@@ -303,7 +314,7 @@ def response_gaps(doc: Doc) -> dict[str, set[str]]:
 
 def security_gaps(doc: Doc) -> dict[str, set[str]]:
     """Every CrossTrade operation asks for a bearer token (a security scheme of type http,
-    scheme bearer, whatever its name)."""
+    scheme bearer, whatever its name), but those that say they are public (``PUBLIC``)."""
     schemes = doc.get("components", {}).get("securitySchemes", {})
     bearer = {
         name
@@ -314,6 +325,7 @@ def security_gaps(doc: Doc) -> dict[str, set[str]]:
         op: {"bearer security requirement"}
         for op, _, operation in operations(doc)
         if not any(set(req) & bearer for req in operation.get("security", []))
+        and not (op in PUBLIC and is_public(operation))
     }
 
 
@@ -359,6 +371,11 @@ def test_every_operation_documents_200_and_its_error_responses(doc):
 
 def test_every_operation_asks_for_the_bearer_token(doc):
     check("security", security_gaps(doc))
+
+
+def test_only_the_listed_operations_are_public(doc):
+    public = {op for op, _, operation in operations(doc) if is_public(operation)}
+    assert public == set(PUBLIC)
 
 
 def test_known_gaps_name_operations_that_exist(doc):

@@ -147,7 +147,8 @@ async def test_lifecycle_of_a_filled_order_merges_transitions_and_fill(ct):
     assert isinstance(submitted["epoch"], int)
     assert fill["type"] == "fill"
     assert (fill["action"], fill["quantity"], fill["price"]) == ("Buy", 2, 6000.25)
-    assert fill["executionId"].isdigit()
+    assert len(fill["executionId"]) == 32
+    assert int(fill["executionId"], 16) > 0
     assert (filled["fromState"], filled["toState"], filled["actor"]) == (
         "Submitted",
         "Filled",
@@ -189,9 +190,7 @@ async def test_lifecycle_without_fills_and_with_a_limit(ct):
     assert (capped["limit"], capped["count"], capped["truncated"]) == (2000, 3, False)
 
 
-@pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": "many"}, {"includeFills": "perhaps"}, {"extra": "1"}]
-)
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": "many"}, {"includeFills": "perhaps"}])
 async def test_lifecycle_bad_query_is_invalid(ct, params):
     order_id = await place(ct)
     response = await ct.client.get(url(f"/{order_id}/lifecycle"), params=params, headers=ct.auth())
@@ -205,7 +204,9 @@ async def test_lifecycle_of_someone_elses_or_an_unknown_order_is_404(ct):
     assert (foreign.status_code, foreign.json()["error"]) == (404, "Account 'Other' not found")
     elsewhere = await ct.client.get(url(f"/{theirs}/lifecycle"), headers=ct.auth())
     assert (elsewhere.status_code, elsewhere.json()["code"]) == (404, "ORDER_NOT_FOUND")
-    malformed = await ct.client.get(url("/nope/lifecycle"), headers=ct.auth())
+    unknown = await ct.client.get(url("/nope/lifecycle"), headers=ct.auth())
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "ORDER_NOT_FOUND")
+    malformed = await ct.client.get(url("/no%20pe/lifecycle"), headers=ct.auth())
     assert malformed.status_code == 400
 
 
@@ -250,7 +251,7 @@ async def test_change_of_a_stop_price(ct):
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        (b"{}", "INVALID_INPUT"),  # nothing to change
+        (b"{}", None),  # nothing to change: Invalid request
         (b'{"limitPrice": 5985.1}', "INVALID_PRICE"),  # off the tick grid
         (b'{"quantity": 0}', "INVALID_QUANTITY"),
         (b'{"quantity": 1.5}', "INVALID_QUANTITY"),  # off the lot step
@@ -394,7 +395,6 @@ def _limit_body(price: float, **extra: Any) -> dict[str, Any]:
         _limit_body(5980, quantity=0),
         _limit_body(5980, orderType="Trailing"),
         {"instrument": "ES 12-26"},
-        {**_limit_body(5980), "colour": "red"},
     ],
 )
 async def test_bad_replace_changes_nothing(ct, body):
@@ -528,7 +528,7 @@ async def test_bracket_replaces_the_protective_orders_of_a_long_position(ct):
     body = response.json()
     assert body["success"] is True
     assert sorted(body["cancelledOrderIds"]) == sorted([old_stop, old_target])
-    assert body["notCancelledOrderIds"] == []
+    assert body["notCancelled"] == []
     assert body["quantity"] == 2
     assert body["orderIds"] == [body["takeProfitOrderId"], body["stopLossOrderId"]]
     await ct.container.engine.settle()
@@ -658,7 +658,12 @@ async def test_bracket_is_placed_beside_orders_the_venue_will_not_cancel_and_rep
         within=3,  # the venue refuses at once; the flow gives up on its own wait
     )
     assert response.status_code == 200, response.text
-    assert response.json()["notCancelledOrderIds"] == [old_stop]
+    refused = response.json()["notCancelled"]
+    # The flow asks again after each refusal: when it gives up, the last ask is refused or
+    # still pending, as the clock the test moves meets the venue's answer.
+    assert [r["orderId"] for r in refused] == [old_stop]
+    assert refused[0]["code"] in ("VENUE_REJECTED", "CANCEL_PENDING")
+    assert response.json()["success"] is False
     await ct.container.engine.settle()
     assert (await order(ct, old_stop))["orderState"] == "Accepted"
 
@@ -673,7 +678,6 @@ async def test_bracket_is_placed_beside_orders_the_venue_will_not_cancel_and_rep
         (bracket_body(action="Hold"), "INVALID_INPUT"),
         (bracket_body(action="Sell", takeProfit=5950, stopLoss=6050), "CONFLICT"),  # long held
         (bracket_body(instrument=None), None),
-        (bracket_body(take_profit=6050), None),
     ],
 )
 async def test_bad_bracket_changes_nothing(ct, body, code):

@@ -177,7 +177,7 @@ async def test_a_rate_limited_request_changes_nothing(limited):
 
     limited.clock.advance(1)
     response = await limited.client.post(CANCEL, headers=limited.auth(), json={})
-    assert response.json() == {"orderIds": [order], "success": True}
+    assert response.json() == {"orderIds": [order], "notCancelled": [], "success": True}
 
 
 async def test_rate_limit_disabled_never_limits(db_url, store):

@@ -40,7 +40,7 @@ async def test_seed_frame_cancels_the_instruments_orders_and_echoes_the_id(ct, l
         frame = await client.answer("my-request-id")
     assert set(frame) == {"id", "data"}
     assert frame["id"] == "my-request-id"
-    assert set(frame["data"]) == {"orderIds", "success"}
+    assert set(frame["data"]) == {"orderIds", "notCancelled", "success"}
     assert frame["data"]["orderIds"] == [sep]
     assert frame["data"]["success"] is True
     await ct.container.engine.settle()
@@ -105,8 +105,16 @@ async def same_cancel_orders(ct: Server, client: Client) -> None:
     await ct.container.engine.settle()
     frame = await client.call("CancelOrders", {"account": "Sim101"})
     status, body = await rest(ct, "POST", "/accounts/Sim102/orders/cancel", json={})
-    assert frame["data"] == {"orderIds": [mine], "success": True}
-    assert (status, body) == (200, {"orderIds": [sibling], "success": True})
+    assert frame["data"] == {"orderIds": [mine], "notCancelled": [], "success": True}
+    assert (status, body) == (200, {"orderIds": [sibling], "notCancelled": [], "success": True})
+
+
+async def same_close_strategy(ct: Server, client: Client) -> None:
+    """ATM strategies are not simulated: the same refusal over both."""
+    frame = await client.call("CloseStrategy", {"account": "Sim101", "strategyId": "ATM_1"})
+    status, body = await rest(ct, "POST", "/accounts/Sim101/strategies/ATM_1/close", json={})
+    assert frame == {"id": frame["id"], **body, "status": status}
+    assert (status, body["code"]) == (400, "REJECTED")
 
 
 SAME_AS_REST: dict[str, Callable[[Server, Client], Awaitable[None]]] = {
@@ -115,6 +123,7 @@ SAME_AS_REST: dict[str, Callable[[Server, Client], Awaitable[None]]] = {
     "PlaceOrder": same_place_order,
     "Cancel": same_cancel,
     "CancelOrders": same_cancel_orders,
+    "CloseStrategy": same_close_strategy,
 }
 
 
@@ -157,12 +166,16 @@ READS: dict[str, Sample] = {
     ),
     "GetExecutions": lambda a, r: ({"account": a}, ("GET", f"/accounts/{a}/executions", {})),
     "GetExecution": lambda a, r: (
-        {"account": a, "executionId": int(r["execution"])},
+        {"account": a, "executionId": r["execution"]},
         ("GET", f"/accounts/{a}/executions/{r['execution']}", {}),
     ),
     "GetLifecycle": lambda a, r: (
         {"account": a, "orderId": r["filled"]},
         ("GET", f"/accounts/{a}/orders/{r['filled']}/lifecycle", {}),
+    ),
+    "GetOrderStatus": lambda a, r: (
+        {"account": a, "orderId": r["resting"]},
+        ("GET", f"/accounts/{a}/orders/{r['resting']}/status", {}),
     ),
 }
 
@@ -202,6 +215,18 @@ CHANGES: dict[str, Sample] = {
     "Reverse": lambda a, r: (
         {"account": a, "instrument": ES},
         ("POST", f"/accounts/{a}/positions/reverse", {"json": {"instrument": ES}}),
+    ),
+    "ReversePosition": lambda a, r: (
+        {"account": a, **place_body(action="SELL", price="6050")},
+        (
+            "POST",
+            f"/accounts/{a}/positions/reverseposition",
+            {"json": place_body(action="SELL", price="6050")},
+        ),
+    ),
+    "CancelAllOrders": lambda a, r: (
+        {"account": a},
+        ("POST", "/orders/cancelall", {"json": {"account": a}}),
     ),
     "FlattenEverything": lambda a, r: (
         {"account": a},
@@ -308,10 +333,10 @@ async def test_bad_args_answer_an_error_frame_with_the_id_and_change_nothing(ct,
             "PlaceOrder", {"account": "Sim101", **place_body(quantity="many")}, rid="q"
         )
         misspelt = await client.call(
-            "CancelOrders", {"account": "Sim101", "instrumnet": "ES 12-26"}, rid="m"
+            "CancelOrders", {"account": "Sim101", "instrument": 5}, rid="m"
         )
         missing = await client.call("GetOrder", {"account": "Sim101"}, rid="g")
-    for frame, rid, field in ((bad_quantity, "q", "quantity"), (misspelt, "m", "instrumnet")):
+    for frame, rid, field in ((bad_quantity, "q", "quantity"), (misspelt, "m", "instrument")):
         assert frame["id"] == rid
         assert frame["status"] == 400
         assert frame["error"] == "Invalid request"

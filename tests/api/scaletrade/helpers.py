@@ -51,7 +51,7 @@ def push(st: St, symbol: str, bid: str, ask: str) -> None:
 
 async def trades(st: St, login: int = 1001, **params: Any) -> dict[str, Any]:
     """The body of ``GET /trades`` with ``params`` in the query string (filters as JSON)."""
-    query = {k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in params.items()}
+    query = {k: json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in params.items()}
     answer = await st.call("GET", "/trades", params=query, login=login)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()

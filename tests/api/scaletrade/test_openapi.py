@@ -1,10 +1,10 @@
 """The OpenAPI document documents every ScaleTrade operation.
 
-The rules apply to every path ScaleTrade serves (/sign/in, /trade/..., /trades,
-/market/symbol), whenever it was added: a new route without a summary, a request body with
-schema and example (DELETEs here take a body too), a 200 example or its 400 and 401 answers in
-ScaleTrade's error form fails here. Examples are held against their schemas with the small
-JSON Schema checker of the CrossTrade test.
+The rules apply to every path ScaleTrade serves (/sign/in, /trade/..., /trades, /market...,
+/account/..., /balances/list), whenever it was added: a new route without a summary, a
+request body with schema and example (DELETEs here take a body too), a 200 example or its 400
+and 401 answers in ScaleTrade's error form fails here. Examples are held against their
+schemas with the small JSON Schema checker of the CrossTrade test.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ OPERATIONS = {
     "POST /trade/open",
     "POST /trade/open/pending",
     "PUT /trade/modify/open",
+    "PUT /trade/modify",
     "PUT /trade/modify/pending",
     "DELETE /trade/close",
     "DELETE /trade/close/group",
@@ -36,6 +37,10 @@ OPERATIONS = {
     "DELETE /trade/cancel/group",
     "GET /trades",
     "GET /market/symbol",
+    "GET /market",
+    "GET /account/me",
+    "GET /account/balance",
+    "GET /balances/list",
 }
 
 

@@ -1,5 +1,6 @@
-"""ScaleTrade's queries through HTTP, on SQLite and PostgreSQL: ``GET /trades`` (trade records
-by type, filtered, paged, with totals) and ``GET /market/symbol``."""
+"""ScaleTrade's ``GET /trades`` through HTTP, on SQLite and PostgreSQL: trade records by
+type, filtered, paged, with totals (the filter syntax in detail: test_trades_filters.py;
+``/market`` and ``/market/symbol``: test_market_reads.py)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,47 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 
 from ordergate.venue.base import Quote
 from tests.api.scaletrade.conftest import St, pending
 from tests.api.scaletrade.helpers import (
     bad_tokens,
     market,
-    push,
     trades,
 )
 
 D = Decimal
+#: ScaleTrade's 20 columns, in its order.
 COLUMNS = [
     "order",
     "login",
-    "symbol",
     "cmd",
+    "state",
+    "symbol",
+    "reason",
     "volume",
     "open_time",
+    "close_time",
     "open_price",
+    "close_price",
     "sl",
     "tp",
-    "close_time",
-    "close_price",
-    "expiration",
     "profit",
+    "net_profit",
+    "commission",
+    "storage",
     "comment",
-    "state",
+    "digits",
+    "expiration",
 ]
+TOTALS = {
+    "count",
+    "total_profit",
+    "total_net_profit",
+    "total_storage",
+    "total_commission",
+    "total_volume",
+}
 COL = {name: i for i, name in enumerate(COLUMNS)}
 
 
@@ -113,14 +126,25 @@ async def test_trades_answers_structure_rows_count_and_totals(st):
 
     body = await trades(st)
 
-    assert set(body) == {"structure", "rows", "count", "total_profit", "total_volume"}
+    assert set(body) == {"structure", "rows", *TOTALS}
     assert body["structure"] == COLUMNS
     assert all(len(row) == len(COLUMNS) for row in body["rows"])
     assert body["count"] == 5
     assert body["total_volume"] == 100 + 200 + 30 + 20 + 10
     # the open EURUSD trade at the spread (-2) and the ES sell closed at the ask (-0.25 * 50 * 2)
-    assert D(str(body["total_profit"])) == D("-27")
+    assert D(str(body["total_profit"])) == D(str(body["total_net_profit"])) == D("-27")
+    assert body["total_storage"] == body["total_commission"] == 0
     rows = {row[COL["order"]]: dict(zip(COLUMNS, row, strict=True)) for row in body["rows"]}
+    for row in rows.values():
+        assert (row["reason"], row["commission"], row["storage"]) == (7, 0, 0)
+        assert row["net_profit"] == row["profit"]
+        assert row["digits"] == (2 if row["symbol"] == "ES 12-26" else 5)
+    opened = rows[t["open"]]
+    assert (opened["state"], opened["close_time"], opened["close_price"]) == (0, 0, 0)
+    assert D(str(opened["open_price"])) == D("1.10002")
+    assert D(str(opened["profit"])) == D("-2")
+    waiting = rows[t["pending"]]
+    assert (waiting["cmd"], waiting["state"], waiting["expiration"]) == (2, 0, 0)
     closed = rows[t["closed"]]
     assert (closed["login"], closed["symbol"], closed["cmd"], closed["volume"]) == (
         1001,
@@ -156,16 +180,23 @@ async def test_trades_pages_with_limit_and_offset_but_counts_every_row(st):
 
 
 FILTERS = [
+    ({"where": [["symbol", "ES 12-26"]]}, ["closed"]),
+    ({"where": [["cmd", 2]]}, ["pending"]),
+    ({"where": [["open_price", "=", 1.09]]}, ["pending"]),
+    ({"whereNot": [["symbol", "EURUSD"]]}, ["closed"]),
+    ({"whereIn": [["cmd", [2, 5]]]}, ["pending", "deleted"]),
+    ({"whereIn": [["state", [3, 6]]]}, ["closed", "deleted"]),
+    ({"whereBetween": [["volume", [20, 100]]]}, ["open", "pending", "deleted"]),
+    ({"whereBetween": [["open_price", [1.08, 1.09]]]}, ["pending", "deleted"]),
+    (
+        {"where": [["symbol", "EURUSD"]], "whereNot": [["cmd", 0]]},
+        ["pending", "deleted", "flying"],
+    ),
+    ({"where": [["net_profit", "<", 0]]}, ["open", "closed"]),
+    ({"where": [["symbol", "GBPUSD"]]}, []),
+    # an object {column: value} stands for [[column, value]]
     ({"where": {"symbol": "ES 12-26"}}, ["closed"]),
-    ({"where": {"cmd": 2}}, ["pending"]),
-    ({"where": {"open_price": 1.09}}, ["pending"]),
-    ({"whereNot": {"symbol": "EURUSD"}}, ["closed"]),
     ({"whereIn": {"cmd": [2, 5]}}, ["pending", "deleted"]),
-    ({"whereIn": {"state": [3, 6]}}, ["closed", "deleted"]),
-    ({"whereBetween": {"volume": [20, 100]}}, ["open", "pending", "deleted"]),
-    ({"whereBetween": {"open_price": [1.08, 1.09]}}, ["pending", "deleted"]),
-    ({"where": {"symbol": "EURUSD"}, "whereNot": {"cmd": 0}}, ["pending", "deleted", "flying"]),
-    ({"where": {"symbol": "GBPUSD"}}, []),
 ]
 
 
@@ -189,7 +220,7 @@ async def test_trades_filters_in_a_json_body(st):
 async def test_trades_totals_cover_the_filtered_rows_only(st):
     await history(st)
 
-    body = await trades(st, where={"symbol": "EURUSD"}, tradeType=1)
+    body = await trades(st, where=[["symbol", "EURUSD"]], tradeType=1)
 
     assert body["count"] == 2
     assert body["total_volume"] == 110
@@ -203,7 +234,7 @@ async def test_trades_query_and_body_together_each_giving_some_fields(st):
         "/trades",
         params={"tradeType": "3"},
         headers=st.auth(),
-        json={"where": {"symbol": "EURUSD"}},
+        json={"where": [["symbol", "EURUSD"]]},
     )
     assert answer.status_code == 200, answer.text
     assert tickets(answer.json()) == [(t["pending"], 0)]
@@ -212,18 +243,19 @@ async def test_trades_query_and_body_together_each_giving_some_fields(st):
 async def test_trades_refuses_bad_queries_with_400_invalid_data(st):
     await history(st)
     bad_params: list[dict[str, str]] = [
-        {"where": json.dumps({"colour": "red"})},  # unknown column
-        {"whereIn": json.dumps({"colour": ["red"]})},
-        {"whereBetween": json.dumps({"symbol": ["A", "Z"]})},  # a text column
-        {"whereBetween": json.dumps({"volume": [1, 2, 3]})},
-        {"whereIn": json.dumps({"cmd": 2})},  # not a list
+        {"where": json.dumps([["colour", "red"]])},  # unknown column
+        {"whereIn": json.dumps([["colour", ["red"]]])},
+        {"whereBetween": json.dumps([["symbol", ["A", "Z"]]])},  # a text column
+        {"whereBetween": json.dumps([["volume", [1, 2, 3]]])},
+        {"whereIn": json.dumps([["cmd", 2]])},  # not a list
         {"where": "{symbol: EURUSD}"},  # not JSON
         {"where": "[1]"},
+        {"where": json.dumps([["cmd", None]])},
         {"where": json.dumps({"cmd": None})},
         {"tradeType": "5"},
         {"tradeType": "open"},
         {"limit": "0"},
-        {"limit": "1001"},
+        {"limit": "50001"},
         {"limit": "1.5"},
         {"offset": "-1"},
         {"login": "abc"},
@@ -269,7 +301,7 @@ async def test_trades_of_a_login_the_session_may_not_see_is_403(st):
 
 async def test_queries_without_a_valid_token_are_401(st):
     for kind, headers in (await bad_tokens(st)).items():
-        for path, params in (("/trades", {}), ("/market/symbol", {"symbol": "EURUSD"})):
+        for path, params in (("/trades", {}), ("/trades", {"where": '[["cmd", 0]]'})):
             answer = await st.client.get(path, params=params, headers=headers)
             assert answer.status_code == 401, f"{path} with {kind}: {answer.text}"
             assert answer.json()["error"] == "UNAUTHORIZED"
@@ -282,7 +314,7 @@ async def test_a_partly_filled_pending_order_shows_as_a_trade_and_a_pending_orde
     push_sized(st, "1.08990", "1.08995", size="1")  # one lot of liquidity at the ask
     await settle(st)
 
-    body = await trades(st, where={"order": ticket})
+    body = await trades(st, where=[["order", ticket]])
 
     assert [(r[COL["cmd"]], r[COL["volume"]], r[COL["state"]]) for r in body["rows"]] == [
         (0, 100, 0),
@@ -294,7 +326,7 @@ async def test_trades_through_a_real_server_with_a_json_body_on_get(st, live):
     t = await history(st)
     async with httpx.AsyncClient(base_url=live, headers=st.auth(), trust_env=False) as client:
         answer = await client.request(
-            "GET", "/trades", json={"tradeType": 2, "whereIn": {"state": [6]}}
+            "GET", "/trades", json={"tradeType": 2, "whereIn": [["state", [6]]]}
         )
         symbol = await client.get("/market/symbol", params={"symbol": "EURUSD"})
     assert answer.status_code == 200, answer.text
@@ -302,103 +334,3 @@ async def test_trades_through_a_real_server_with_a_json_body_on_get(st, live):
     assert tickets(answer.json()) == [(t["deleted"], 6)]
     assert symbol.status_code == 200, symbol.text
     assert symbol.json()["symbol"] == "EURUSD"
-
-
-# -- GET /market/symbol --------------------------------------------------------------------------
-
-
-async def test_market_symbol_answers_the_specification_and_the_quote(st):
-    answer = await st.call("GET", "/market/symbol", params={"symbol": "ES 12-26"})
-
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert set(body) == {
-        "symbol",
-        "description",
-        "digits",
-        "bid",
-        "ask",
-        "quote_time",
-        "tick_size",
-        "contract_size",
-        "lot_min",
-        "lot_max",
-        "lot_step",
-        "currency",
-        "trade_allowed",
-        "sessions",
-    }
-    assert (body["symbol"], body["description"], body["digits"]) == (
-        "ES 12-26",
-        "E-mini S&P 500",
-        2,
-    )
-    assert (D(str(body["bid"])), D(str(body["ask"]))) == (D("6000"), D("6000.25"))
-    assert body["quote_time"] > 0
-    assert D(str(body["tick_size"])) == D("0.25")
-    assert D(str(body["contract_size"])) == 50
-    assert (body["lot_min"], body["lot_max"], body["lot_step"]) == (1, 500, 1)
-    assert body["currency"] == "USD"
-    assert body["trade_allowed"] is True
-    assert body["sessions"] == []  # around the clock
-
-
-async def test_market_symbol_follows_the_quotes_and_the_market_state(st):
-    push(st, "EURUSD", "1.20000", "1.20003")
-    st.server.container.venue.set_market_closed("EURUSD")
-
-    answer = await st.call("GET", "/market/symbol", params={"symbol": "EURUSD"})
-
-    body = answer.json()
-    assert (D(str(body["bid"])), D(str(body["ask"]))) == (D("1.2"), D("1.20003"))
-    assert (body["digits"], D(str(body["lot_min"])), D(str(body["lot_step"]))) == (
-        5,
-        D("0.01"),
-        D("0.01"),
-    )
-    assert body["trade_allowed"] is False
-
-
-async def test_market_symbol_of_an_unknown_symbol_is_404_ret_symbol_not_found(st):
-    answer = await st.call("GET", "/market/symbol", params={"symbol": "XAUUSD"})
-
-    assert "XAUUSD" in refused(answer, 404, "RET_SYMBOL_NOT_FOUND")
-
-
-@pytest.mark.parametrize(
-    ("params", "session"),
-    [({"symbol": "EURUSD", "login": "2002"}, 1001), ({"symbol": "EURUSD", "login": "1001"}, 901)],
-)
-async def test_market_symbol_for_a_login_the_session_may_not_act_on_is_403(st, params, session):
-    answer = await st.call("GET", "/market/symbol", params=params, login=session)
-
-    refused(answer, 403, "PERMISSION_DENIED")
-
-
-async def test_market_symbol_takes_its_fields_from_the_query_or_a_json_body(st):
-    in_body = await st.client.request(
-        "GET", "/market/symbol", headers=st.auth(900), json={"login": 1001, "symbol": "EURUSD"}
-    )
-    foreign = await st.client.request(
-        "GET",
-        "/market/symbol",
-        params={"symbol": "EURUSD"},
-        headers=st.auth(),
-        json={"login": 2002},
-    )
-
-    assert in_body.status_code == 200, in_body.text
-    assert in_body.json()["symbol"] == "EURUSD"
-    refused(foreign, 403, "PERMISSION_DENIED")  # a login in the body is not ignored
-
-
-async def test_market_symbol_refuses_bad_queries_with_400_invalid_data(st):
-    for params, session in (
-        ({}, 1001),  # no symbol
-        ({"symbol": ""}, 1001),
-        ({"symbol": "EURUSD", "colour": "red"}, 1001),
-        ({"symbol": "EURUSD", "login": "x"}, 1001),
-        ({"symbol": "EURUSD"}, 900),  # a staff session names the login
-    ):
-        answer = await st.call("GET", "/market/symbol", params=params, login=session)
-        refused(answer, 400, "INVALID_DATA")

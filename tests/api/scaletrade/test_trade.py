@@ -85,8 +85,8 @@ async def test_a_market_order_fills_and_shows_as_an_open_trade_with_the_same_tic
     assert D(str(trade["open_price"])) == D("1.10002")  # a buy fills at the ask
     assert (trade["sl"], trade["tp"]) == (0, 0)
     assert (trade["close_time"], trade["expiration"]) == (0, 0)
-    assert D(str(trade["close_price"])) == D("1.1")  # it would close at the bid
-    assert D(str(trade["profit"])) == D("-3")  # the spread: 0.00002 * 150 000
+    assert trade["close_price"] == 0  # 0 while open, as ScaleTrade shows it
+    assert D(str(trade["profit"])) == D("-3")  # at the bid it would close at: the spread
     assert trade["state"] == 0
     assert await record(st, ticket, trade_type=3) is None  # not a pending order
 
@@ -319,6 +319,39 @@ async def test_modify_open_on_a_closed_trade_is_409_incorrect_state(st):
     answer = await st.call("PUT", "/trade/modify/open", {"order": ticket, "sl": 1.05})
 
     assert "closed" in refused(answer, 409, "RET_TRADE_INCORRECT_STATE")
+
+
+async def test_modify_is_an_alias_of_modify_open(st):
+    """ScaleTrade's newer docs keep PUT /trade/modify as an alias of /trade/modify/open: the
+    same acknowledgment (state 14), sl or tp alone, 0 removes one, the same refusals."""
+    ticket = await market(st, sl=1.09, tp=1.12)
+    order = await pending(st)
+    await settle(st)
+
+    answer = await st.call("PUT", "/trade/modify", {"order": ticket, "tp": 0})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "accepted": True,
+        "order": ticket,
+        "state": 14,
+        "login": 1001,
+        "symbol": "EURUSD",
+        "cmd": 0,
+        "volume": 100,
+    }
+    trade = await record(st, ticket, trade_type=1)
+    assert trade is not None
+    assert (D(str(trade["sl"])), trade["tp"]) == (D("1.09"), 0)
+    before = await snapshot(st.server.container.store)
+    for body, status, code in (
+        ({"order": ticket}, 400, "INVALID_DATA"),  # neither sl nor tp
+        ({"order": ticket, "sl": 1.1001}, 400, "RET_TRADE_BAD_STOPS"),
+        ({"order": order, "sl": 1.05}, 409, "RET_TRADE_INCORRECT_CMD"),
+        ({"order": 987654, "sl": 1.05}, 404, "RET_NOT_FOUND"),
+    ):
+        refused(await st.call("PUT", "/trade/modify", body), status, code)
+    assert await snapshot(st.server.container.store) == before
 
 
 # -- PUT /trade/modify/pending -------------------------------------------------------------------
@@ -555,6 +588,7 @@ async def test_close_group_type_0_closes_every_open_trade(st):
 
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
+        "data": "OK",
         "rows": [_close_row(euro, "EURUSD"), _close_row(es, "ES 12-26")],
         "matched": 2,
         "closed": 2,
@@ -631,9 +665,12 @@ async def test_close_group_answers_409_when_no_matched_trade_could_be_closed(st)
     assert await snapshot(st.server.container.store) == before
 
 
-async def test_close_group_answers_404_when_nothing_matched(st):
+async def test_close_group_with_nothing_to_close_answers_200_data_ok(st):
+    """As ScaleTrade answers: closing a login's trades when none matches is done, not an
+    error (a group cancel answers 404 instead: the seed page's contract)."""
     await market(st)  # a EURUSD trade: neither ES nor a losing one
     push(st, "EURUSD", "1.10100", "1.10102")
+    before = await snapshot(st.server.container.store)
 
     for body in (
         {"login": 1002, "type": 0},
@@ -641,11 +678,32 @@ async def test_close_group_answers_404_when_nothing_matched(st):
         {"login": 1001, "type": -1},
     ):
         answer = await st.call("DELETE", "/trade/close/group", body, login=900)
-        assert refused(answer, 404, "RET_NOT_FOUND") == "nothing matched the request"
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"data": "OK", "rows": [], "matched": 0, "closed": 0, "failed": 0}
+    assert await snapshot(st.server.container.store) == before
     unknown = await st.call(
         "DELETE", "/trade/close/group", {"login": 1001, "type": 0, "symbol": "XAUUSD"}
     )
     refused(unknown, 404, "RET_SYMBOL_NOT_FOUND")
+
+
+async def test_close_group_with_a_comment_stamps_group_close_on_its_closing_orders(st):
+    euro, es = await _two_trades(st)
+    engine = st.server.container.engine
+    st.server.container.venue.ack_delay_ms = 60_000  # the closing orders stay on their way
+
+    stamped = await st.call(
+        "DELETE",
+        "/trade/close/group",
+        {"login": 1001, "type": 0, "symbol": "EURUSD", "comment": "my own text"},
+    )
+    plain = await st.call(
+        "DELETE", "/trade/close/group", {"login": 1001, "type": 0, "symbol": "ES 12-26"}
+    )
+
+    assert (stamped.status_code, plain.status_code) == (200, 200), (stamped.text, plain.text)
+    comments = {o.closes_ticket: o.comment for o in engine.state.open_orders(Login(1001))}
+    assert comments == {euro: "GROUP_CLOSE", es: f"close #{es}"}  # the engine's own
 
 
 # -- DELETE /trade/cancel ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def trade_requests(trade: int, order: int, login: int = 1001) -> dict[str, Reque
             {"login": login, "cmd": 2, "volume": 10, "symbol": "EURUSD", "open_price": 1.08},
         ),
         "modify open": ("PUT", "/trade/modify/open", {"order": trade, "sl": 1.05}),
+        "modify (alias)": ("PUT", "/trade/modify", {"order": trade, "tp": 1.15}),
         "modify pending": ("PUT", "/trade/modify/pending", {"order": order, "open_price": 1.085}),
         "close": ("DELETE", "/trade/close", {"order": trade, "volume": 10}),
         "cancel": ("DELETE", "/trade/cancel", {"order": order}),
@@ -46,7 +47,7 @@ def trade_requests(trade: int, order: int, login: int = 1001) -> dict[str, Reque
 
 
 LOGIN_ADDRESSED = ("open", "open pending", "close group", "cancel group")
-TICKET_ADDRESSED = ("modify open", "modify pending", "close", "cancel")
+TICKET_ADDRESSED = ("modify open", "modify (alias)", "modify pending", "close", "cancel")
 
 
 async def book(st: St, login: int = 1001) -> tuple[int, int]:
@@ -154,6 +155,9 @@ async def test_trade_request_fields_of_the_wrong_type_are_400_invalid_data(st):
         ("open pending", {"expiration": -1}),
         ("open pending", {"expiration": 1.5}),
         ("modify open", {"sl": -0.5}),
+        ("modify (alias)", {"sl": -0.5}),
+        ("modify (alias)", {"tp": "high"}),
+        ("modify (alias)", {"order": 0}),
         ("modify pending", {"expiration": "tomorrow"}),
         ("close", {"volume": 0}),
         ("close", {"volume": "10"}),
@@ -232,6 +236,7 @@ async def _every_request_works(st: St, staff: int) -> None:
         "open": 1,
         "open pending": 1,
         "modify open": 14,
+        "modify (alias)": 14,
         "modify pending": 16,
         "close": 7,
         "cancel": 9,

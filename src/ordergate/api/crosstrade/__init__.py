@@ -6,11 +6,14 @@ from fastapi import FastAPI
 
 from ordergate.api.crosstrade import (
     accounts,
+    discovery,
     executions,
+    legacy,
     market,
     orders,
     orders_more,
     positions,
+    sweep,
     ws,
 )
 from ordergate.api.crosstrade.errors import PREFIX, install_errors
@@ -28,6 +31,16 @@ def install(app: FastAPI, settings: Settings) -> None:
         settings.rate_limit_per_s, settings.rate_limit_burst, enabled=settings.rate_limit_enabled
     )
     install_errors(app, error_registry(app))
-    for module in (accounts, orders, orders_more, positions, executions, market):
+    for module in (
+        accounts,
+        orders,
+        orders_more,
+        positions,
+        sweep,
+        executions,
+        market,
+        legacy,
+        discovery,
+    ):
         app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)
     app.include_router(ws.router)  # /ws/stream, outside /v1/api

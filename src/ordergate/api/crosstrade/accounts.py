@@ -77,11 +77,12 @@ async def _one(ctx: Ctx, ref: str) -> Valuation:
 
 
 def account_out(value: Valuation) -> dict[str, Any]:
-    """An account as NT8 shows it, ``item`` holding its values in its currency: cash is the
-    balance, net liquidation the equity, margins those ordergate's risk check uses, buying
-    power the notional the free margin still allows."""
+    """An account as NT8 shows it, ``item`` holding its values in its currency (what each
+    is: the description of GET /accounts/{account}). ordergate has one margin, so NT8's
+    several margins are that one and their excesses the free margin."""
     account, state = value.account, value.state
     free = max(state.free_margin, Decimal(0))
+    margin, excess = num(state.margin_used), num(state.free_margin)
     return {
         "id": account.login,
         "name": account.name,
@@ -98,12 +99,25 @@ def account_out(value: Valuation) -> dict[str, Any]:
             "cashValue": num(state.balance),
             "totalCashBalance": num(state.balance),
             "netLiquidation": num(state.equity),
+            "netLiquidationByCurrency": num(state.equity),
             "realizedProfitLoss": num(value.realized),
+            "grossRealizedProfitLoss": num(value.realized),
             "unrealizedProfitLoss": num(state.unrealized_pnl),
-            "initialMargin": num(state.margin_used),
-            "maintenanceMargin": num(state.margin_used),
-            "excessInitialMargin": num(state.free_margin),
-            "excessMaintenanceMargin": num(state.free_margin),
+            "initialMargin": margin,
+            "intradayMargin": margin,
+            "maintenanceMargin": margin,
+            "positionMargin": margin,
+            "lookAheadMaintenanceMargin": margin,
+            "excessInitialMargin": excess,
+            "excessIntradayMargin": excess,
+            "excessMaintenanceMargin": excess,
+            "excessPositionMargin": excess,
+            "marginLevel": None if state.margin_level is None else num(state.margin_level),
+            "positionCount": sum(1 for p in value.positions if p.side is not None),
+            "longStockValue": 0,
+            "shortStockValue": 0,
+            "longOptionValue": 0,
+            "shortOptionValue": 0,
             "commission": 0,
             "fee": 0,
         },
@@ -204,16 +218,29 @@ _ACCOUNT = {
     "positionMode": "Netting",
     "leverage": 100,
     "item": {
-        "buyingPower": 99820000,
+        "buyingPower": 99419688,
         "cashValue": 1000000,
         "totalCashBalance": 1000000,
         "netLiquidation": 1000200,
+        "netLiquidationByCurrency": 1000200,
         "realizedProfitLoss": 0,
+        "grossRealizedProfitLoss": 0,
         "unrealizedProfitLoss": 200,
-        "initialMargin": 6000,
-        "maintenanceMargin": 6000,
-        "excessInitialMargin": 994200,
-        "excessMaintenanceMargin": 994200,
+        "initialMargin": 6003.12,
+        "intradayMargin": 6003.12,
+        "maintenanceMargin": 6003.12,
+        "positionMargin": 6003.12,
+        "lookAheadMaintenanceMargin": 6003.12,
+        "excessInitialMargin": 994196.88,
+        "excessIntradayMargin": 994196.88,
+        "excessMaintenanceMargin": 994196.88,
+        "excessPositionMargin": 994196.88,
+        "marginLevel": 16661.34,
+        "positionCount": 1,
+        "longStockValue": 0,
+        "shortStockValue": 0,
+        "longOptionValue": 0,
+        "shortOptionValue": 0,
         "commission": 0,
         "fee": 0,
     },
@@ -273,6 +300,21 @@ async def snapshot_route(request: Request, ctx: CallerDep) -> Response:
 @router.get(
     "/accounts/{account}",
     summary="One account",
+    description=(
+        "The account and its values now (item), in its currency. ordergate has one margin, "
+        "the one its risk check uses (the open tickets' notional at the price each closes "
+        "at, over the leverage): NT8's initial, intraday, maintenance, position and "
+        "look-ahead margins are that one, their excesses the free margin (net liquidation "
+        "less margin). cashValue and totalCashBalance are the balance (realized P&L "
+        "included); netLiquidation (and ByCurrency: one currency per account) the equity; "
+        "realizedProfitLoss the P&L realized since the account opened, gross the same (no "
+        "commissions or fees are charged); buyingPower the notional the free margin allows "
+        "at the account's leverage; marginLevel equity / margin in percent (null with no "
+        "margin in use); positionCount the instruments held (a hedged, offsetting pair is "
+        "flat); stock and option values are 0 (none are traded). Not shown: NT8's risk "
+        "settings (dailyLossLimit …) and start-of-day values (sodCashValue …), which "
+        "ordergate does not keep."
+    ),
     responses=responses({**_ACCOUNT, "success": True}, 400, 401, 404, 429),
 )
 async def get_account_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:

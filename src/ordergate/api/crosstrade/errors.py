@@ -26,7 +26,27 @@ from ordergate.domain.errors import (
     PermissionDenied,
 )
 
-__all__ = ["PREFIX", "error_body", "install_errors", "status_of"]
+__all__ = ["PREFIX", "Unsuccessful", "error_body", "install_errors", "order_gone", "status_of"]
+
+
+class Unsuccessful(Exception):
+    """An operation that answers with its own full body and a status other than 200: a bulk
+    cancel that matched orders but could cancel none (its lists say why), an order that is
+    gone. REST sends ``body`` with ``status``; the WebSocket the same body in an error
+    frame carrying ``status``."""
+
+    def __init__(self, body: dict[str, Any], status: int = 400) -> None:
+        super().__init__(body.get("error", ""))
+        self.body = body
+        self.status = status
+
+
+def order_gone(ref: str) -> Unsuccessful:
+    """Cancelling (changing, replacing) an order that is unknown, someone else's, or ended:
+    the text upstream calls stable, alike for all three."""
+    text = f"Order linked to '{ref}' not found or already terminal."
+    return Unsuccessful({"success": False, "error": text, "code": "ORDER_NOT_FOUND"})
+
 
 PREFIX = "/v1/api"
 _HTTP_CODES = {408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE"}
@@ -84,3 +104,10 @@ def install_errors(app: FastAPI, registry: Any) -> None:
         return CrossTradeJson(body, status_code=exc.status_code, headers=exc.headers)
 
     registry.register(PREFIX, _domain, validation=_validation, http=_http)
+
+    async def _unsuccessful(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, Unsuccessful):  # registered for it alone
+            raise exc
+        return CrossTradeJson(exc.body, status_code=exc.status)
+
+    app.add_exception_handler(Unsuccessful, _unsuccessful)

@@ -1,15 +1,15 @@
-"""Market data: quotes, an instrument's session and trading bounds, and OHLCV bars.
+"""Market data: quotes (``quotes.py`` holds the operation), an instrument's session and
+trading bounds, and OHLCV bars.
 
 Prices come from the market data (``venue/marketdata.py``): the synthetic feed, a replay, or
-quotes pushed by an admin. A source that prints no trades has no last trade price; there, as
-for the day's open/high/low, the quote's mid stands in for it.
+quotes pushed by an admin.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field, JsonValue
@@ -19,9 +19,16 @@ from starlette.responses import Response
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import query_parameters_of, reply, request_body, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
+from ordergate.api.crosstrade.quotes import (
+    MAX_QUOTES,
+    MarketQuoteArgs,
+    QuoteArgs,
+    instrument_of,
+    is_open,
+)
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
-from ordergate.api.openapi import SPACE, any_case, when
+from ordergate.api.openapi import any_case, when
 from ordergate.domain.errors import InstrumentNotFound, InvalidInput
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.venue.bars import MINUTES_PER_DAY
@@ -30,105 +37,12 @@ __all__ = ["MAX_BARS", "MAX_QUOTES", "router"]
 
 router = APIRouter(tags=["market"])
 
-#: Most instruments one quote request may name.
-MAX_QUOTES: Final = 50
 #: Most bars one request may ask for (the default too).
 MAX_BARS: Final = 5000
 #: What a market request may answer besides 200 (404: an unknown instrument).
 _ERRORS: Final = (400, 401, 404, 429)
 _PERIOD_MINUTES: Final = {"minute": 1, "hour": 60, "day": MINUTES_PER_DAY}
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-#: One name of a list: up to 32 characters, no comma, plain spaces around it.
-_NAME = f" *[^,{SPACE}](?:[^,]{{0,30}}[^,{SPACE}])? *"
-Instruments = Field(
-    min_length=1,
-    max_length=MAX_QUOTES * 33,
-    examples=["ES 12-26"],
-    description=f"NT8 name or alias; a comma-separated list of up to {MAX_QUOTES} for several",
-    json_schema_extra={"pattern": f"^{_NAME}(?:,{_NAME}){{0,{MAX_QUOTES - 1}}}$"},
-)
-
-
-async def _instrument(ctx: Ctx, raw: str) -> Instrument:
-    symbol = await ctx.symbol(raw)
-    found = ctx.container.market.instrument(symbol)
-    if found is None:  # added to the database while the server runs
-        found = await ctx.engine.instrument(symbol)
-    return found
-
-
-def _is_open(ctx: Ctx, instrument: Instrument, now: datetime) -> bool:
-    """Within a session (always, when the venue ignores them), and not closed by the
-    venue's operator."""
-    return ctx.container.venue.is_open(instrument, now)
-
-
-# -- quote -----------------------------------------------------------------------------------
-
-
-class QuoteArgs(Args):
-    instrument: str = Instruments
-
-
-def _quote(ctx: Ctx, instrument: Instrument, now: datetime) -> dict[str, Any]:
-    snap = ctx.container.market.snapshot(instrument.symbol)
-    body: dict[str, Any] = {
-        "instrument": instrument.symbol,
-        "description": instrument.description,
-        "type": instrument_type(instrument.symbol),
-        "bid": None,
-        "ask": None,
-        "last": None,
-        "open": None,
-        "high": None,
-        "low": None,
-        "close": None,
-        "volume": None,
-        "bidSize": None,
-        "askSize": None,
-        "tickSize": num(instrument.tick_size),
-        "pointValue": num(instrument.point_value),
-        "tickValue": num(instrument.tick_size * instrument.point_value),
-        "currency": instrument.currency,
-        "quoteTime": None,
-        "quoteTimeUtc": None,
-        "epoch": None,
-        "isMarketOpen": _is_open(ctx, instrument, now),
-    }
-    if snap is not None:
-        last = snap.last if snap.last is not None else (snap.bid + snap.ask) / 2
-        body.update(
-            bid=num(snap.bid),
-            ask=num(snap.ask),
-            last=num(last),
-            open=num(snap.open),
-            high=num(snap.high),
-            low=num(snap.low),
-            close=num(snap.close),
-            volume=num(snap.volume),
-            bidSize=num(snap.bid_size),
-            askSize=num(snap.ask_size),
-            quoteTime=iso(snap.at),
-            quoteTimeUtc=snap.at.strftime("%Y-%m-%d %H:%M:%S"),
-            epoch=int(snap.at.timestamp()),  # seconds, as CrossTrade's quote (bars: ms)
-        )
-    return body
-
-
-@operation("GetQuote", QuoteArgs)
-async def get_quote(ctx: Ctx, args: QuoteArgs) -> dict[str, Any]:
-    names = [n.strip() for n in args.instrument.split(",")]
-    if not all(names):
-        raise InvalidInput("instrument must be a name or a comma-separated list of names")
-    if len(names) > MAX_QUOTES:
-        raise InvalidInput(f"at most {MAX_QUOTES} instruments per request")
-    now = ctx.container.clock.now()
-    quotes = [_quote(ctx, await _instrument(ctx, n), now) for n in names]
-    if "," not in args.instrument:
-        return {**quotes[0], "success": True}
-    # A list names a list: the answer is a JSON array, over REST and WebSocket alike.
-    return cast("dict[str, Any]", quotes)
 
 
 # -- info ------------------------------------------------------------------------------------
@@ -205,9 +119,9 @@ def _sessions(instrument: Instrument, now: datetime) -> tuple[dict[str, Any], An
 
 @operation("GetMarketInfo", InfoArgs)
 async def get_market_info(ctx: Ctx, args: InfoArgs) -> dict[str, Any]:
-    instrument = await _instrument(ctx, args.instrument)
+    instrument = await instrument_of(ctx, args.instrument)
     now = ctx.container.clock.now().astimezone(UTC)
-    is_open = _is_open(ctx, instrument, now)
+    open_now = is_open(ctx, instrument, now)
     # A venue that ignores trading hours trades around the clock; the sessions stay listed.
     ignored = ctx.container.venue.config.sessions == "ignore"
     session, upcoming = _sessions(replace(instrument, sessions=()) if ignored else instrument, now)
@@ -217,7 +131,7 @@ async def get_market_info(ctx: Ctx, args: InfoArgs) -> dict[str, Any]:
         "description": instrument.description,
         "type": instrument_type(instrument.symbol),
         "timeZone": "UTC",
-        "status": {"isOpen": is_open, "state": "Open" if is_open else "Closed"},
+        "status": {"isOpen": open_now, "state": "Open" if open_now else "Closed"},
         "session": session,
         "upcoming": upcoming,
         "sessions": [
@@ -377,6 +291,9 @@ _QUOTE_EXAMPLE: dict[str, Any] = {
     "instrument": "ES 12-26",
     "description": "E-mini S&P 500",
     "type": "Future",
+    "exchange": "Globex",
+    "tradingHours": "CME US Index Futures ETH",
+    "expiration": "2026-12-01",
     "bid": 6000.0,
     "ask": 6000.25,
     "last": 6000.25,
@@ -407,13 +324,17 @@ _QUOTE_EXAMPLE: dict[str, Any] = {
         "answer is a JSON array, in the order asked). open/high/low/volume are of the UTC "
         "day, close is the previous day's; last is the last trade, or the mid where the "
         "source prints no trades. epoch is in seconds. An instrument not quoted yet has "
-        "null prices."
+        "null prices. type (NT8's instrument type), exchange and tradingHours (NT8's "
+        "trading-hours template) are NT8's names for the instrument; expiration is a dated "
+        "future's contract month (YYYY-MM-01, as NT8 dates it), null for an instrument "
+        "without one. WebSocket: GetQuote with {instrument}."
     ),
-    openapi_extra=query_parameters_of(QuoteArgs),
+    openapi_extra=query_parameters_of(MarketQuoteArgs),
     responses=responses(_QUOTE_EXAMPLE, *_ERRORS),
 )
 async def quote_route(request: Request, ctx: CallerDep) -> Response:
-    return reply(await run(ctx, "GetQuote", query_args(request, QuoteArgs)))
+    query = query_args(request, MarketQuoteArgs)
+    return reply(await run(ctx, "GetQuote", QuoteArgs(instrument=query.instrument)))
 
 
 @router.get(

@@ -4,6 +4,7 @@ the WebSocket ``rpc`` run exactly the same code and answer the same body."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,13 +17,14 @@ from ordergate.api.bodies import body_model, invalid, validate
 from ordergate.api.crosstrade.instruments import resolve_instrument
 from ordergate.api.openapi import TrimmedModel, decimal_schema
 from ordergate.bootstrap import Container
-from ordergate.domain.errors import InstrumentNotFound
-from ordergate.domain.ids import ORDER_ID_PATTERN
+from ordergate.domain.errors import InstrumentNotFound, InvalidInput
+from ordergate.domain.ids import ORDER_ID_PATTERN, OrderId
 from ordergate.domain.principal import Principal
 from ordergate.engine.engine import OrderEngine
 
 __all__ = [
     "OPERATIONS",
+    "CLIENT_ID_PATTERN",
     "AccountName",
     "Args",
     "Ctx",
@@ -41,23 +43,30 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Args(TrimmedModel):
-    """Base of every operation's arguments. Unknown fields are refused: a misspelt
-    ``instrument`` must not turn a one-instrument cancel into a whole-account cancel."""
+    """Base of every operation's arguments. A field the docs do not know is ignored, as
+    upstream ignores it (scripts send fields of newer or older doc generations); so a
+    misspelt ``instrument`` cancels the whole account there as here."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 #: An account as the operations take it (the path parameter of most routes).
 AccountName = Annotated[
     str, Field(min_length=1, max_length=64, description="Name of the account in NT8")
 ]
-#: An order's id. ``parse_order_id`` checks it (INVALID_INPUT, over REST and WebSocket alike);
-#: the pattern documents that check.
+#: The caller's own id for an order (placement ``orderId``): 1-64 of these characters.
+CLIENT_ID_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$"
+_CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
+_PLATFORM_ID = re.compile(ORDER_ID_PATTERN)
+#: An order as a request names it: its id, or the caller's own id given at placement.
+#: ``Ctx.order_id`` checks it (INVALID_INPUT, over REST and WebSocket alike); the pattern
+#: documents that check.
 OrderIdText = Annotated[
     str,
     Field(
-        description="The order's id (32 lower-case hex)",
-        json_schema_extra={"pattern": ORDER_ID_PATTERN},
+        description="The order's id (32 lower-case hex), or the orderId the caller gave it "
+        "at placement",
+        json_schema_extra={"pattern": CLIENT_ID_PATTERN},
     ),
 ]
 #: A quantity or a price. The domain checks it (INVALID_QUANTITY, INVALID_PRICE: positive, at
@@ -88,6 +97,17 @@ class Ctx:
             return resolve_instrument(raw, market.instruments(), now)
         except InstrumentNotFound:
             return resolve_instrument(raw, await self.engine.records.instruments(), now)
+
+    async def order_id(self, account: str, ref: str) -> OrderId:
+        """The id of the order ``ref`` names in ``account``: the order's own id, or the id
+        the caller gave it at placement (for the order's whole life). An unknown one comes
+        back as it is, for the use case to answer as unknown."""
+        if not isinstance(ref, str) or not _CLIENT_ID.fullmatch(ref):
+            raise InvalidInput("an order id is 32 lower-case hex, or 1-64 of A-Z a-z 0-9 _ . : -")
+        if _PLATFORM_ID.fullmatch(ref) and self.engine.state.order(OrderId(ref)) is not None:
+            return OrderId(ref)
+        placed = await self.engine.client_order(self.principal, account, ref)
+        return OrderId(ref) if placed is None else placed.id
 
 
 Handler = Callable[[Ctx, Any], Awaitable[dict[str, Any]]]

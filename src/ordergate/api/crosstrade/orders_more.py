@@ -6,10 +6,15 @@ Replace, flat-place and cancel-and-bracket wait for the venue between their step
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +27,8 @@ from ordergate.api.crosstrade.docs import (
     request_body,
     responses,
 )
+from ordergate.api.crosstrade.errors import Unsuccessful, order_gone
+from ordergate.api.crosstrade.executions import execution_key
 from ordergate.api.crosstrade.ops import (
     AccountName,
     Args,
@@ -34,6 +41,7 @@ from ordergate.api.crosstrade.ops import (
     run,
 )
 from ordergate.api.crosstrade.orders import PlaceArgs, place_command
+from ordergate.api.crosstrade.views import not_cancelled
 from ordergate.api.crosstrade.wire import (
     ACTION_OUT,
     ACTION_PATTERN,
@@ -47,8 +55,8 @@ from ordergate.api.crosstrade.wire import (
 )
 from ordergate.api.openapi import at_least_one
 from ordergate.domain.commands import ChangeOrder
-from ordergate.domain.ids import parse_order_id
-from ordergate.domain.orders import TimeInForce
+from ordergate.domain.errors import OrderNotFound
+from ordergate.domain.orders import OrderStatus, TimeInForce
 from ordergate.engine import queries
 from ordergate.engine.brackets import Bracket, cancel_and_bracket, flat_place, replace_order
 from ordergate.engine.ports import FillRecord, StateChange
@@ -73,6 +81,11 @@ class LifecycleArgs(Args):
     account: AccountName
     orderId: OrderIdText
     includeFills: bool = Field(default=True, description="Merge the order's fills in")
+    includeRaw: bool = Field(
+        default=False,
+        description="Attach to every entry, as raw, the record it was read from (the "
+        "journal's event or fill, every field)",
+    )
     limit: int = Field(
         default=200,
         ge=1,
@@ -80,13 +93,35 @@ class LifecycleArgs(Args):
     )
 
 
-def _entry(entry: StateChange | FillRecord) -> dict[str, Any]:
+def _raw(entry: StateChange | FillRecord) -> dict[str, Any]:
+    """The record behind a lifecycle entry, every field, as stored."""
+    out: dict[str, Any] = {}
+    for f in fields(entry):
+        value = getattr(entry, f.name)
+        if isinstance(value, datetime):
+            value = iso(value)
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, Decimal):
+            value = num(value)
+        out[f.name] = value
+    return out
+
+
+def _entry(entry: StateChange | FillRecord, raw: bool) -> dict[str, Any]:
+    out = _entry_fields(entry)
+    if raw:
+        out["raw"] = _raw(entry)
+    return out
+
+
+def _entry_fields(entry: StateChange | FillRecord) -> dict[str, Any]:
     if isinstance(entry, FillRecord):
         return {
             "type": "fill",
             "time": iso(entry.at),
             "epoch": epoch_ms(entry.at),
-            "executionId": str(entry.id),
+            "executionId": execution_key(entry.id),
             "action": ACTION_OUT[entry.side],
             "quantity": num(entry.quantity),
             "price": num(entry.price),
@@ -105,7 +140,7 @@ def _entry(entry: StateChange | FillRecord) -> dict[str, Any]:
 
 @operation("GetLifecycle", LifecycleArgs)
 async def get_lifecycle(ctx: Ctx, args: LifecycleArgs) -> dict[str, Any]:
-    order_id = parse_order_id(args.orderId)
+    order_id = await ctx.order_id(args.account, args.orderId)
     limit = min(args.limit, MAX_LIFECYCLE_LIMIT)
     account, order, timeline = await queries.order_timeline(
         ctx.engine,
@@ -118,9 +153,10 @@ async def get_lifecycle(ctx: Ctx, args: LifecycleArgs) -> dict[str, Any]:
     return {
         "account": account.name,
         "orderId": order.id,
+        "originalOrderId": order.client_id,
         "instrument": order.symbol,
         "orderState": ORDER_STATE[order.status],
-        "events": [_entry(e) for e in timeline.entries],
+        "events": [_entry(e, args.includeRaw) for e in timeline.entries],
         "count": len(timeline.entries),
         "limit": limit,
         "truncated": timeline.truncated,
@@ -139,20 +175,47 @@ class ChangeArgs(Args):
     quantity: PositiveDecimal | None = Field(default=None, description="New total quantity")
     limitPrice: PositiveDecimal | None = Field(default=None, description="New limit price")
     stopPrice: PositiveDecimal | None = Field(default=None, description="New stop price")
+    strategyId: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Change the order only if it belongs to this strategy (ATM strategies "
+        "are not simulated: the order's strategy is the `strategy` it was placed with); "
+        "else 400 `Order linked to '<id>' does not belong to strategy '<strategyId>'.`",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ChangeArgs:
+        if self.quantity is None and self.limitPrice is None and self.stopPrice is None:
+            raise ValueError("give quantity, limitPrice or stopPrice (one or all)")
+        return self
 
 
 @operation("ChangeOrder", ChangeArgs)
 async def change_order(ctx: Ctx, args: ChangeArgs) -> dict[str, Any]:
-    order = await ctx.engine.change(
-        ctx.principal,
-        ChangeOrder(
-            account=args.account,
-            order=parse_order_id(args.orderId),
-            quantity=args.quantity,
-            limit_price=args.limitPrice,
-            stop_price=args.stopPrice,
-        ),
-    )
+    order_id = await ctx.order_id(args.account, args.orderId)
+    if args.strategyId is not None:
+        try:
+            _, held = await queries.find_order(ctx.engine, ctx.principal, args.account, order_id)
+        except OrderNotFound:
+            raise order_gone(args.orderId) from None
+        if held.tag != args.strategyId:
+            text = (
+                f"Order linked to '{args.orderId}' does not belong to strategy '{args.strategyId}'."
+            )
+            raise Unsuccessful({"success": False, "error": text, "code": "STRATEGY_MISMATCH"})
+    try:
+        order = await ctx.engine.change(
+            ctx.principal,
+            ChangeOrder(
+                account=args.account,
+                order=order_id,
+                quantity=args.quantity,
+                limit_price=args.limitPrice,
+                stop_price=args.stopPrice,
+            ),
+        )
+    except OrderNotFound:
+        raise order_gone(args.orderId) from None
     return {"orderId": order.id, "success": True}
 
 
@@ -160,14 +223,19 @@ async def change_order(ctx: Ctx, args: ChangeArgs) -> dict[str, Any]:
 
 
 class ReplaceArgs(PlaceArgs):
+    # The path's orderId names the order replaced: the new order takes no id of the
+    # caller's here (the name is taken), the other placement fields apply alike.
     orderId: OrderIdText
 
 
 @operation("ReplaceOrder", ReplaceArgs)
 async def replace(ctx: Ctx, args: ReplaceArgs) -> dict[str, Any]:
-    old = parse_order_id(args.orderId)
-    new = await place_command(ctx, args)
-    order = await replace_order(ctx.engine, ctx.principal, args.account, old, new)
+    old = await ctx.order_id(args.account, args.orderId)
+    new = dataclasses.replace(await place_command(ctx, args), client_id=None)
+    try:
+        order = await replace_order(ctx.engine, ctx.principal, args.account, old, new)
+    except OrderNotFound:
+        raise order_gone(args.orderId) from None
     return {"orderId": order.id, "replacedOrderId": old, "success": True}
 
 
@@ -221,6 +289,20 @@ async def bracket(ctx: Ctx, args: BracketArgs) -> dict[str, Any]:
     )
     report = await cancel_and_bracket(ctx.engine, ctx.principal, cmd)
     legs = [o for o in (report.take_profit, report.stop_loss) if o is not None]
+    refused = not_cancelled(report.refused)
+    named = {r["orderId"] for r in refused}
+    refused += [
+        {
+            "orderId": o.id,
+            # Still cancelling: unconfirmed; back to resting: the venue refused the cancel.
+            "code": "CANCEL_PENDING"
+            if o.status is OrderStatus.PENDING_CANCEL
+            else "VENUE_REJECTED",
+            "error": f"still {ORDER_STATE[o.status]} when the bracket was placed",
+        }
+        for o in report.not_cancelled
+        if o.id not in named
+    ]
     return {
         "orderIds": [o.id for o in legs],
         "takeProfitOrderId": None if report.take_profit is None else report.take_profit.id,
@@ -228,8 +310,9 @@ async def bracket(ctx: Ctx, args: BracketArgs) -> dict[str, Any]:
         "ocoId": report.oco,
         "quantity": num(report.quantity),
         "cancelledOrderIds": list(report.cancelled),
-        "notCancelledOrderIds": list(report.not_cancelled),
-        "success": True,
+        "notCancelled": refused,
+        # The bracket was placed (else an error was raised): never a 400 here.
+        "success": not refused,
     }
 
 
@@ -369,8 +452,11 @@ async def flat_place_route(account: AccountPath, request: Request, ctx: CallerDe
         "of the position protected), as one OCO group; give takeProfit, stopLoss or both. "
         "The bracket goes out as soon as the venue has answered the cancels; the quantity is "
         "clamped to the position; if the position went flat meanwhile nothing is placed; "
-        "with no position the bracket is an entry. notCancelledOrderIds lists orders the "
-        "venue had still not cancelled when the bracket was placed."
+        "with no position the bracket is an entry. notCancelled lists the instrument's "
+        "orders that were not gone when the bracket was placed, each with a code "
+        "(MARKET_CLOSED, ORDER_LOCKED, VENUE_REJECTED: the venue refused the cancel, "
+        "CANCEL_PENDING: not yet confirmed) and a one-line error; success is true only "
+        "when it is empty. The bracket was placed whenever the answer is 200."
     ),
     openapi_extra=request_body(
         BracketArgs,
@@ -390,7 +476,7 @@ async def flat_place_route(account: AccountPath, request: Request, ctx: CallerDe
             "ocoId": "bracket-5f0c2d6e9a4b4d7c8e1f2a3b4c5d6e7f",
             "quantity": 1,
             "cancelledOrderIds": ["16f6774e302748ce962f2d60b58b2eb1"],
-            "notCancelledOrderIds": [],
+            "notCancelled": [],
             "success": True,
         },
         *_ERRORS,

@@ -3,7 +3,8 @@
 A CrossTrade position is the net of the account's open tickets in one instrument (Long,
 Short or Flat). Flatten cancels orders **and** closes positions, and says so when it could not
 do all of it: an order the venue is still processing cannot be cancelled yet, and a flatten
-that left it resting answers 409 ``success: false`` with the order listed, never "flat".
+that left it resting answers ``success: false`` with the order listed, never "flat" (400
+when it could do nothing at all).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ordergate.api.crosstrade.docs import (
     request_body,
     responses,
 )
-from ordergate.api.crosstrade.errors import render_domain
+from ordergate.api.crosstrade.errors import Unsuccessful, render_domain
 from ordergate.api.crosstrade.ops import (
     AccountName,
     Args,
@@ -38,7 +39,7 @@ from ordergate.api.crosstrade.ops import (
     query_args,
     run,
 )
-from ordergate.api.crosstrade.views import instrument_type
+from ordergate.api.crosstrade.views import cancel_answer, instrument_type
 from ordergate.api.crosstrade.wire import CrossTradeJson, num
 from ordergate.api.openapi import any_case, decimal_schema, given
 from ordergate.domain.accounts import Account
@@ -213,6 +214,10 @@ class FlattenArgs(Args):
 
 
 def _outcome_out(outcome: FlattenOutcome, names: dict[int, str]) -> dict[str, Any]:
+    """A flatten's answer: what it cancelled and closed, ``notCancelled`` for the orders it
+    could not cancel now and ``failed`` for everything it could not do (those orders and
+    the positions it could not close). 200 when it did something or nothing matched, 400
+    (``Unsuccessful``) when things matched and it could do none of them."""
     body: dict[str, Any] = {
         "orderIds": list(outcome.cancelling),
         "closedPositions": _closed_out(outcome.closed, names),
@@ -227,15 +232,23 @@ def _outcome_out(outcome: FlattenOutcome, names: dict[int, str]) -> dict[str, An
             }
             for f in outcome.failures
         ],
-        "success": outcome.complete,
     }
-    if not outcome.complete:
-        body["error"] = (
-            f"Flatten incomplete: {len(outcome.failures)} order(s) or position(s) could not "
-            "be cancelled or closed now; see failed, and retry"
-        )
-        body["code"] = "FLATTEN_INCOMPLETE"
-    return body
+    refused = [
+        {"orderId": f.order_id, "code": f.code, "error": f.message}
+        for f in outcome.failures
+        if f.order_id is not None
+    ]
+    done = len(outcome.cancelling) + len(outcome.closed)
+    if outcome.complete:
+        return cancel_answer(body, done, refused)
+    body["error"] = (
+        f"Flatten incomplete: {len(outcome.failures)} order(s) or position(s) could not "
+        "be cancelled or closed now; see failed, and retry"
+    )
+    body["code"] = "FLATTEN_INCOMPLETE"
+    if not done:
+        raise Unsuccessful({**body, "notCancelled": refused, "success": False}, 400)
+    return {**body, "notCancelled": refused, "success": False}
 
 
 @operation("Flatten", FlattenArgs)
@@ -324,6 +337,13 @@ _ORDER_ID = "adb3868865de4b59b0e147b8300e4a29"
 _CLOSING_ID = "16f6774e302748ce962f2d60b58b2eb1"
 _INCOMPLETE_BODY = {
     "orderIds": [],
+    "notCancelled": [
+        {
+            "orderId": _ORDER_ID,
+            "code": "ORDER_LOCKED",
+            "error": "the venue is still processing it (submitted)",
+        }
+    ],
     "closedPositions": [_POSITION],
     "closingOrderIds": [_CLOSING_ID],
     "failed": [
@@ -341,13 +361,10 @@ _INCOMPLETE_BODY = {
     "code": "FLATTEN_INCOMPLETE",
 }
 _INCOMPLETE = example(
-    _INCOMPLETE_BODY, "Not everything could be cancelled or closed now (see failed); retry"
+    _INCOMPLETE_BODY,
+    "Something was done (200) but not everything could be cancelled or closed now (see "
+    "failed; with nothing done at all, 400 with the same body); retry",
 )
-
-
-def _answer(body: dict[str, Any]) -> Response:
-    """A flatten's answer: 200 when everything in scope is cancelling or closing, else 409."""
-    return CrossTradeJson(body, status_code=200 if body["success"] else 409)
 
 
 @router.get(
@@ -425,9 +442,11 @@ async def close_route(account: AccountPath, request: Request, ctx: CallerDep) ->
         "positions: all, or the instrument's, or (marketPosition) only long or only short "
         "positions with their instruments' orders. orderIds are the orders now cancelling, "
         "closingOrderIds the orders closing closedPositions. When an order could not be "
-        "cancelled now (the venue is still processing it) or a position could not be "
-        "closed, the answer is 409 with success false and the rest in failed: the account "
-        "is then not on its way to flat, and a retry finishes the job."
+        "cancelled now (the market is closed, the venue is still processing it) or a "
+        "position could not be closed, success is false, the orders are in notCancelled "
+        "and everything not done in failed (with code FLATTEN_INCOMPLETE): the account is "
+        "then not on its way to flat, and a retry finishes the job. 200 when something was "
+        "cancelled or closed (or nothing matched), 400 when nothing in scope could be done."
     ),
     openapi_extra=request_body(FlattenArgs, {"instrument": "ES 12-26"}),
     responses=responses(
@@ -436,15 +455,16 @@ async def close_route(account: AccountPath, request: Request, ctx: CallerDep) ->
             "closedPositions": [_POSITION],
             "closingOrderIds": [_CLOSING_ID],
             "failed": [],
+            "notCancelled": [],
             "success": True,
         },
         *ACCOUNT_ERRORS,
-        s409=_INCOMPLETE,
+        s400=_INCOMPLETE,
     ),
 )
 async def flatten_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, FlattenArgs, account=account)
-    return _answer(await run(ctx, "Flatten", args))
+    return reply(await run(ctx, "Flatten", args))
 
 
 @router.post(
@@ -455,7 +475,7 @@ async def flatten_route(account: AccountPath, request: Request, ctx: CallerDep) 
         "that matches all the filters given: account, instrument, marketPosition (long or "
         "short). **An empty body is refused** (400): upstream it wipes every account, which "
         'is rarely what a script meant. To flatten everything, send {"all": true}. The '
-        "answer and its 409 are those of the account flatten, across accounts."
+        "answer and its statuses are those of the account flatten, across accounts."
     ),
     openapi_extra=request_body(
         FlattenEverythingArgs, {"account": "Sim101", "marketPosition": "short"}, path=()
@@ -466,16 +486,17 @@ async def flatten_route(account: AccountPath, request: Request, ctx: CallerDep) 
             "closedPositions": [{**_POSITION, "marketPosition": "Short"}],
             "closingOrderIds": [_CLOSING_ID],
             "failed": [],
+            "notCancelled": [],
             "success": True,
         },
         *ACCOUNT_ERRORS,
-        s409=_INCOMPLETE,
+        s400=_INCOMPLETE,
     ),
 )
 async def flatten_everything_route(request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, FlattenEverythingArgs)
     try:
-        return _answer(await run(ctx, "FlattenEverything", args))
+        return reply(await run(ctx, "FlattenEverything", args))
     except DomainError as exc:  # the account is in the body, not the path: name it in the 404
         status, body = render_domain(exc, args.account)
         return CrossTradeJson(body, status_code=status)

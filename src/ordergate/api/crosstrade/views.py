@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+from ordergate.api.crosstrade.errors import Unsuccessful
 from ordergate.api.crosstrade.nt8 import describe
 from ordergate.api.crosstrade.wire import (
     ACTION_OUT,
@@ -14,9 +17,10 @@ from ordergate.api.crosstrade.wire import (
     iso,
     num,
 )
-from ordergate.domain.orders import Order
+from ordergate.domain.orders import Order, OrderStatus
+from ordergate.domain.reports import CancelFailure
 
-__all__ = ["instrument_type", "order_out"]
+__all__ = ["cancel_answer", "instrument_type", "not_cancelled", "order_out", "refused_line"]
 
 
 def instrument_type(symbol: str) -> str:
@@ -26,6 +30,13 @@ def instrument_type(symbol: str) -> str:
 
 
 def order_out(order: Order, account: str) -> dict[str, Any]:
+    out = _order_fields(order, account)
+    if order.client_id is not None:  # the id the caller gave it at placement
+        out["originalOrderId"] = order.client_id
+    return out
+
+
+def _order_fields(order: Order, account: str) -> dict[str, Any]:
     return {
         "account": account,
         "orderId": order.id,
@@ -48,3 +59,47 @@ def order_out(order: Order, account: str) -> dict[str, Any]:
         "epoch": epoch_ms(order.created_at),
         "updated": iso(order.updated_at),
     }
+
+
+def refused_line(cause: str, symbol: str, status: OrderStatus, message: str) -> str:
+    """One line on why an order's cancel was not accepted now."""
+    state = ORDER_STATE[status]
+    if cause == "MARKET_CLOSED":
+        return f"the market for {symbol} is closed: cancels are refused until it opens ({state})"
+    if cause == "ORDER_LOCKED":
+        return f"the venue is still processing the order ({state}); retry when it is Working"
+    if cause == "ALREADY_PENDING_CANCEL":
+        return "a cancel of this order is already pending"
+    return message
+
+
+def not_cancelled(failures: Iterable[CancelFailure]) -> list[dict[str, Any]]:
+    """The ``notCancelled`` list: each matched order whose cancel was not accepted, and why."""
+    return [
+        {
+            "orderId": f.order_id,
+            "code": f.cause,
+            "error": refused_line(f.cause, f.symbol, f.status, f.message),
+        }
+        for f in failures
+    ]
+
+
+def cancel_answer(
+    body: dict[str, Any], accepted: int, refused: list[dict[str, Any]], *, did: str = "cancelled"
+) -> dict[str, Any]:
+    """``body`` with ``notCancelled`` and ``success`` (true only when nothing was refused).
+    Raises ``Unsuccessful`` (400) when orders matched and none could be cancelled: ``error``
+    says how many and why. ``accepted`` counts what the operation did (cancels accepted,
+    and for flatten closes sent)."""
+    answer = {**body, "notCancelled": refused, "success": not refused}
+    if refused and not accepted:
+        causes = Counter(r["code"] for r in refused)
+        why = ", ".join(f"{n} {code}" for code, n in causes.most_common())
+        answer["error"] = (
+            f"None of the {len(refused)} matched order(s) could be {did} now ({why}); "
+            "see notCancelled"
+        )
+        answer["code"] = next(iter(causes)) if len(causes) == 1 else "NOT_CANCELLED"
+        raise Unsuccessful(answer, 400)
+    return answer

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ordergate.api.crosstrade.context import check_rate
-from ordergate.api.crosstrade.errors import render_domain
+from ordergate.api.crosstrade.errors import Unsuccessful, render_domain
 from ordergate.api.crosstrade.ops import OPERATIONS, Ctx, Operation, validate
 from ordergate.api.crosstrade.ratelimit import RateLimiter
 from ordergate.api.crosstrade.wire import dumps, epoch_ms, parse_json
@@ -83,6 +83,8 @@ def error_of(rid: Any, exc: Exception, account: Any) -> Frame:
     """``exc`` as an error frame, with the text REST gives for it."""
     if isinstance(exc, RequestValidationError):
         return invalid_frame(rid, validation_summary(exc))
+    if isinstance(exc, Unsuccessful):
+        return {"id": rid, **exc.body, "status": exc.status}
     if isinstance(exc, DomainError):
         status, body = render_domain(exc, account if isinstance(account, str) else None)
         return {"id": rid, **body, "status": status}

@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: The paths ScaleTrade serves (each claims itself and what is below it).
-PREFIXES = ("/sign", "/trade", "/trades", "/market")
+PREFIXES = ("/sign", "/trade", "/trades", "/market", "/account", "/balances")
 NO_ACCESS = "this session may not act on that login"
 
 

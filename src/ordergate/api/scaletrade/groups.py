@@ -2,8 +2,10 @@
 cancel its pending orders, optionally of one symbol.
 
 Each answers a row per ticket whose close or cancel was sent and a failure per matched ticket
-that was refused, with its return code: 200 when all were accepted, 207 when some failed, 404
-when nothing matched and 409 when nothing was accepted.
+that was refused, with its return code: 200 when all were accepted, 207 when some failed and
+409 when nothing was accepted. When nothing matched, a group cancel answers 404 (the seed
+page's contract) and a group close 200 ``{"data": "OK"}`` with no rows, as ScaleTrade's does:
+closing every trade of a login with none open is done, not an error.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ordergate.domain.commands import CancelOrders
 from ordergate.domain.orders import OrderType
 from ordergate.engine.trades import Profit, close_group
 
-__all__ = ["group_status", "router"]
+__all__ = ["GROUP_CLOSE", "group_status", "router"]
 
 router = APIRouter(tags=["ScaleTrade"])
 
@@ -40,13 +42,20 @@ def group_status(accepted: int, failures: list[dict[str, Any]]) -> tuple[int, st
     return (207 if failures else 200), None
 
 
-def _group(rows: list[dict[str, Any]], failures: list[dict[str, Any]], done: str) -> Response:
+def _group(
+    rows: list[dict[str, Any]],
+    failures: list[dict[str, Any]],
+    done: str,
+    ok: dict[str, Any] | None = None,
+) -> Response:
+    """The answer; ``ok`` heads a 200, which then also answers a request that matched
+    nothing (else 404)."""
     status, code = group_status(len(rows), failures)
     counts = {"matched": len(rows) + len(failures), done: len(rows), "failed": len(failures)}
-    if status == 404:
+    if status == 404 and ok is None:
         return ScaleTradeJson(error_body("RET_NOT_FOUND", "nothing matched the request"), 404)
-    if status == 200:
-        return ScaleTradeJson({"rows": rows, **counts})
+    if status in (200, 404):
+        return ScaleTradeJson({**(ok or {}), "rows": rows, **counts})
     body: dict[str, Any] = {"rows": rows, "failures": failures, **counts}
     if status == 409 and code is not None:
         message = f"none of the {len(failures)} matched was accepted"
@@ -54,8 +63,12 @@ def _group(rows: list[dict[str, Any]], failures: list[dict[str, Any]], done: str
     return ScaleTradeJson(body, status_code=status)
 
 
-_GROUP_ERRORS = {
-    404: ("RET_NOT_FOUND", "Nothing matched the request"),
+#: The upstream answer a group close heads its 200 with.
+_DONE = {"data": "OK"}
+#: What a group close stamps on its closing orders when the request has a comment.
+GROUP_CLOSE = "GROUP_CLOSE"
+_CLOSE_ERRORS = {
+    404: ("RET_SYMBOL_NOT_FOUND", "No such symbol"),
     409: ("RET_TRADE_ORDER_LOCKED", "Matched, but none accepted (with rows, failures, counts)"),
 }
 
@@ -64,21 +77,34 @@ _GROUP_ERRORS = {
     "/trade/close/group",
     summary="Close a login's open trades: all, profitable or losing",
     description=(
-        "type 0 all, 1 profitable, -1 losing (valued at the current quotes), optionally one "
-        "symbol. Each matched trade is a row (a closing order was sent, state 7) or a failure "
-        "with its reason; none is skipped."
+        "type 0 all, 1 profitable, -1 losing, optionally one symbol. The server chooses the "
+        "close price (the market). Each matched trade is a row (a closing order was sent, "
+        "state 7) or a failure with its reason; none is skipped (ScaleTrade skips failures "
+        "silently: here they are reported).\n\n"
+        '200 `{"data": "OK", rows, matched, closed, failed}` when no matched trade failed, '
+        "and also when nothing matched (no open trade, none in the symbol or of the asked "
+        "profit): as ScaleTrade answers. 207 with `failures` (order, error, message) when "
+        "some failed; 409 when none could be closed. 404 RET_SYMBOL_NOT_FOUND for an "
+        "unknown symbol.\n\n"
+        "Decisions where ScaleTrade is silent: `type` goes by the gross floating profit at "
+        "the current quotes (the venue charges no commission or swap, so it equals the net); "
+        "a trade at exactly 0 is neither profitable nor losing; a trade with no quote to value "
+        "it is a failure of type 1 and -1 (RET_TRADE_BAD_PRICES). As ScaleTrade does, a "
+        f"`comment` (any text) stamps `{GROUP_CLOSE}` on the closing orders; its own text is "
+        "not used."
     ),
     openapi_extra=request_body(CloseGroupRequest, {"login": 1001, "type": 0, "symbol": "EURUSD"}),
     responses={
         **responses(
             {
+                **_DONE,
                 "rows": [{**ACK_EXAMPLE, "state": 7, "cmd": 0}],
                 "matched": 1,
                 "closed": 1,
                 "failed": 0,
             },
             400,
-            extra=_GROUP_ERRORS,
+            extra=_CLOSE_ERRORS,
         ),
         207: example(
             {
@@ -94,8 +120,9 @@ _GROUP_ERRORS = {
 )
 async def close_trades(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, CloseGroupRequest)
+    comment = "" if args.comment is None else GROUP_CLOSE
     report = await close_group(
-        s.engine, s.principal, args.login, Profit(args.type), args.symbol, args.comment
+        s.engine, s.principal, args.login, Profit(args.type), args.symbol, comment
     )
     rows = [
         ack(
@@ -112,7 +139,7 @@ async def close_trades(request: Request, s: SessionDep) -> Response:
     for f in report.failed:
         _, code, message = render(f.error)
         failures.append({"order": f.ticket.ticket, "error": code, "message": message})
-    return _group(rows, failures, "closed")
+    return _group(rows, failures, "closed", _DONE)
 
 
 _CANCEL_ROW = {**ACK_EXAMPLE, "state": 9}

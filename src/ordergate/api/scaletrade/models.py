@@ -198,7 +198,9 @@ class CloseGroupRequest(Body):
     login: LoginField
     type: Literal[0, 1, -1] = Field(description="0 all, 1 profitable, -1 losing.")
     symbol: Symbol | None = None
-    comment: Comment = ""
+    comment: Comment | None = Field(
+        default=None, description="Any text stamps GROUP_CLOSE on the closing orders."
+    )
 
 
 class CancelRequest(Body):

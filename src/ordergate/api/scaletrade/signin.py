@@ -20,13 +20,16 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["ScaleTrade"])
 
+#: Profile fields ordergate keeps no value for: always empty strings.
+_UNKEPT = ("email", "avatar", "phone", "address", "city", "state", "country", "zipcode")
+
 _PROFILE = {
     "id": 1001,
     "login": 1001,
     "type": 0,
     "regdate": 1763683200,
     "leverage": 100,
-    "email": "",
+    **dict.fromkeys(_UNKEPT, ""),
     "name": "Sim101",
     "group": "demo",
     "currency": "USD",
@@ -37,9 +40,12 @@ _PROFILE = {
 
 
 def profile(session: Session) -> dict[str, Any]:
-    """The signed-in holder's profile fields and its token."""
+    """The signed-in holder's profile fields and its token: ScaleTrade's (id, login,
+    regdate, leverage, email, avatar, name, phone, address, city, state, country, zipcode,
+    group, currency, __token) and ordergate's (type, enable; an account's balance, a staff
+    user's role)."""
     found = session.credentials
-    body: dict[str, Any] = {"type": session.session_type, "email": ""}
+    body: dict[str, Any] = {"type": session.session_type, **dict.fromkeys(_UNKEPT, "")}
     if found.account is not None:
         account = found.account
         body |= {
@@ -58,6 +64,8 @@ def profile(session: Session) -> dict[str, Any]:
             "login": user.login,
             "name": user.name,
             "group": ",".join(sorted(user.groups)),
+            "currency": "",
+            "leverage": 0,
             "role": user.role.value,
         }
     body |= {"regdate": unix(found.registered_at), "enable": 1, "__token": session.token}
@@ -70,7 +78,11 @@ def profile(session: Session) -> dict[str, Any]:
     description=(
         "Answers the profile and `__token`, a JWT carrying the login, the session type (0 "
         "client for an account login; 1 manager and 3 admin for a staff login) and its "
-        "expiry. The token is also set as the `__token` cookie (HttpOnly, SameSite=Strict). "
+        "expiry. The profile has ScaleTrade's fields; those ordergate keeps no value for "
+        "(email, avatar, phone, address, city, state, country, zipcode) are empty strings, "
+        'and a staff session, which has no account, shows currency "" and leverage 0. '
+        "The token is also set as a cookie, which ScaleTrade does not name: `__token`, as "
+        "the field (HttpOnly, SameSite=Strict, Secure over HTTPS). "
         "A wrong password and an unknown login answer the same 403; repeated failures per "
         "login and per client address are refused with 429 and Retry-After."
     ),

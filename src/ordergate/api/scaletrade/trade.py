@@ -9,6 +9,7 @@ whose trade or order has ended is 409 RET_TRADE_INCORRECT_STATE. Group requests:
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -183,16 +184,37 @@ async def open_pending(request: Request, s: SessionDep) -> Response:
     )
 
 
+_MODIFY_OPEN = (
+    "Give sl and/or tp (0 removes one). They must be on the losing and winning side of the "
+    "price the trade would close at now. A pending order's ticket answers 409 "
+    "RET_TRADE_INCORRECT_CMD; a closed trade's, 409 RET_TRADE_INCORRECT_STATE."
+)
+
+
+def _modify_open_doc() -> dict[str, Any]:
+    return {
+        "openapi_extra": request_body(ModifyOpenRequest, {"order": 123456, "sl": 1.09, "tp": 1.12}),
+        "responses": responses({**ACK_EXAMPLE, "state": 14, "cmd": 0}, 400, 404, 409),
+    }
+
+
+@router.put(
+    "/trade/modify",
+    summary="Change an open trade's stop-loss and take-profit (alias)",
+    description=(
+        "The same request and answer as `PUT /trade/modify/open`. ScaleTrade's two doc "
+        "generations disagree: the older ModifyTrade wants order, sl and tp all given and "
+        'answers `{"data": "OK"}`; the newer keeps this path as a backward-compatible alias '
+        "of /trade/modify/open. The newer is followed: an acknowledgment with state 14, sl "
+        "and tp each optional but one of them given, the same refusals.\n\n" + _MODIFY_OPEN
+    ),
+    **_modify_open_doc(),
+)
 @router.put(
     "/trade/modify/open",
     summary="Change an open trade's stop-loss and take-profit",
-    description=(
-        "Give sl and/or tp (0 removes one). They must be on the losing and winning side of the "
-        "price the trade would close at now. A pending order's ticket answers 409 "
-        "RET_TRADE_INCORRECT_CMD; a closed trade's, 409 RET_TRADE_INCORRECT_STATE."
-    ),
-    openapi_extra=request_body(ModifyOpenRequest, {"order": 123456, "sl": 1.09, "tp": 1.12}),
-    responses=responses({**ACK_EXAMPLE, "state": 14, "cmd": 0}, 400, 404, 409),
+    description=_MODIFY_OPEN,
+    **_modify_open_doc(),
 )
 async def modify_open(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, ModifyOpenRequest)

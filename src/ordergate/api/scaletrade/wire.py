@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from ordergate.api.bodies import dumps, num
 from ordergate.domain.ids import Ticket
-from ordergate.domain.orders import OrderStatus, OrderType, Side
+from ordergate.domain.orders import Order, OrderStatus, OrderType, Side
 
 __all__ = [
     "ACK_EXAMPLE",
@@ -22,6 +22,7 @@ __all__ = [
     "State",
     "ack",
     "cmd_of",
+    "entry_price",
     "lots",
     "order_state",
     "price",
@@ -85,6 +86,12 @@ def side_and_type(cmd: int) -> tuple[Side, OrderType]:
 
 def order_state(status: OrderStatus) -> int:
     return _STATE_OF_STATUS[status]
+
+
+def entry_price(order: Order) -> Decimal | None:
+    """The price a pending order's record shows as ``open_price``: the stop price of a stop
+    order, else the limit price (none for a market order)."""
+    return order.limit_price if order.type is not OrderType.STOP else order.stop_price
 
 
 def volume(quantity: Decimal) -> int:
