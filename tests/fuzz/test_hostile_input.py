@@ -259,8 +259,9 @@ async def _sign_in(client: httpx.AsyncClient, body: Any) -> httpx.Response:
 
 async def _every_entry_point(server: Server, client: httpx.AsyncClient, port: int) -> None:
     """Each way in, used rightly: CrossTrade REST, the WebSocket with its token in the
-    header, in the subprotocol (beside ``crosstrade`` and alone) and in the query,
-    ScaleTrade sign-in and a session's request, and the admin API. No answer header carries
+    header and in the subprotocol (beside ``crosstrade`` and alone), ScaleTrade sign-in, a
+    session's request and its event stream, and the admin API (the CrossTrade token in a
+    WebSocket's query is the caller's own part of the test). No answer header carries
     a secret (a WebSocket offered only ``bearer.<token>`` selects no subprotocol)."""
     answers = [await client.get("/v1/api/accounts", headers=server.auth())]
     signed = await _sign_in(client, {"login": 1001, "password": PASSWORD})
@@ -289,6 +290,11 @@ async def _every_entry_point(server: Server, client: httpx.AsyncClient, port: in
             shown = "\n".join(f"{k}: {v}" for k, v in ws.response.headers.raw_items())
             assert server.token not in shown, shown
             assert ws.subprotocol in ("crosstrade", None)
+    # The ScaleTrade stream, authorized by its first frame.
+    async with connect(f"ws://127.0.0.1:{port}", proxy=None) as ws:
+        await ws.send(json.dumps({"authorization": jwt}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert (answer["event"], answer["success"]) == ("authorization", True), answer
 
 
 async def test_secrets_never_appear_in_logs_or_error_bodies(
