@@ -43,7 +43,7 @@ from ordergate.api.crosstrade.wire import (
     parse_tif,
     tif_pattern,
 )
-from ordergate.api.openapi import absent, given, when
+from ordergate.api.openapi import SPACE, absent, any_case, given, when
 from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
 from ordergate.domain.errors import (
     AlreadyPendingCancel,
@@ -101,7 +101,8 @@ _GTD = tif_pattern(TimeInForce.GTD)
 
 
 _POSITION_WORDS = ("flat", "long", "short")
-_POSITIONS_PATTERN = r"^\s*(?i:flat|long|short)\s*(,\s*(?i:flat|long|short)\s*)*$"
+_WORD = any_case(*_POSITION_WORDS)[1:-1]  # unanchored: one of the words, any case
+_POSITIONS_PATTERN = f"^[{SPACE}]*{_WORD}[{SPACE}]*(?:,[{SPACE}]*{_WORD}[{SPACE}]*)*$"
 
 
 def _positions(raw: str | None) -> frozenset[str] | None:
