@@ -20,7 +20,7 @@ from ordergate.api.crosstrade.wire import (
 from ordergate.domain.orders import Order, OrderStatus
 from ordergate.domain.reports import CancelFailure
 
-__all__ = ["cancel_answer", "instrument_type", "not_cancelled", "order_out", "refused_line"]
+__all__ = ["cancel_answer", "instrument_type", "not_cancelled", "order_out"]
 
 
 def instrument_type(symbol: str) -> str:
@@ -61,7 +61,7 @@ def _order_fields(order: Order, account: str) -> dict[str, Any]:
     }
 
 
-def refused_line(cause: str, symbol: str, status: OrderStatus, message: str) -> str:
+def _refused_line(cause: str, symbol: str, status: OrderStatus, message: str) -> str:
     """One line on why an order's cancel was not accepted now."""
     state = ORDER_STATE[status]
     if cause == "MARKET_CLOSED":
@@ -79,14 +79,14 @@ def not_cancelled(failures: Iterable[CancelFailure]) -> list[dict[str, Any]]:
         {
             "orderId": f.order_id,
             "code": f.cause,
-            "error": refused_line(f.cause, f.symbol, f.status, f.message),
+            "error": _refused_line(f.cause, f.symbol, f.status, f.message),
         }
         for f in failures
     ]
 
 
 def cancel_answer(
-    body: dict[str, Any], accepted: int, refused: list[dict[str, Any]], *, did: str = "cancelled"
+    body: dict[str, Any], accepted: int, refused: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """``body`` with ``notCancelled`` and ``success`` (true only when nothing was refused).
     Raises ``Unsuccessful`` (400) when orders matched and none could be cancelled: ``error``
@@ -97,7 +97,7 @@ def cancel_answer(
         causes = Counter(r["code"] for r in refused)
         why = ", ".join(f"{n} {code}" for code, n in causes.most_common())
         answer["error"] = (
-            f"None of the {len(refused)} matched order(s) could be {did} now ({why}); "
+            f"None of the {len(refused)} matched order(s) could be cancelled now ({why}); "
             "see notCancelled"
         )
         answer["code"] = next(iter(causes)) if len(causes) == 1 else "NOT_CANCELLED"
