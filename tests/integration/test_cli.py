@@ -9,6 +9,7 @@ import shlex
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -333,3 +334,48 @@ def test_users_and_accounts_are_disabled_and_enabled_again(db: str) -> None:
 
     assert "no user named nobody" in refused("user", "disable", "nobody", "--db", db)
     assert "account Nope not found" in refused("account", "disable", "Nope", "--db", db)
+
+
+def test_webhook_url_is_made_once_and_printed_alone_on_stdout(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERGATE_HOST", "127.0.0.1")
+    monkeypatch.setenv("ORDERGATE_PORT", "8123")
+    ok_json("user", "add", "frank", "--role", "trader", "--db", db)
+
+    out = ok_json("webhook", "url", "frank", "--db", db)
+
+    assert out == {"url": f"http://127.0.0.1:8123/v1/send/{out['webhookId']}", "webhookId": ANY}
+    assert out["webhookId"].startswith("wh_")
+    result = ordergate("webhook", "url", "frank", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == out["url"] + "\n"
+    at = ok_json("webhook", "url", "frank", "--base-url", "https://og.example.com/", "--db", db)
+    assert at["url"] == f"https://og.example.com/v1/send/{out['webhookId']}"
+
+
+def test_webhook_rotate_prints_a_new_url_and_the_old_one_is_gone(db: str) -> None:
+    ok_json("user", "add", "gina", "--role", "trader", "--db", db)
+    old = ok_json("webhook", "url", "gina", "--db", db)["webhookId"]
+
+    rotated = ordergate("webhook", "rotate", "gina", "--base-url", "https://h", "--db", db)
+
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.stdout.strip().removeprefix("https://h/v1/send/")
+    assert new.startswith("wh_")
+    assert new != old
+    assert ok_json("webhook", "url", "gina", "--db", db)["webhookId"] == new
+    assert ok_json("webhook", "rotate", "gina", "--db", db)["webhookId"] not in (old, new)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("webhook url nobody", "error: no user named nobody"),
+        ("webhook rotate nobody", "error: no user named nobody"),
+        ("webhook url hank --base-url og.example.com", "error: --base-url must be an http"),
+    ],
+)
+def test_webhook_refusals_are_one_clear_line(db: str, command: str, expected: str) -> None:
+    ok_json("user", "add", "hank", "--role", "trader", "--db", db)
+    assert refused(*shlex.split(command), "--db", db).startswith(expected)

@@ -1,7 +1,8 @@
 """The migrations: the schema they build is the tables' metadata; 0004 (order_exposure)
 derives its aggregate from the orders already stored and its triggers keep it; 0005 drops
 the aggregate, its triggers and the orders' status indexes (the engine keeps the exposure in
-memory); and the way back to 0004 and 0003 gives the schema those revisions had."""
+memory); the way back to 0004 and 0003 gives the schema those revisions had; 0007 adds the webhook
+ids and the Alert History, and its way back drops them."""
 
 import itertools
 from decimal import Decimal
@@ -16,7 +17,15 @@ from ordergate.domain.orders import NON_TERMINAL, OrderStatus
 from ordergate.store import SqlStore, create_engine
 from ordergate.store.mapping import instrument_values, order_values
 from ordergate.store.migrate import downgrade, upgrade
-from ordergate.store.tables import accounts, instruments, metadata, orders, users
+from ordergate.store.tables import (
+    accounts,
+    alerts,
+    instruments,
+    metadata,
+    orders,
+    users,
+    webhooks,
+)
 from ordergate.store.types import from_units
 from tests.builders import NOW, es, new_order
 
@@ -246,3 +255,67 @@ async def test_0006_adds_the_client_id_unique_per_account_and_its_downgrade_drop
         assert "ux_orders_login_client_id" not in indexes
     finally:
         await store.engine.dispose()
+
+
+async def _tables_and_alert_indexes(store: SqlStore) -> tuple[set[str], set[str]]:
+    def read(sync_conn: sa.Connection) -> tuple[set[str], set[str]]:
+        found = inspect(sync_conn)
+        tables = set(found.get_table_names())
+        if "alerts" not in tables:
+            return tables, set()
+        return tables, {i["name"] for i in found.get_indexes("alerts")}  # type: ignore[misc]
+
+    async with store.engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def test_0007_adds_webhooks_and_alerts_and_its_downgrade_drops_them(blank_db_url):
+    store = SqlStore(create_engine(blank_db_url))
+    try:
+        await upgrade(store.engine, "0006")
+        tables, _ = await _tables_and_alert_indexes(store)
+        assert not tables & {"webhooks", "alerts"}
+
+        await upgrade(store.engine, "0007")
+
+        tables, indexes = await _tables_and_alert_indexes(store)
+        assert tables >= {"webhooks", "alerts"}
+        assert "ix_alerts_user_id_received_at" in indexes
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                insert(users), [{"name": n, "role": "trader", "created_at": NOW} for n in "uv"]
+            )
+            await conn.execute(
+                insert(webhooks).values(user_id=1, webhook_id="wh_1", created_at=NOW)
+            )
+            await conn.execute(insert(alerts).values(_ALERT))
+        with pytest.raises(sa.exc.IntegrityError):
+            async with store.engine.begin() as conn:  # one webhook id names one user
+                await conn.execute(
+                    insert(webhooks).values(user_id=2, webhook_id="wh_1", created_at=NOW)
+                )
+
+        await downgrade(store.engine, "0006")
+
+        tables, _ = await _tables_and_alert_indexes(store)
+        assert not tables & {"webhooks", "alerts"}
+        assert "users" in tables
+        await upgrade(store.engine)
+        tables, _ = await _tables_and_alert_indexes(store)
+        assert tables >= {"webhooks", "alerts"}
+    finally:
+        await store.engine.dispose()
+
+
+_ALERT = {
+    "alert_id": "al_1",
+    "user_id": 1,
+    "received_at": NOW,
+    "sender": "127.0.0.1",
+    "status": "Success",
+    "accounts": "[]",
+    "raw": "key=***;",
+    "fields": "{}",
+    "warnings": "[]",
+    "order_ids": "[]",
+}

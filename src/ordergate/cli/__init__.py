@@ -1,6 +1,6 @@
-"""The ``ordergate`` command: serve, init, and the administration of users, accounts, tokens
-and instruments. Every command builds its pieces through ``bootstrap``; refusals print one
-line and exit with status 1."""
+"""The ``ordergate`` command: serve, init, and the administration of users, accounts, tokens,
+instruments and webhook URLs. Every command builds its pieces through ``bootstrap``; refusals
+print one line and exit with status 1."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.account_app, name="account")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(admin.instrument_app, name="instrument")
+app.add_typer(admin.webhook_app, name="webhook")
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""``ordergate user|account|token|instrument``: administration of the database."""
+"""``ordergate user|account|token|instrument|webhook``: administration of the database."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from ordergate.auth.access import set_account_enabled, set_user_enabled
 from ordergate.auth.passwords import check_password, hash_password_async
+from ordergate.auth.webhooks import Webhooks, webhook_url
 from ordergate.cli.common import (
     AsJson,
     Db,
@@ -27,12 +28,13 @@ from ordergate.domain.ids import Login, UserId
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.principal import Role
 
-__all__ = ["account_app", "instrument_app", "token_app", "user_app"]
+__all__ = ["account_app", "instrument_app", "token_app", "user_app", "webhook_app"]
 
 user_app = typer.Typer(help="Users: people and API clients.", no_args_is_help=True)
 account_app = typer.Typer(help="Trading accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="CrossTrade bearer tokens.", no_args_is_help=True)
 instrument_app = typer.Typer(help="Tradable instruments.", no_args_is_help=True)
+webhook_app = typer.Typer(help="CrossTrade webhook URLs of users.", no_args_is_help=True)
 
 _MAX_DESCRIPTION = 128  # the column's width
 
@@ -286,3 +288,50 @@ def instrument_add(
         f"added instrument {i.symbol} (tick {i.tick_size}, point value {i.point_value}, "
         f"lots {i.lot_min}..{i.lot_max} step {i.lot_step}, sessions: {sessions})",
     )
+
+
+_WEBHOOK_USER = Annotated[str, typer.Argument(metavar="USER", help="User name.")]
+_BASE_URL = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help="Where senders reach the server, e.g. https://og.example.com "
+        "(default: http://ORDERGATE_HOST:ORDERGATE_PORT, as serve prints it).",
+        show_default=False,
+    ),
+]
+
+
+def _webhook(user: str, rotate: bool, base_url: str | None, db: str | None, as_json: bool) -> None:
+    async def work() -> dict[str, str]:
+        settings = load_settings(db)
+        base = f"http://{settings.host}:{settings.port}" if base_url is None else base_url
+        if not base.startswith(("http://", "https://")) or base.strip() != base:
+            raise InvalidInput(f"--base-url must be an http:// or https:// URL, got {base!r}")
+        async with opened(settings) as c:
+            hooks = Webhooks(c.users, c.clock)
+            found = await (hooks.rotate_webhook(user) if rotate else hooks.webhook_id(user))
+        return {"url": webhook_url(base, found), "webhookId": found}
+
+    out = run(as_json, work)
+    # The URL alone on stdout, so that URL=$(ordergate webhook url demo) works.
+    emit(as_json, out, out["url"])
+
+
+@webhook_app.command("url")
+def webhook_url_command(
+    user: _WEBHOOK_USER, base_url: _BASE_URL = None, db: Db = None, as_json: AsJson = False
+) -> None:
+    """Print the webhook URL of a user (its id is made on first use). Alerts posted to it
+    still need the user's token as their key."""
+    _webhook(user, False, base_url, db, as_json)
+
+
+@webhook_app.command("rotate")
+def webhook_rotate(
+    user: _WEBHOOK_USER, base_url: _BASE_URL = None, db: Db = None, as_json: AsJson = False
+) -> None:
+    """Give a user a new webhook URL and print it; the old one stops working (on a running
+    server within ORDERGATE_AUTH_CACHE_S seconds)."""
+    _webhook(user, True, base_url, db, as_json)

@@ -20,6 +20,7 @@ from ordergate.store.types import Fixed, UtcDateTime
 
 __all__ = [
     "accounts",
+    "alerts",
     "api_tokens",
     "bars",
     "fills",
@@ -31,6 +32,7 @@ __all__ = [
     "settings",
     "user_groups",
     "users",
+    "webhooks",
 ]
 
 metadata = MetaData(
@@ -81,6 +83,15 @@ api_tokens = Table(
     Column("label", String(64), nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+)
+
+# One webhook id per user: the unguessable part of its CrossTrade webhook URL (auth/webhooks.py).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("webhook_id", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 instruments = Table(
@@ -210,4 +221,27 @@ bars = Table(
     Column("close", Fixed, nullable=False),
     Column("volume", Fixed, nullable=False),
     PrimaryKeyConstraint("symbol", "start"),
+)
+
+# The Alert History: one row per webhook alert received (store/alerts.py). The lists are JSON.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_id", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("latency_ms", Integer),
+    Column("sender", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("command", String(64)),
+    Column("accounts", Text, nullable=False, default="[]"),
+    Column("raw", Text, nullable=False),
+    Column("fields", Text, nullable=False, default="{}"),
+    Column("error", String(64)),
+    Column("detail", Text),
+    Column("warnings", Text, nullable=False, default="[]"),
+    Column("order_ids", Text, nullable=False, default="[]"),
+    Column("multi_account_id", String(64)),
+    Index("ix_alerts_user_id_received_at", "user_id", "received_at"),
 )
