@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +28,7 @@ from ordergate.engine.bus import EventBus
 from ordergate.engine.engine import OrderEngine
 from ordergate.settings import Settings, venue_config
 from ordergate.store import SqlRecords, SqlStore, create_engine, open_journal, upgrade
+from ordergate.store.alerts import SqlAlertHistory
 from ordergate.store.bars import SqlBarRepository
 from ordergate.store.journal_pg import PgJournal
 from ordergate.store.journal_sqlite import SqliteJournal
@@ -37,6 +39,9 @@ from ordergate.venue.marketdata import MarketData
 from ordergate.venue.opening import REFERENCE_PRICES, opening_quote
 from ordergate.venue.replay import CsvReplay
 from ordergate.venue.sim import SimVenue
+
+if TYPE_CHECKING:
+    from ordergate.api.crosstrade.alert_feed import AlertFeed
 
 __all__ = [
     "Administration",
@@ -83,6 +88,9 @@ class Container:
     market: MarketData
     #: notices users and accounts disabled or enabled in any process
     access: AccessWatch
+    #: the CrossTrade webhook alerts received, and their feed to the WebSocket sessions
+    alert_history: SqlAlertHistory
+    alerts: AlertFeed
     #: the running market source (``bootstrap(feed=True)`` with a source configured)
     feed: asyncio.Task[None] | None = None
     #: the running access watch
@@ -221,6 +229,9 @@ async def bootstrap(
         )
         access = AccessWatch(users, engine.set_disabled, settings.access_check_s)
         await access.check()
+        # Imported here: the CrossTrade package imports this module (Container).
+        from ordergate.api.crosstrade.alert_feed import AlertFeed
+
         container = Container(
             settings=settings,
             db=db,
@@ -235,6 +246,8 @@ async def bootstrap(
             clock=clock,
             market=market,
             access=access,
+            alert_history=SqlAlertHistory(store),
+            alerts=AlertFeed(),
         )
         container.watching = asyncio.get_running_loop().create_task(
             access.run(), name="access-watch"
@@ -266,6 +279,7 @@ async def shutdown(container: Container) -> None:
                 await task
     await container.market.close()
     container.bus.close()  # the event streams end before the engine stops
+    container.alerts.close()
     await container.venue.close()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(container.engine.writer.idle(), _SHUTDOWN_WAIT_S)

@@ -138,6 +138,7 @@ A = "/v1/api/accounts/{account}"
 CROSSTRADE: dict[Route, Ct] = {
     ("GET", "/v1/api/accounts"): Ct("ListAccounts", Scope.CALLER),
     ("GET", "/v1/api/accounts/snapshot"): Ct("GetSnapshot", Scope.CALLER),
+    ("GET", "/v1/api/alerts"): Ct("GetAlerts", Scope.CALLER),
     ("GET", A): Ct("GetAccount", Scope.ACCOUNT),
     ("GET", f"{A}/watermarks"): Ct("GetWatermarks", Scope.ACCOUNT),
     ("POST", f"{A}/orders/cancel"): Ct("CancelOrders", Scope.ACCOUNT, {"instrument": ES}),
@@ -238,6 +239,10 @@ STREAM_EVENTS: dict[str, str] = {
 
 EXEMPT: dict[Route, str] = {
     ("GET", "/healthz"): "public liveness probe; says nothing of any account",
+    ("POST", "/v1/send/{webhookId}"): (
+        "authenticated by its payload's key, not a header: "
+        "test_the_webhook_takes_only_its_users_own_live_key"
+    ),
     ("GET", "/v1/api/_endpoints"): "the public catalog of the CrossTrade routes; names no account",
     ("GET", "/v1/api/openapi.json"): "the public API description, under CrossTrade's prefix",
     ("GET", "/openapi.json"): "the public API description",
@@ -863,3 +868,43 @@ async def test_the_server_closes_a_disabled_logins_stream_within_a_second(w, liv
         frames = await stream_closed(client)
     assert frames[-1]["error"] == "INVALID_TOKEN", frames
     assert client.ws.close_code == 4401
+
+
+# -- the TradingView webhook ------------------------------------------------------------------
+
+
+async def test_the_webhook_takes_only_its_users_own_live_key(w):
+    """demo's webhook URL with any key but one of demo's live tokens, and a rotated URL with
+    demo's key: the same 401, nothing placed, nothing recorded."""
+    from ordergate.auth.webhooks import Webhooks
+
+    hooks = Webhooks(w.st.server.container.users)
+    path = f"/v1/send/{await hooks.webhook_id('demo')}"
+    alert = (
+        "key={key}; command=PLACE; account=Sim101; instrument=ES 12-26; action=BUY; qty=1;"
+        " order_type=MARKET; tif=DAY;"
+    )
+    keys = {
+        "another user's token": w.tokens["other"],
+        "a manager's token": w.tokens["desk"],
+        "an admin's token": w.tokens["root"],
+        "demo's revoked token": w.tokens["revoked"],
+        "a ScaleTrade JWT": w.jwts[VICTIM_LOGIN],
+    }
+    async with Ledger(w) as ledger:
+        answers = {}
+        for kind, key in keys.items():
+            answers[kind] = await w.client.post(path, content=alert.format(key=key).encode())
+        await hooks.rotate_webhook("demo")
+        answers["a rotated webhook"] = await w.client.post(
+            path, content=alert.format(key=w.tokens["demo"]).encode()
+        )
+        for kind, answer in answers.items():
+            await ledger.run(_refused_alert(kind, answer))
+        texts = {a.text for a in answers.values()}
+        assert len(texts) == 1, texts
+
+
+async def _refused_alert(kind: str, answer: Any) -> None:
+    assert answer.status_code == 401, f"{kind}: {answer.status_code} {answer.text[:200]}"
+    crosstrade_error_body(loads(answer.content), "UNAUTHENTICATED", kind)

@@ -162,6 +162,20 @@ class Webhooks:
         except AuthError:
             return None
 
+    async def kill_switch(self, user_id: int) -> bool:
+        """Whether the user's kill switch is on (read at each alert: it must hold at once)."""
+        stmt = select(webhooks.c.kill_switch).where(webhooks.c.user_id == user_id)
+        async with self._store.transaction(readonly=True) as tx:
+            return bool((await tx.connection.execute(stmt)).scalar())
+
+    async def set_kill_switch(self, user_id: int, on: bool) -> None:
+        """Turn the user's kill switch on or off (its webhook row exists: the alert came
+        through it)."""
+        stmt = update(webhooks).where(webhooks.c.user_id == user_id).values(kill_switch=on)
+        async with self._store.transaction() as tx:
+            await tx.connection.execute(stmt)
+            await tx.commit()
+
     async def _owner(self, webhook_id: str) -> UserId | None:
         stmt = select(webhooks.c.user_id).where(webhooks.c.webhook_id == webhook_id)
         async with self._store.transaction(readonly=True) as tx:

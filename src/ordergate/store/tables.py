@@ -92,6 +92,9 @@ webhooks = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("webhook_id", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The user's master kill switch (kill_switch=on|off alerts): while on, every trading
+    # alert of the user is blocked.
+    Column("kill_switch", Boolean, nullable=False, default=False),
 )
 
 instruments = Table(

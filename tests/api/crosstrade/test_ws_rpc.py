@@ -177,6 +177,10 @@ READS: dict[str, Sample] = {
         {"account": a, "orderId": r["resting"]},
         ("GET", f"/accounts/{a}/orders/{r['resting']}/status", {}),
     ),
+    "GetAlerts": lambda a, r: (
+        {"outcome": "success", "limit": 5},
+        ("GET", "/alerts", {"params": {"outcome": "success", "limit": 5}}),
+    ),
 }
 
 CHANGES: dict[str, Sample] = {

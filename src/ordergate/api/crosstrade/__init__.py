@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from ordergate.api.crosstrade import (
     accounts,
+    alerts,
     discovery,
     executions,
     legacy,
@@ -14,10 +15,12 @@ from ordergate.api.crosstrade import (
     orders_more,
     positions,
     sweep,
+    webhook,
     ws,
 )
 from ordergate.api.crosstrade.errors import PREFIX, install_errors
 from ordergate.api.crosstrade.ratelimit import RateLimiter
+from ordergate.api.crosstrade.webhook_run import RateLimits
 from ordergate.api.crosstrade.wire import CrossTradeJson
 from ordergate.api.errors import error_registry
 from ordergate.settings import Settings
@@ -27,6 +30,8 @@ __all__ = ["install"]
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the CrossTrade routes, error form and rate limiter to ``app``."""
+    # The alerts' own rate limits (rate_limit=N/S; id=…): one set per app, in memory.
+    app.state.webhook_limits = RateLimits()
     app.state.crosstrade_limiter = RateLimiter(
         settings.rate_limit_per_s, settings.rate_limit_burst, enabled=settings.rate_limit_enabled
     )
@@ -40,7 +45,10 @@ def install(app: FastAPI, settings: Settings) -> None:
         executions,
         market,
         legacy,
+        alerts,
         discovery,
     ):
         app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)
     app.include_router(ws.router)  # /ws/stream, outside /v1/api
+    # /v1/send/{webhookId}: TradingView alerts, outside /v1/api
+    app.include_router(webhook.router, default_response_class=CrossTradeJson)

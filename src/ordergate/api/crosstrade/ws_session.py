@@ -1,6 +1,6 @@
 """One authenticated CrossTrade WebSocket connection: reads frames, runs each ``rpc`` as its
-own task, keeps the market data, P&L and account streams, and writes every frame through one
-lock so that frames never interleave.
+own task, keeps the market data, P&L, account and alert streams, and writes every frame
+through one lock so that frames never interleave.
 
 Closing: the streams stop at once; requests in flight are allowed to finish (a use case cut
 between its commit and its venue call would leave an order the venue never saw), their
@@ -21,6 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ordergate.api.crosstrade.alert_feed import AlertSubscription
+from ordergate.api.crosstrade.alerts import pump_alerts
 from ordergate.api.crosstrade.context import check_rate
 from ordergate.api.crosstrade.errors import Unsuccessful, render_domain
 from ordergate.api.crosstrade.ops import OPERATIONS, Ctx, Operation, validate
@@ -53,6 +55,8 @@ ACCOUNT_QUEUE: Final = 10_000
 QUOTE_QUEUE: Final = 1_000
 
 Frame = dict[str, Any]
+#: What a stream reads: a bus subscription, or the user's alerts
+_Source = Subscription | AlertSubscription
 
 
 class _Frame(BaseModel):
@@ -130,7 +134,7 @@ class Session:
         self._stop = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self._rpcs: set[asyncio.Task[None]] = set()
-        self._streams: dict[str, tuple[asyncio.Task[None], Subscription | None]] = {}
+        self._streams: dict[str, tuple[asyncio.Task[None], _Source | None]] = {}
         self.instruments: dict[str, None] = {}  # subscribed, in order
         self._actions: dict[str, Callable[[Any, Frame], Awaitable[None]]] = {
             "rpc": self._rpc,
@@ -149,6 +153,10 @@ class Session:
                 accounts=names, kinds=("order", "fill", "position"), maxsize=ACCOUNT_QUEUE
             )
             self._start("orders", pump_account_events(sub, self.send, self.ctx, names), sub)
+        user = self.ctx.principal.user_id
+        if user is not None:
+            alerts = self.ctx.container.alerts.subscribe(user)
+            self._start("alerts", pump_alerts(alerts, self.send), alerts)
         self._start("auth", self._reauthenticate(), None)
         reader = asyncio.create_task(self._read())
         stopped = asyncio.create_task(self._stop.wait())
@@ -185,7 +193,7 @@ class Session:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
-    def _start(self, name: str, work: Coroutine[Any, Any, None], sub: Subscription | None) -> None:
+    def _start(self, name: str, work: Coroutine[Any, Any, None], sub: _Source | None) -> None:
         self._streams[name] = (asyncio.create_task(self._guarded(name, work, sub)), sub)
 
     async def _end(self, name: str) -> None:
@@ -194,14 +202,14 @@ class Session:
             await self._stop_stream(*stream)
 
     @staticmethod
-    async def _stop_stream(task: asyncio.Task[None], sub: Subscription | None) -> None:
+    async def _stop_stream(task: asyncio.Task[None], sub: _Source | None) -> None:
         if sub is not None:
             sub.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
     async def _guarded(
-        self, name: str, work: Coroutine[Any, Any, None], sub: Subscription | None
+        self, name: str, work: Coroutine[Any, Any, None], sub: _Source | None
     ) -> None:
         try:
             await work
