@@ -358,3 +358,98 @@ async def test_each_alert_is_pushed_to_the_users_websocket(ct, hook, live):
     assert (alert["alertId"], alert["status"]) == (answer.json()["alertId"], "Success")
     assert alert["orderIds"] == answer.json()["orderIds"]
     assert ct.token not in json.dumps(alert)
+
+
+async def long_two(ct: Server, hook: str) -> None:
+    await send(ct, hook, f"{HEAD} action=BUY; qty=2; order_type=MARKET; tif=DAY;")
+    await ct.container.engine.settle()
+
+
+async def test_flatplace_and_flatten_first_close_the_position_before_the_order(ct, hook):
+    await long_two(ct, hook)
+    flat = await send(
+        ct,
+        hook,
+        (
+            f"key=KEY; command=FLATPLACE; account=Sim101; instrument={ES};"
+            f" action=SELL; qty=1; order_type=MARKET; tif=DAY;"
+        ),
+    )
+    assert flat.json()["status"] == "Success", flat.text
+    await ct.container.engine.settle()
+    assert await positions(ct) == [(ES, "Short", 1)]
+    first = await send(
+        ct, hook, f"{HEAD} action=BUY; qty=1; order_type=MARKET; tif=DAY; flatten_first=true;"
+    )
+    assert first.json()["status"] == "Success", first.text
+    await ct.container.engine.settle()
+    assert await positions(ct) == [(ES, "Long", 1)]
+
+
+async def test_reverseposition_needs_a_position_then_places_the_order(ct, hook):
+    order = (
+        f"key=KEY; command=REVERSEPOSITION; account=Sim101;"
+        f" instrument={ES}; action=SELL; qty=1; order_type=MARKET; tif=DAY;"
+    )
+    none = await send(ct, hook, order)
+    assert (none.json()["status"], none.json()["error"]) == ("Failed", "POSITION_NOT_FOUND")
+    await long_two(ct, hook)
+    done = await send(ct, hook, order)
+    assert done.json()["status"] == "Success", done.text
+    await ct.container.engine.settle()
+    assert await positions(ct) == [(ES, "Short", 1)]
+
+
+async def test_cancelreplace_swaps_the_order_and_fails_for_an_unknown_one(ct, hook):
+    await send(ct, hook, PLACE + " order_id=old-1;")
+    await ct.container.engine.settle()
+    swap = (
+        f"key=KEY; command=CANCELREPLACE; account=Sim101; order_id=old-1;"
+        f" instrument={ES}; action=BUY; qty=1; order_type=LIMIT; limit_price=5980; tif=GTC;"
+    )
+    done = await send(ct, hook, swap)
+    assert done.json()["status"] == "Success", done.text
+    await ct.container.engine.settle()
+    assert [o["limitPrice"] for o in await orders(ct)] == [5980]
+    unknown = await send(ct, hook, swap.replace("old-1", "nope-9"))
+    assert (unknown.json()["status"], unknown.json()["error"]) == ("Failed", "ORDER_NOT_FOUND")
+
+
+async def test_cancelandbracket_protects_the_position_and_flatteneverything_clears_all(ct, hook):
+    await long_two(ct, hook)
+    bracket = (
+        f"key=KEY; command=CANCELANDBRACKET; account=Sim101; instrument={ES};"
+        f" action=BUY; qty=2; take_profit=6050; stop_loss=5950;"
+    )
+    done = await send(ct, hook, bracket)
+    assert done.json()["status"] == "Success", done.text
+    assert len(done.json()["orderIds"]) == 2
+    await ct.container.engine.settle()
+    assert sorted(o["orderType"] for o in await orders(ct)) == ["Limit", "StopMarket"]
+    everything = await send(ct, hook, "key=KEY; command=FLATTENEVERYTHING;")
+    assert everything.json()["status"] == "Success", everything.text
+    await ct.container.engine.settle()
+    assert await orders(ct) == []
+    assert await positions(ct) == []
+
+
+async def test_closeposition_by_percent_rounds_up_and_closestrategy_is_refused(ct, hook):
+    await long_two(ct, hook)
+    half = await send(
+        ct, hook, f"key=KEY; command=CLOSEPOSITION; account=Sim101; instrument={ES}; percent=0.34;"
+    )
+    assert half.json()["status"] == "Success", half.text
+    await ct.container.engine.settle()
+    assert await positions(ct) == [(ES, "Long", 1)]  # 34 % of 2 rounds up to 1
+    atm = await send(ct, hook, "key=KEY; command=CLOSESTRATEGY; account=Sim101; strategy_id=ATM_1;")
+    assert (atm.json()["status"], atm.json()["error"]) == ("Failed", "ATM_NOT_SUPPORTED")
+
+
+async def test_max_positions_blocks_an_alert_that_would_open_one_more(ct, hook):
+    await long_two(ct, hook)
+    nq = (
+        "key=KEY; command=PLACE; account=Sim101; instrument=NQ 12-26;"
+        " action=BUY; qty=1; order_type=MARKET; tif=DAY; max_positions=1;"
+    )
+    answer = await send(ct, hook, nq)
+    assert (answer.json()["status"], answer.json()["error"]) == ("Blocked", "MAX_POSITIONS_REACHED")
