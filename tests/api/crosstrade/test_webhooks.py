@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ordergate.auth.webhooks import Webhooks
 from ordergate.store.alerts import SqlAlertHistory
@@ -238,7 +240,7 @@ async def test_multi_account_places_one_order_per_account_and_records_each(ct, h
     answer = await send(ct, hook, PLACE.replace("account=Sim101", "account=Sim101, sim102,Sim101"))
     body = answer.json()
     assert body["status"] == "Success", answer.text
-    assert [r["account"] for r in body["results"]] == ["Sim101", "sim102"]
+    assert [r["account"] for r in body["results"]] == ["Sim101", "Sim102"]  # NT8's spelling
     await ct.container.engine.settle()
     assert len(await orders(ct)) == 1 == len(await orders(ct, "Sim102"))
     records = await history(ct)
@@ -453,3 +455,93 @@ async def test_max_positions_blocks_an_alert_that_would_open_one_more(ct, hook):
     )
     answer = await send(ct, hook, nq)
     assert (answer.json()["status"], answer.json()["error"]) == ("Blocked", "MAX_POSITIONS_REACHED")
+
+
+async def test_an_unknown_instrument_or_account_fails_and_another_users_reads_as_unknown(ct, hook):
+    unknown_instrument = await send(ct, hook, PLACE.replace("ES 12-26", "ZZ 01-30"))
+    assert (unknown_instrument.json()["status"], unknown_instrument.json()["error"]) == (
+        "Failed",
+        "INSTRUMENT_NOT_FOUND",
+    )
+    foreign = await send(ct, hook, PLACE.replace("Sim101", "Other"))
+    unknown = await send(ct, hook, PLACE.replace("Sim101", "Nope1"))
+    assert (foreign.json()["error"], unknown.json()["error"]) == ("ACCOUNT_NOT_FOUND",) * 2
+    assert foreign.json()["detail"].replace("Other", "X") == unknown.json()["detail"].replace(
+        "Nope1", "X"
+    )
+    assert await orders(ct) == []
+
+
+FIELD_NAMES = [
+    "command",
+    "account",
+    "instrument",
+    "action",
+    "qty",
+    "order_type",
+    "tif",
+    "limit_price",
+    "stop_price",
+    "take_profit",
+    "stop_loss",
+    "order_id",
+    "delay",
+    "percent",
+    "quantity",
+    "market_position",
+    "start_time",
+    "rate_limit",
+    "id",
+    "kill_switch",
+    "flatten_first",
+    "cancel_after",
+    "max_positions",
+]
+VALUES = [
+    "PLACE",
+    "CANCELALLORDERS",
+    "FLATTEN",
+    "Sim101",
+    "Other",
+    "ES 12-26",
+    "ES1!",
+    "BUY",
+    "SELL",
+    "1",
+    "0",
+    "-3",
+    "1.5",
+    "MARKET",
+    "LIMIT",
+    "DAY",
+    "5990",
+    "-8 ticks",
+    "+2%",
+    "on",
+    "true",
+    "short",
+    "09:30",
+    "2/60",
+    "x",
+    "",
+    "\u00e9",
+    "1e9",
+]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    fields=st.lists(st.tuples(st.sampled_from(FIELD_NAMES), st.sampled_from(VALUES)), max_size=9),
+    tail=st.text(max_size=20),
+)
+async def test_no_alert_a_holder_of_the_key_sends_gets_a_500(ct, hook, fields, tail):
+    payload = "key=KEY; " + " ".join(f"{n}={v};" for n, v in fields) + tail
+    answer = await send(ct, hook, payload)
+    assert answer.status_code in (200, 400), answer.text
+    assert answer.json()["success"] in (True, False)

@@ -33,7 +33,13 @@ from ordergate.api.crosstrade.webhook_model import (
 )
 from ordergate.api.errors import validation_summary
 from ordergate.domain.commands import CancelOrder
-from ordergate.domain.errors import DomainError, MaxPositions, PositionRequired
+from ordergate.domain.errors import (
+    AccountNotFound,
+    DomainError,
+    MaxPositions,
+    PermissionDenied,
+    PositionRequired,
+)
 from ordergate.engine import compound
 from ordergate.store.alerts import AlertStatus
 
@@ -86,6 +92,14 @@ class Outcome:
             "error": self.error,
             "detail": self.detail,
         }
+
+
+def _refused(account: str | None, exc: DomainError) -> Outcome:
+    """A domain refusal as a failed outcome; someone else's account reads like an unknown
+    one, as over REST."""
+    if isinstance(exc, AccountNotFound | PermissionDenied):
+        return failed(account, "ACCOUNT_NOT_FOUND", f"Account '{account}' not found")
+    return failed(account, exc.code, exc.message)
 
 
 def blocked(account: str | None, error: str, detail: str) -> Outcome:
@@ -229,7 +243,7 @@ async def _op(ctx: Ctx, account: str | None, name: str, args: dict[str, Any]) ->
     except (PositionRequired, MaxPositions) as exc:
         return blocked(account, exc.code, exc.message)
     except DomainError as exc:
-        return failed(account, exc.code, exc.message)
+        return _refused(account if account is not None else args.get("account"), exc)
     except RequestValidationError as exc:
         return failed(account, "INVALID_ALERT", validation_summary(exc))
     status = AlertStatus.SUCCESS if data.get("success", True) else AlertStatus.FAILED
@@ -248,11 +262,16 @@ async def run_for_account(
     gate = _gate_window(alert, account, ctx.container.clock.now())
     if gate is not None:
         return gate
-    symbol = None if alert.instrument is None else await ctx.symbol(alert.instrument)
-    if account is not None and symbol is not None:
-        gate = await _position_gate(ctx, alert, account, symbol)
-        if gate is not None:
-            return gate
+    try:
+        if account is not None:  # the name as NT8 spells it, from here on
+            account = (await ctx.engine.account(ctx.principal, account)).name
+        symbol = None if alert.instrument is None else await ctx.symbol(alert.instrument)
+        if account is not None and symbol is not None:
+            gate = await _position_gate(ctx, alert, account, symbol)
+            if gate is not None:
+                return gate
+    except DomainError as exc:
+        return _refused(account, exc)
     outcome = await _command(ctx, alert, account, symbol)
     if (
         alert.cancel_after is not None
@@ -295,7 +314,7 @@ async def _command(ctx: Ctx, alert: Alert, account: str | None, symbol: str | No
     try:
         return await _dispatch(ctx, alert, account, symbol)
     except DomainError as exc:
-        return failed(account, exc.code, exc.message)
+        return _refused(account, exc)
 
 
 async def _dispatch(ctx: Ctx, alert: Alert, account: str | None, symbol: str | None) -> Outcome:
