@@ -109,6 +109,10 @@ def _retrieved(future: asyncio.Future[UserId | None]) -> None:
 
 
 _OWNERS: weakref.WeakKeyDictionary[SqlStore, _Owners] = weakref.WeakKeyDictionary()
+#: Per store and user: until when the kill switch read is kept, and whether it is on.
+_SWITCHES: weakref.WeakKeyDictionary[SqlStore, dict[int, tuple[float, bool]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Webhooks:
@@ -163,10 +167,17 @@ class Webhooks:
             return None
 
     async def kill_switch(self, user_id: int) -> bool:
-        """Whether the user's kill switch is on (read at each alert: it must hold at once)."""
+        """Whether the user's kill switch is on. Kept ``cache_seconds`` (a switch set in
+        this process holds at once; one set elsewhere within ``cache_seconds``)."""
+        switches = _SWITCHES.setdefault(self._store, {})
+        kept = switches.get(user_id)
+        if kept is not None and kept[0] >= time.monotonic():
+            return kept[1]
         stmt = select(webhooks.c.kill_switch).where(webhooks.c.user_id == user_id)
         async with self._store.transaction(readonly=True) as tx:
-            return bool((await tx.connection.execute(stmt)).scalar())
+            on = bool((await tx.connection.execute(stmt)).scalar())
+        switches[user_id] = (time.monotonic() + self._cache_seconds, on)
+        return on
 
     async def set_kill_switch(self, user_id: int, on: bool) -> None:
         """Turn the user's kill switch on or off (its webhook row exists: the alert came
@@ -175,6 +186,10 @@ class Webhooks:
         async with self._store.transaction() as tx:
             await tx.connection.execute(stmt)
             await tx.commit()
+        _SWITCHES.setdefault(self._store, {})[user_id] = (
+            time.monotonic() + self._cache_seconds,
+            on,
+        )
 
     async def _owner(self, webhook_id: str) -> UserId | None:
         stmt = select(webhooks.c.user_id).where(webhooks.c.webhook_id == webhook_id)

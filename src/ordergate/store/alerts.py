@@ -9,6 +9,7 @@ Reads run in read-only transactions.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import json
 import re
@@ -19,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, RowMapping, String, insert, select, update
+from sqlalchemy import Column, String, insert, select, update
 
 from ordergate.domain.ids import UserId
 from ordergate.store.tables import alerts
@@ -89,17 +90,44 @@ def redact_key(raw: str) -> str:
 
 
 class SqlAlertHistory:
-    """The Alert History on ``store``'s database."""
+    """The Alert History on ``store``'s database.
+
+    Appends share commits: the records that arrive while one batch is being written go
+    into the next, one transaction each batch (under load many alerts, one commit). On
+    SQLite this is a writer beside the engine's journal; batching keeps it from taking the
+    database's one write lock once per alert."""
 
     def __init__(self, store: SqlStore) -> None:
         self._store = store
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
 
-    async def append(self, record: AlertRecord) -> None:
-        """Keep ``record`` (its payload redacted and capped at ``MAX_RAW_BYTES``)."""
+    async def append(self, record: AlertRecord) -> AlertRecord:
+        """Keep ``record`` (its payload redacted and capped at ``MAX_RAW_BYTES``); the
+        record as stored, once committed."""
         values = _row_values(record)
-        async with self._store.transaction() as tx:
-            await tx.connection.execute(insert(alerts).values(values))
-            await tx.commit()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((values, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.ensure_future(self._write())
+        await asyncio.shield(done)
+        return _record(values)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._store.transaction() as tx:
+                    await tx.connection.execute(insert(alerts), [values for values, _ in batch])
+                    await tx.commit()
+            except Exception as exc:  # each waiter raises it
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
     async def update(
         self,
@@ -192,7 +220,7 @@ def _row_values(r: AlertRecord) -> dict[str, Any]:
     }
 
 
-def _record(row: RowMapping) -> AlertRecord:
+def _record(row: Mapping[Any, Any]) -> AlertRecord:
     return AlertRecord(
         alert_id=row["alert_id"],
         user_id=UserId(row["user_id"]),

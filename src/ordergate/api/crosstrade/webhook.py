@@ -287,9 +287,7 @@ def _ms(elapsed: Any) -> int:
 
 async def _keep(container: Container, history: SqlAlertHistory, record: AlertRecord) -> None:
     """Store ``record`` and push it, as stored, to the user's WebSockets."""
-    await history.append(record)
-    stored = await history.get(record.alert_id)
-    container.alerts.publish(stored or record)
+    container.alerts.publish(await history.append(record))
 
 
 def _answer(records: list[AlertRecord], alert: Alert, **extra: Any) -> Response:
