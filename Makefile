@@ -33,9 +33,9 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-# The five benchmarks of bench/README.md, each beside its floor, on SQLite and PostgreSQL.
+# The six benchmarks of bench/README.md, each beside its floor, on SQLite and PostgreSQL.
 bench: $(STAMP)
-	for b in fills placements bulk_cancel ws_get_order million; do \
+	for b in fills placements webhooks bulk_cancel ws_get_order million; do \
 	    $(BIN)/python bench/$$b.py --db both || exit 1; done
 
 clean:
