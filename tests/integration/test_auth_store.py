@@ -328,10 +328,10 @@ async def test_a_trader_has_no_staff_login(store: SqlStore) -> None:
 async def test_callers_are_kept_for_the_cache_time_and_dropped_on_a_revoke(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ordergate.auth.users as users_module
+    import ordergate.auth.kept as kept_module
 
     now = [1000.0]
-    monkeypatch.setattr(users_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(kept_module.time, "monotonic", lambda: now[0])
     service = UserService(store, cache_seconds=1.0)
     await service.add_user("alice", Role.TRADER)
     token = await service.create_token("alice")

@@ -88,11 +88,11 @@ async def test_a_user_without_a_webhook_id_may_rotate_to_its_first(store: SqlSto
 async def test_a_rotation_elsewhere_shows_within_the_cache_time(
     store: SqlStore, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ordergate.auth.webhooks as webhooks_module
+    import ordergate.auth.kept as kept_module
 
     now = [1000.0]
-    # The module's own clock only: the event loop keeps the real one.
-    monkeypatch.setattr(webhooks_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    # The kept lookups' own clock only: the event loop keeps the real one.
+    monkeypatch.setattr(kept_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
     hooks = Webhooks(await _with_users(store, "alice"), cache_seconds=1.0)
     old = await hooks.webhook_id("alice")
     assert await hooks.user_for_webhook(old) is not None

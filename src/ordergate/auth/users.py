@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +12,7 @@ from sqlalchemy import ColumnElement, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ordergate.auth.kept import Kept
 from ordergate.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -95,73 +94,17 @@ class Credentials:
         return self.user is not None and self.user.enabled
 
 
-class _Callers:
-    """Callers recently found for a token or a staff user, kept ``seconds``: under load the
-    lookup (a read transaction per request) costs more than the request's own work. Shared by
-    every ``UserService`` on one store, and emptied by any change this process makes to users
-    or tokens; a change made elsewhere (another process, plain SQL) shows within ``seconds``.
-
-    One lookup at a time per key: when a kept caller expires under load, the requests that
-    miss it together wait for one lookup instead of each making its own."""
-
-    _LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self.found: dict[object, tuple[float, Principal]] = {}
-        self._pending: dict[object, asyncio.Future[Principal]] = {}
-        self._generation = 0  # a lookup started before a change keeps nothing
-
-    async def find(
-        self, key: object, seconds: float, lookup: Callable[[], Awaitable[Principal]]
-    ) -> Principal:
-        if seconds <= 0:
-            return await lookup()
-        hit = self.found.get(key)
-        if hit is not None and hit[0] >= time.monotonic():
-            return hit[1]
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._look(key, seconds, lookup))
-            pending.add_done_callback(_retrieved)
-            self._pending[key] = pending
-        # Shielded: a caller that goes away does not cancel the others' lookup.
-        return await asyncio.shield(pending)
-
-    async def _look(
-        self, key: object, seconds: float, lookup: Callable[[], Awaitable[Principal]]
-    ) -> Principal:
-        generation = self._generation
-        try:
-            principal = await lookup()
-        finally:
-            if generation == self._generation:
-                self._pending.pop(key, None)
-        if generation == self._generation:
-            if len(self.found) >= self._LIMIT:
-                self.found.clear()
-            self.found[key] = (time.monotonic() + seconds, principal)
-        return principal
-
-    def forget(self) -> None:
-        """Drop every kept caller and the lookups under way (users or tokens changed)."""
-        self._generation += 1
-        self.found.clear()
-        self._pending.clear()
-
-
-def _retrieved(future: asyncio.Future[Principal]) -> None:
-    """Mark a shared lookup's failure seen: its waiters get it, but all may have gone."""
-    if not future.cancelled():
-        future.exception()
-
-
-_CALLERS: weakref.WeakKeyDictionary[SqlStore, _Callers] = weakref.WeakKeyDictionary()
+#: Callers recently found for a token, a staff user or a client session's login, shared by
+#: every ``UserService`` on one store and emptied by any change this process makes to users,
+#: accounts or tokens; a change made elsewhere (another process, plain SQL) shows within the
+#: kept seconds (the access watch empties it within about a second for disabled ones).
+_CALLERS: weakref.WeakKeyDictionary[SqlStore, Kept[Principal]] = weakref.WeakKeyDictionary()
 
 
 class UserService:
     """Adds users and tokens, and turns tokens and passwords into callers, for the CLI and
     both dialects' sign-in. ``cache_seconds`` keeps the callers found for that long (0: every
-    request reads them; see ``_Callers``)."""
+    request reads them; see ``auth/kept.py``)."""
 
     def __init__(
         self, store: SqlStore, clock: Clock | None = None, *, cache_seconds: float = 0
@@ -169,7 +112,7 @@ class UserService:
         self._store = store
         self._clock: Clock = clock or SystemClock()
         self._cache_seconds = cache_seconds
-        self._callers = _CALLERS.setdefault(store, _Callers())
+        self._callers: Kept[Principal] = _CALLERS.setdefault(store, Kept())
 
     @property
     def store(self) -> SqlStore:
@@ -302,9 +245,7 @@ class UserService:
         if not isinstance(token, str) or not looks_like_api_token(token):
             raise AuthError("invalid token")
         token_hash = hash_api_token(token)
-        return await self._callers.find(
-            token_hash, self._cache_seconds, lambda: self._token_caller(token_hash)
-        )
+        return await self._kept(token_hash, lambda: self._token_caller(token_hash))
 
     async def _token_caller(self, token_hash: str) -> Principal:
         source = api_tokens.join(users, users.c.id == api_tokens.c.user_id).outerjoin(
@@ -329,9 +270,7 @@ class UserService:
         """The caller for a staff session's user id; ``AuthError`` if gone or disabled."""
         if not 0 < user_id <= _MAX_BIGINT:
             raise AuthError("unknown or disabled user")
-        return await self._callers.find(
-            user_id, self._cache_seconds, lambda: self._user_caller(user_id)
-        )
+        return await self._kept(user_id, lambda: self._user_caller(user_id))
 
     async def _user_caller(self, user_id: int) -> Principal:
         stmt = (
@@ -350,9 +289,7 @@ class UserService:
         while the account and the user owning it are enabled (``AuthError`` otherwise)."""
         if isinstance(login, bool) or not 0 <= login <= _MAX_BIGINT:
             raise AuthError("unknown or disabled account")
-        return await self._callers.find(
-            ("login", login), self._cache_seconds, lambda: self._login_caller(login)
-        )
+        return await self._kept(("login", login), lambda: self._login_caller(login))
 
     async def _login_caller(self, login: int) -> Principal:
         stmt = (
@@ -365,6 +302,12 @@ class UserService:
         if found is None:
             raise AuthError("unknown or disabled account")
         return Principal(user_id=None, role=Role.TRADER, login=Login(found))
+
+    async def _kept(self, key: Hashable, lookup: Callable[[], Awaitable[Principal]]) -> Principal:
+        found = await self._callers.find(key, self._cache_seconds, lookup)
+        if found is None:  # the lookups raise AuthError rather than find nothing
+            raise AuthError("unknown caller")
+        return found
 
     def forget(self) -> None:
         """Drop the callers kept for tokens and sessions: users or accounts changed."""

@@ -13,16 +13,15 @@ change (``AccessWatch``): a disabled user's webhook resolves to nothing within a
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ordergate.auth.kept import Kept
 from ordergate.auth.users import UserService
 from ordergate.domain.clock import Clock, SystemClock
 from ordergate.domain.errors import AuthError
@@ -53,62 +52,8 @@ def webhook_url(base_url: str, webhook_id: str) -> str:
     return f"{base_url.rstrip('/')}/v1/send/{webhook_id}"
 
 
-class _Owners:
-    """The user each webhook id was recently found to name, kept ``seconds``; one lookup at
-    a time per id (requests missing it together share it). An id naming no one is not kept:
-    a new one made elsewhere works at once, and made-up ids cannot fill the memory."""
-
-    _LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self.found: dict[str, tuple[float, UserId]] = {}
-        self._pending: dict[str, asyncio.Future[UserId | None]] = {}
-        self._generation = 0  # a lookup started before a rotation keeps nothing
-
-    async def find(
-        self, key: str, seconds: float, lookup: Callable[[], Awaitable[UserId | None]]
-    ) -> UserId | None:
-        if seconds <= 0:
-            return await lookup()
-        hit = self.found.get(key)
-        if hit is not None and hit[0] >= time.monotonic():
-            return hit[1]
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._look(key, seconds, lookup))
-            pending.add_done_callback(_retrieved)
-            self._pending[key] = pending
-        # Shielded: a caller that goes away does not cancel the others' lookup.
-        return await asyncio.shield(pending)
-
-    async def _look(
-        self, key: str, seconds: float, lookup: Callable[[], Awaitable[UserId | None]]
-    ) -> UserId | None:
-        generation = self._generation
-        try:
-            owner = await lookup()
-        finally:
-            if generation == self._generation:
-                self._pending.pop(key, None)
-        if owner is not None and generation == self._generation:
-            if len(self.found) >= self._LIMIT:
-                self.found.clear()
-            self.found[key] = (time.monotonic() + seconds, owner)
-        return owner
-
-    def forget(self) -> None:
-        self._generation += 1
-        self.found.clear()
-        self._pending.clear()
-
-
-def _retrieved(future: asyncio.Future[UserId | None]) -> None:
-    """Mark a shared lookup's failure seen: its waiters get it, but all may have gone."""
-    if not future.cancelled():
-        future.exception()
-
-
-_OWNERS: weakref.WeakKeyDictionary[SqlStore, _Owners] = weakref.WeakKeyDictionary()
+#: The user each webhook id was recently found to name, per store (see ``auth/kept.py``).
+_OWNERS: weakref.WeakKeyDictionary[SqlStore, Kept[UserId]] = weakref.WeakKeyDictionary()
 #: Per store and user: until when the kill switch read is kept, and whether it is on.
 _SWITCHES: weakref.WeakKeyDictionary[SqlStore, dict[int, tuple[float, bool]]] = (
     weakref.WeakKeyDictionary()
@@ -126,7 +71,7 @@ class Webhooks:
         self._store = users.store
         self._clock: Clock = clock or SystemClock()
         self._cache_seconds = cache_seconds
-        self._owners = _OWNERS.setdefault(self._store, _Owners())
+        self._owners: Kept[UserId] = _OWNERS.setdefault(self._store, Kept())
 
     async def webhook_id(self, user_name: str) -> str:
         """The webhook id of ``user_name``, made on first use; ``UserNotFound`` if there is
