@@ -545,3 +545,20 @@ async def test_no_alert_a_holder_of_the_key_sends_gets_a_500(ct, hook, fields, t
     answer = await send(ct, hook, payload)
     assert answer.status_code in (200, 400), answer.text
     assert answer.json()["success"] in (True, False)
+
+
+async def test_a_disabled_user_s_alerts_are_refused_like_a_strangers(ct, hook):
+    from sqlalchemy import update
+
+    from ordergate.store.tables import users
+
+    async with ct.container.store.transaction() as tx:  # as another process would
+        await tx.connection.execute(
+            update(users).where(users.c.name == "demo").values(enabled=False)
+        )
+        await tx.commit()
+    assert await ct.container.access.check()
+    answer = await send(ct, hook, PLACE)
+    assert answer.status_code == 401
+    assert list(ct.container.engine.state.all_open()) == []
+    assert await history(ct) == []
