@@ -43,7 +43,15 @@ from ordergate.domain.errors import (
 from ordergate.engine import compound
 from ordergate.store.alerts import AlertStatus
 
-__all__ = ["CLOSING", "Outcome", "RateLimits", "run_for_account", "sleep_on_clock"]
+__all__ = [
+    "CLOSING",
+    "Outcome",
+    "RateLimits",
+    "blocked",
+    "failed",
+    "run_for_account",
+    "sleep_on_clock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +91,6 @@ class Outcome:
     order_ids: list[str] = field(default_factory=list)
     error: str | None = None
     detail: str | None = None
-
-    def out(self) -> dict[str, Any]:
-        return {
-            "account": self.account,
-            "status": self.status.value,
-            "orderIds": self.order_ids,
-            "error": self.error,
-            "detail": self.detail,
-        }
 
 
 def _refused(account: str | None, exc: DomainError) -> Outcome:
