@@ -15,7 +15,6 @@ import pytest
 from ordergate.domain.events import (
     Event,
     MarketQuote,
-    MonitorLogged,
     OrderFilled,
     OrderTransitioned,
     PositionChanged,
@@ -353,15 +352,9 @@ WIRE_FIELDS = {
         "realized_pnl",
         "at",
     ],
-    "monitor": ["login", "type", "message", "actor", "state", "locked", "at"],
 }
 
-
-def monitor_logged() -> MonitorLogged:
-    return MonitorLogged(1001, NOW, "Stop Monitor", "loss threshold", "risk", "STOPPED", "x")
-
-
-SAMPLES: list[Event] = [quote(), transition(), fill(), position(), monitor_logged()]
+SAMPLES: list[Event] = [quote(), transition(), fill(), position()]
 
 
 def test_every_event_type_has_a_stable_kind_and_wire_form() -> None:

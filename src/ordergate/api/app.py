@@ -9,12 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__
-from ordergate.api import admin, admin_manage, crosstrade, health, metrics, scaletrade
+from ordergate.api import admin, crosstrade, health, scaletrade
 from ordergate.api.allow import install_allow
 from ordergate.api.errors import install_error_handlers
 from ordergate.api.limits import BodyLimit
-from ordergate.api.metrics import Telemetry
-from ordergate.api.web import install_web
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
 
@@ -51,7 +49,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             return
         built = await bootstrap(config, feed=True)
         app.state.container = built
-        app.state.owns_container = True  # POST /admin/reset may replace it
         # What start-up built lives as long as the server: out of the collector's sight, it
         # is not traversed again by every full collection.
         gc.collect()
@@ -62,7 +59,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         try:
             yield
         finally:
-            await shutdown(app.state.container)
+            await shutdown(built)
 
     app = FastAPI(
         title="ordergate",
@@ -70,9 +67,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         summary="Order management with a simulated exchange for CrossTrade and ScaleTrade clients.",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Served by install_web on packaged assets, not a CDN's.
-        docs_url=None,
-        redoc_url=None,
     )
     if container is not None:
         # Set now, not in the lifespan: a test's transport may not run the lifespan.
@@ -84,14 +78,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         body_timeout=settings.body_timeout_s,
         registry=registry,
     )
-    # Added last, so outermost: 413s and 408s get a request id and are counted too.
-    app.add_middleware(Telemetry)
     app.include_router(health.router)
-    app.include_router(metrics.router)
     app.include_router(admin.router)
-    app.include_router(admin_manage.router)
     crosstrade.install(app, settings)
     scaletrade.install(app)
-    install_web(app)
     install_allow(app)
     return app

@@ -23,7 +23,6 @@ its own status codes and bodies in one place (``api/<dialect>/errors.py``)::
     │   └── StaleOrder               a concurrent writer changed the order first
     ├── Rejected                     a pre-trade check refused the order
     │   ├── AccountDisabled
-    │   ├── AccountLocked            risk: a stopped monitor, a kill switch, outside its windows
     │   ├── InsufficientMargin
     │   ├── MarketClosed
     │   ├── NoQuote                  no price to act at (or to value a trade at)
@@ -40,7 +39,6 @@ from __future__ import annotations
 
 __all__ = [
     "AccountDisabled",
-    "AccountLocked",
     "AccountNotFound",
     "AlreadyExists",
     "AlreadyPendingCancel",
@@ -158,12 +156,6 @@ class Rejected(DomainError):
 
 class AccountDisabled(Rejected):
     code = "ACCOUNT_DISABLED"
-
-
-class AccountLocked(Rejected):
-    """The account (or the user) opens nothing now; closing orders and cancels still pass."""
-
-    code = "ACCOUNT_LOCKED"
 
 
 class InsufficientMargin(Rejected):

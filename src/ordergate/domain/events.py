@@ -12,7 +12,6 @@ from ordergate.domain.orders import Order, OrderStatus, Side, Transition
 __all__ = [
     "Event",
     "MarketQuote",
-    "MonitorLogged",
     "OrderFilled",
     "OrderTransitioned",
     "PositionChanged",
@@ -70,21 +69,7 @@ class PositionChanged:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class MonitorLogged:
-    """A management log entry of an account: a risk rule fired, a reset, a setting changed,
-    a kill switch or a dead man's switch; with the monitor's state and lock after it."""
-
-    login: Login
-    at: datetime
-    type: str
-    message: str
-    actor: str
-    state: str
-    locked: str | None
-
-
-Event = MarketQuote | OrderTransitioned | OrderFilled | PositionChanged | MonitorLogged
+Event = MarketQuote | OrderTransitioned | OrderFilled | PositionChanged
 
 
 def transitioned(order: Order, step: Transition) -> OrderTransitioned:

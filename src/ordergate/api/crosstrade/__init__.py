@@ -14,7 +14,6 @@ from ordergate.api.crosstrade import (
     orders,
     orders_more,
     positions,
-    risk,
     sweep,
     webhook,
     ws,
@@ -47,7 +46,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         market,
         legacy,
         alerts,
-        risk,
         discovery,
     ):
         app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)

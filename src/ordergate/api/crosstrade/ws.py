@@ -90,5 +90,4 @@ async def stream(websocket: WebSocket) -> None:
     accounts = await visible_accounts(container, principal)
     await websocket.accept(subprotocol=protocol)
     ctx = Ctx(container, principal)
-    with container.metrics.websocket("crosstrade"):
-        await Session(websocket, ctx, token, accounts, limiter_of(websocket)).serve()
+    await Session(websocket, ctx, token, accounts, limiter_of(websocket)).serve()
