@@ -1,8 +1,11 @@
-# The two commands: `make run` and `make test`. Both create and reuse .venv.
+# The two commands: `make run` and `make test`. Both create and reuse .venv: `make run`
+# installs what serving needs, `make test` the development tools too.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What is installed: the server alone, or with the development tools ([dev]).
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= ordergate.db
@@ -11,30 +14,37 @@ TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck check bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# The dev install includes the server's: it stands for both.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/ordergate init --demo --db $(DB) --if-new
 	$(BIN)/ordergate serve --host $(HOST) --port $(PORT) --db $(DB)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
 
 # The six benchmarks of bench/README.md, each beside its floor, on SQLite and PostgreSQL.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	for b in fills placements webhooks bulk_cancel ws_get_order million; do \
 	    $(BIN)/python bench/$$b.py --db both || exit 1; done
 

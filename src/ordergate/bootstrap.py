@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -26,12 +26,16 @@ from ordergate.auth.users import UserService
 from ordergate.domain.clock import Clock, SystemClock
 from ordergate.engine.bus import EventBus
 from ordergate.engine.engine import OrderEngine
+from ordergate.engine.riskdesk import RiskDesk
+from ordergate.logs import log_order_events, order_log_wanted
+from ordergate.metrics import Metrics
 from ordergate.settings import Settings, venue_config
 from ordergate.store import SqlRecords, SqlStore, create_engine, open_journal, upgrade
 from ordergate.store.alerts import SqlAlertHistory
 from ordergate.store.bars import SqlBarRepository
 from ordergate.store.journal_pg import PgJournal
 from ordergate.store.journal_sqlite import SqliteJournal
+from ordergate.store.risk import SqlRisk
 from ordergate.store.tables import fills
 from ordergate.venue.base import Quote
 from ordergate.venue.feeds import MarketSource, SyntheticFeed
@@ -42,6 +46,7 @@ from ordergate.venue.sim import SimVenue
 
 if TYPE_CHECKING:
     from ordergate.api.crosstrade.alert_feed import AlertFeed
+    from ordergate.api.crosstrade.webhook_pending import PendingExits
 
 __all__ = [
     "Administration",
@@ -91,10 +96,18 @@ class Container:
     #: the CrossTrade webhook alerts received, and their feed to the WebSocket sessions
     alert_history: SqlAlertHistory
     alerts: AlertFeed
+    #: what webhook alerts left to do after their entries (brackets, cancel_after)
+    pending_exits: PendingExits = field(init=False)
+    #: account monitors, kill switches, dead man's switches
+    risk: RiskDesk = field(init=False)
+    #: the Prometheus metrics of this server (GET /metrics)
+    metrics: Metrics = field(default_factory=Metrics)
     #: the running market source (``bootstrap(feed=True)`` with a source configured)
     feed: asyncio.Task[None] | None = None
     #: the running access watch
     watching: asyncio.Task[None] | None = None
+    #: the task logging each order event (while ``ordergate.orders`` logs at INFO)
+    order_log: asyncio.Task[None] | None = None
 
 
 async def administration(settings: Settings, *, migrate: bool = True) -> Administration:
@@ -231,6 +244,7 @@ async def bootstrap(
         await access.check()
         # Imported here: the CrossTrade package imports this module (Container).
         from ordergate.api.crosstrade.alert_feed import AlertFeed
+        from ordergate.api.crosstrade.webhook_pending import PendingExits
 
         container = Container(
             settings=settings,
@@ -252,15 +266,29 @@ async def bootstrap(
         container.watching = asyncio.get_running_loop().create_task(
             access.run(), name="access-watch"
         )
+        container.metrics.watch(engine)
+        if order_log_wanted():
+            container.order_log = log_order_events(bus)
+        container.pending_exits = PendingExits(container)
         restored = await engine.recover()
         log.info("recovered %d open orders", restored)
+        await container.pending_exits.start()
+        container.risk = RiskDesk(
+            engine,
+            SqlRisk(store),
+            commission=settings.commission_per_contract,
+            on_firing=container.metrics.monitor_fired,
+        )
+        await container.risk.load()
+        market.subscribe(container.risk.on_quote)
         if source is not None:
             container.feed = asyncio.get_running_loop().create_task(
                 _run_source(source, market), name="market-source"
             )
     except BaseException:
-        if container is not None and container.watching is not None:
-            container.watching.cancel()
+        for task in (container.watching, container.order_log) if container else ():
+            if task is not None:
+                task.cancel()
         if journal is not None:
             await journal.close()
         await db.dispose()
@@ -272,7 +300,7 @@ async def shutdown(container: Container) -> None:
     """Stop the market source, save the bars, stop the venue, let the engine journal the
     batch it is writing, and close the journal (its lock goes) and the database. Orders
     keep their journaled state; the next start recovers them."""
-    for task in (container.feed, container.watching):
+    for task in (container.feed, container.watching, container.order_log):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -280,6 +308,8 @@ async def shutdown(container: Container) -> None:
     await container.market.close()
     container.bus.close()  # the event streams end before the engine stops
     container.alerts.close()
+    container.pending_exits.close()
+    await container.risk.close()
     await container.venue.close()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(container.engine.writer.idle(), _SHUTDOWN_WAIT_S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -11,17 +12,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ordergate.domain.errors import InvalidInput
 from ordergate.venue.rules import VenueConfig, VenueRules
 
-__all__ = ["LogLevel", "MarketSource", "Settings", "database_url", "venue_config"]
+__all__ = [
+    "LogFormat",
+    "LogLevel",
+    "MarketSource",
+    "Settings",
+    "database_url",
+    "venue_config",
+]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+LogFormat = Literal["text", "json"]
 MarketSource = Literal["synthetic", "csv", "none"]
 
 
 class Settings(BaseSettings):
     """Everything an ordergate process is configured with. Each field is read from the
-    environment variable ``ORDERGATE_<FIELD>`` (e.g. ``ORDERGATE_DATABASE_URL``)."""
+    environment variable ``ORDERGATE_<FIELD>`` (e.g. ``ORDERGATE_DATABASE_URL``), or from a
+    ``.env`` file in the working directory (the environment wins)."""
 
-    model_config = SettingsConfigDict(env_prefix="ORDERGATE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERGATE_", env_file=".env", extra="ignore", frozen=True
+    )
 
     database_url: str = Field(
         default="sqlite:///ordergate.db",
@@ -129,6 +141,15 @@ class Settings(BaseSettings):
             "a user or an account disabled in any process stops within about this long."
         ),
     )
+    commission_per_contract: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=1000,
+        description=(
+            "Commission charged per contract (lot) filled, in the account's currency. The "
+            "account monitors count it when includeCommission is set; balances stay gross."
+        ),
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1,
@@ -166,6 +187,13 @@ class Settings(BaseSettings):
         default=300, ge=1, description="The sign-in throttle's window, in seconds."
     )
     log_level: LogLevel = Field(default="info", description="Log level of the server.")
+    log_format: LogFormat = Field(
+        default="text",
+        description=(
+            "Form of the server's log lines: 'text' (one readable line each) or 'json' (one "
+            "JSON object per line, with the request id of the request it belongs to)."
+        ),
+    )
     market_source: MarketSource = Field(
         default="synthetic",
         description=(
@@ -203,7 +231,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         # People write INFO as often as info; both mean the same.

@@ -157,6 +157,17 @@ CROSSTRADE: dict[Route, Ct] = {
     ("POST", f"{A}/positions/reverseposition"): Ct("ReversePosition", Scope.ACCOUNT, PLACE),
     ("POST", f"{A}/orders/cancel_and_bracket"): Ct("CancelAndBracket", Scope.ACCOUNT, BRACKET),
     ("GET", f"{A}/positions"): Ct("GetPositions", Scope.ACCOUNT),
+    ("GET", f"{A}/monitor"): Ct("GetMonitor", Scope.ACCOUNT),
+    ("PUT", f"{A}/monitor"): Ct(
+        "SetMonitor", Scope.ACCOUNT, {"enabled": True, "lossThreshold": 1000}
+    ),
+    ("POST", f"{A}/monitor/reset"): Ct("ResetMonitor", Scope.ACCOUNT),
+    ("GET", f"{A}/monitor/log"): Ct("GetMonitorLog", Scope.ACCOUNT),
+    ("POST", f"{A}/orders/cancelafter"): Ct("CancelAfter", Scope.ACCOUNT, {"timeout": 0}),
+    ("PUT", "/v1/api/killswitch"): Ct(
+        "SetKillSwitch", Scope.CALLER, {"enabled": False}, names_account=True
+    ),
+    ("GET", "/v1/api/killswitch"): Ct("GetKillSwitch", Scope.CALLER),
     ("GET", "/v1/api/positions"): Ct("GetAllPositions", Scope.CALLER, {"includeFlat": True}),
     ("GET", f"{A}/position"): Ct("GetPosition", Scope.ACCOUNT, {"instrument": ES}),
     ("POST", f"{A}/positions/close"): Ct("ClosePosition", Scope.ACCOUNT, {"instrument": ES}),
@@ -224,6 +235,7 @@ WS_ACTIONS: dict[str, str] = {
     "subscribe": "market data, the same for every caller",
     "unsubscribe": "market data, the same for every caller",
     "ping": "names nothing",
+    "cancelondisconnect": "names nothing: acts on the connection's own orders",
 }
 
 #: The ScaleTrade stream; it authorizes with its first frame, not in the handshake.
@@ -239,6 +251,18 @@ STREAM_EVENTS: dict[str, str] = {
 
 EXEMPT: dict[Route, str] = {
     ("GET", "/healthz"): "public liveness probe; says nothing of any account",
+    ("GET", "/metrics"): "Prometheus scrape: counts and timings, no account's data",
+    ("GET", "/"): "the web blotter page; a public static file, every call it makes is authorized",
+    ("GET", "/static/{path:path}"): "the blotter's and the API docs' packaged assets; public",
+    ("GET", "/admin/tokens"): "admin only: tests/api/test_admin_manage.py (401, 403)",
+    ("POST", "/admin/tokens/{token_id}/revoke"): "admin only: tests/api/test_admin_manage.py",
+    ("GET", "/admin/users"): "admin only: tests/api/test_admin_manage.py (401, 403)",
+    ("POST", "/admin/users/{name}/disable"): "admin only: tests/api/test_admin_manage.py",
+    ("POST", "/admin/users/{name}/enable"): "admin only: tests/api/test_admin_manage.py",
+    ("GET", "/admin/accounts"): "admin only: tests/api/test_admin_manage.py (401, 403)",
+    ("POST", "/admin/accounts/{account}/disable"): "admin only: tests/api/test_admin_manage.py",
+    ("POST", "/admin/accounts/{account}/enable"): "admin only: tests/api/test_admin_manage.py",
+    ("POST", "/admin/reset"): "admin only: tests/api/test_admin_manage.py (401, 403)",
     ("POST", "/v1/send/{webhookId}"): (
         "authenticated by its payload's key, not a header: "
         "test_the_webhook_takes_only_its_users_own_live_key"

@@ -31,8 +31,17 @@ SIM101_ORDERS = sum(1 for cmd in demo_orders(date(2027, 1, 4)) if cmd.account ==
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def fresh(tmp_path: Path) -> str:
+    """Where a database may be made (nothing there yet)."""
     return str(tmp_path / "cli.db")
+
+
+@pytest.fixture
+def db(fresh: str) -> str:
+    """A database ``ordergate init`` made (the other commands need one)."""
+    result = CliRunner().invoke(app, ["init", "--db", fresh])
+    assert result.exit_code == 0, result.output
+    return fresh
 
 
 def ordergate(*args: str) -> Result:
@@ -73,8 +82,8 @@ def authenticate(db: str, token: str) -> tuple[Principal, list[OrderStatus]]:
     return asyncio.run(_authenticate(db, token))
 
 
-def test_init_demo_prints_a_token_that_authenticates_the_demo_user(db: str) -> None:
-    out = ok_json("init", "--demo", "--db", db)
+def test_init_demo_prints_a_token_that_authenticates_the_demo_user(fresh: str) -> None:
+    out = ok_json("init", "--demo", "--db", fresh)
     assert out["created"] is True
     assert out["demo"]["added"]["users"] == ["admin", "demo", "desk"]
     assert out["demo"]["added"]["accounts"] == ["Sim101", "Sim102"]
@@ -84,16 +93,16 @@ def test_init_demo_prints_a_token_that_authenticates_the_demo_user(db: str) -> N
         "accounts"
     ]
 
-    principal, statuses = authenticate(db, out["demo"]["token"])
+    principal, statuses = authenticate(fresh, out["demo"]["token"])
     assert (principal.name, principal.role) == ("demo", Role.TRADER)
     # Resting whatever the day: the demo orders do not depend on the market being open.
     assert statuses
     assert set(statuses) <= {OrderStatus.WORKING, OrderStatus.ACCEPTED}
 
 
-def test_init_demo_lists_the_futures_contracts_live_today(db: str) -> None:
+def test_init_demo_lists_the_futures_contracts_live_today(fresh: str) -> None:
     before = datetime.now(UTC).date()
-    out = ok_json("init", "--demo", "--db", db)
+    out = ok_json("init", "--demo", "--db", fresh)
     after = datetime.now(UTC).date()  # init may run across midnight: either day's will do
     futures = sorted(s for s in out["demo"]["added"]["instruments"] if parse_contract(s))
     assert futures in (_live_futures(before), _live_futures(after))
@@ -128,9 +137,9 @@ async def _seed_on(db: str, now: datetime) -> tuple[list[str], list[str], str]:
         await shutdown(container)
 
 
-def test_init_demo_takes_its_contracts_from_the_clock_date(db: str) -> None:
+def test_init_demo_takes_its_contracts_from_the_clock_date(fresh: str) -> None:
     # The day after the March 2027 contracts' third Friday: June and September are live.
-    instruments, ordered, front = asyncio.run(_seed_on(db, datetime(2027, 3, 20, 9, tzinfo=UTC)))
+    instruments, ordered, front = asyncio.run(_seed_on(fresh, datetime(2027, 3, 20, 9, tzinfo=UTC)))
     assert instruments[:6] == [
         "ES 06-27",
         "ES 09-27",
@@ -143,28 +152,28 @@ def test_init_demo_takes_its_contracts_from_the_clock_date(db: str) -> None:
     assert front == "ES 06-27"
 
 
-def test_init_text_output_shows_the_token_and_the_demo_logins(db: str) -> None:
-    result = ordergate("init", "--demo", "--db", db)
+def test_init_text_output_shows_the_token_and_the_demo_logins(fresh: str) -> None:
+    result = ordergate("init", "--demo", "--db", fresh)
     assert result.exit_code == 0, result.output
     assert "og_" in result.stdout
     assert "Sim101: 1001 / Sim101pass" in result.stdout
 
 
-def test_init_if_new_twice_reuses_the_database_and_prints_a_fresh_token(db: str) -> None:
-    first = ok_json("init", "--demo", "--if-new", "--db", db)
-    again = ok_json("init", "--demo", "--if-new", "--db", db)
+def test_init_if_new_twice_reuses_the_database_and_prints_a_fresh_token(fresh: str) -> None:
+    first = ok_json("init", "--demo", "--if-new", "--db", fresh)
+    again = ok_json("init", "--demo", "--if-new", "--db", fresh)
     assert again["created"] is False
     assert again["demo"]["added"] == {"instruments": [], "users": [], "accounts": [], "orders": 0}
     assert again["demo"]["token"] != first["demo"]["token"]
     for token in (first["demo"]["token"], again["demo"]["token"]):
-        principal, statuses = authenticate(db, token)
+        principal, statuses = authenticate(fresh, token)
         assert principal.name == "demo"
         assert len(statuses) == SIM101_ORDERS  # not seeded twice
 
 
-def test_init_without_if_new_refuses_an_existing_database(db: str) -> None:
-    ok_json("init", "--db", db)
-    message = refused("init", "--db", db)
+def test_init_without_if_new_refuses_an_existing_database(fresh: str) -> None:
+    ok_json("init", "--db", fresh)
+    message = refused("init", "--db", fresh)
     assert "already initialised" in message
     assert "--if-new" in message
 

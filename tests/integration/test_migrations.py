@@ -24,7 +24,6 @@ from ordergate.store.tables import (
     metadata,
     orders,
     users,
-    webhooks,
 )
 from ordergate.store.types import from_units
 from tests.builders import NOW, es, new_order
@@ -269,6 +268,35 @@ async def _tables_and_alert_indexes(store: SqlStore) -> tuple[set[str], set[str]
         return await conn.run_sync(read)
 
 
+#: A webhook row as revision 0007 to 0008 have it (the kill switch on the row).
+_WEBHOOK_0007 = sa.text(
+    "INSERT INTO webhooks (user_id, webhook_id, created_at, kill_switch)"
+    " VALUES (:user, :id, :at, :on)"
+).bindparams(on=False)
+
+
+async def test_0009_moves_a_users_kill_switch_to_kill_switches_and_back(blank_db_url):
+    store = SqlStore(create_engine(blank_db_url))
+    try:
+        await upgrade(store.engine, "0008")
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                insert(users), [{"name": n, "role": "trader", "created_at": NOW} for n in "uv"]
+            )
+            await conn.execute(_WEBHOOK_0007, {"user": 1, "id": "wh_1", "at": NOW, "on": True})
+            await conn.execute(_WEBHOOK_0007, {"user": 2, "id": "wh_2", "at": NOW, "on": False})
+        await upgrade(store.engine, "0009")
+        async with store.engine.connect() as conn:
+            switches = (await conn.execute(sa.text("SELECT scope, ref FROM kill_switches"))).all()
+        assert [tuple(r) for r in switches] == [("user", 1)]
+        await downgrade(store.engine, "0008")
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(sa.text("SELECT user_id, kill_switch FROM webhooks"))
+            assert sorted((r[0], bool(r[1])) for r in rows) == [(1, True), (2, False)]
+    finally:
+        await store.engine.dispose()
+
+
 async def test_0007_adds_webhooks_and_alerts_and_its_downgrade_drops_them(blank_db_url):
     store = SqlStore(create_engine(blank_db_url))
     try:
@@ -285,15 +313,11 @@ async def test_0007_adds_webhooks_and_alerts_and_its_downgrade_drops_them(blank_
             await conn.execute(
                 insert(users), [{"name": n, "role": "trader", "created_at": NOW} for n in "uv"]
             )
-            await conn.execute(
-                insert(webhooks).values(user_id=1, webhook_id="wh_1", created_at=NOW)
-            )
+            await conn.execute(_WEBHOOK_0007, {"user": 1, "id": "wh_1", "at": NOW})
             await conn.execute(insert(alerts).values(_ALERT))
         with pytest.raises(sa.exc.IntegrityError):
             async with store.engine.begin() as conn:  # one webhook id names one user
-                await conn.execute(
-                    insert(webhooks).values(user_id=2, webhook_id="wh_1", created_at=NOW)
-                )
+                await conn.execute(_WEBHOOK_0007, {"user": 2, "id": "wh_1", "at": NOW})
 
         await downgrade(store.engine, "0006")
 

@@ -15,6 +15,7 @@ import pytest
 from ordergate.domain.events import (
     Event,
     MarketQuote,
+    MonitorLogged,
     OrderFilled,
     OrderTransitioned,
     PositionChanged,
@@ -352,9 +353,15 @@ WIRE_FIELDS = {
         "realized_pnl",
         "at",
     ],
+    "monitor": ["login", "type", "message", "actor", "state", "locked", "at"],
 }
 
-SAMPLES: list[Event] = [quote(), transition(), fill(), position()]
+
+def monitor_logged() -> MonitorLogged:
+    return MonitorLogged(1001, NOW, "Stop Monitor", "loss threshold", "risk", "STOPPED", "x")
+
+
+SAMPLES: list[Event] = [quote(), transition(), fill(), position(), monitor_logged()]
 
 
 def test_every_event_type_has_a_stable_kind_and_wire_form() -> None:

@@ -36,6 +36,7 @@ from ordergate.venue.base import Quote
 from ordergate.venue.marketdata import MarketSnapshot
 
 __all__ = [
+    "ADMIN_RESPONSES",
     "MAX_QUOTES",
     "AdminDep",
     "BarOut",
@@ -69,7 +70,10 @@ _DEFAULT: dict[int | str, dict[str, Any]] = {
     }
 }
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses={**_CALLER_ERRORS, **_DEFAULT})
+#: The answers every admin route documents besides its own (admin_manage.py's too).
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {**_CALLER_ERRORS, **_DEFAULT}
+
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES)
 _bearer = HTTPBearer(auto_error=False, description="An API token of a user with role admin.")
 
 

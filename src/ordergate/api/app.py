@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__
-from ordergate.api import admin, crosstrade, health, scaletrade
+from ordergate.api import admin, admin_manage, crosstrade, health, metrics, scaletrade
 from ordergate.api.allow import install_allow
 from ordergate.api.errors import install_error_handlers
 from ordergate.api.limits import BodyLimit
+from ordergate.api.metrics import Telemetry
+from ordergate.api.web import install_web
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             return
         built = await bootstrap(config, feed=True)
         app.state.container = built
+        app.state.owns_container = True  # POST /admin/reset may replace it
         # What start-up built lives as long as the server: out of the collector's sight, it
         # is not traversed again by every full collection.
         gc.collect()
@@ -59,7 +62,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         try:
             yield
         finally:
-            await shutdown(built)
+            await shutdown(app.state.container)
 
     app = FastAPI(
         title="ordergate",
@@ -67,6 +70,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         summary="Order management with a simulated exchange for CrossTrade and ScaleTrade clients.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_web on packaged assets, not a CDN's.
+        docs_url=None,
+        redoc_url=None,
     )
     if container is not None:
         # Set now, not in the lifespan: a test's transport may not run the lifespan.
@@ -78,9 +84,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         body_timeout=settings.body_timeout_s,
         registry=registry,
     )
+    # Added last, so outermost: 413s and 408s get a request id and are counted too.
+    app.add_middleware(Telemetry)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(admin.router)
+    app.include_router(admin_manage.router)
     crosstrade.install(app, settings)
     scaletrade.install(app)
+    install_web(app)
     install_allow(app)
     return app

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 import weakref
 
 from sqlalchemy import insert, select, update
@@ -54,10 +53,6 @@ def webhook_url(base_url: str, webhook_id: str) -> str:
 
 #: The user each webhook id was recently found to name, per store (see ``auth/kept.py``).
 _OWNERS: weakref.WeakKeyDictionary[SqlStore, Kept[UserId]] = weakref.WeakKeyDictionary()
-#: Per store and user: until when the kill switch read is kept, and whether it is on.
-_SWITCHES: weakref.WeakKeyDictionary[SqlStore, dict[int, tuple[float, bool]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class Webhooks:
@@ -110,31 +105,6 @@ class Webhooks:
             return await self._users.principal_for_user(user_id)
         except AuthError:
             return None
-
-    async def kill_switch(self, user_id: int) -> bool:
-        """Whether the user's kill switch is on. Kept ``cache_seconds`` (a switch set in
-        this process holds at once; one set elsewhere within ``cache_seconds``)."""
-        switches = _SWITCHES.setdefault(self._store, {})
-        kept = switches.get(user_id)
-        if kept is not None and kept[0] >= time.monotonic():
-            return kept[1]
-        stmt = select(webhooks.c.kill_switch).where(webhooks.c.user_id == user_id)
-        async with self._store.transaction(readonly=True) as tx:
-            on = bool((await tx.connection.execute(stmt)).scalar())
-        switches[user_id] = (time.monotonic() + self._cache_seconds, on)
-        return on
-
-    async def set_kill_switch(self, user_id: int, on: bool) -> None:
-        """Turn the user's kill switch on or off (its webhook row exists: the alert came
-        through it)."""
-        stmt = update(webhooks).where(webhooks.c.user_id == user_id).values(kill_switch=on)
-        async with self._store.transaction() as tx:
-            await tx.connection.execute(stmt)
-            await tx.commit()
-        _SWITCHES.setdefault(self._store, {})[user_id] = (
-            time.monotonic() + self._cache_seconds,
-            on,
-        )
 
     async def _owner(self, webhook_id: str) -> UserId | None:
         stmt = select(webhooks.c.user_id).where(webhooks.c.webhook_id == webhook_id)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ordergate import __version__
-from ordergate.cli import admin, server
+from ordergate.cli import admin, risk, server
 
 __all__ = ["app", "main"]
 
@@ -21,13 +21,16 @@ app = typer.Typer(
     # Plain tracebacks for bugs: the rich ones print local variables, passwords included.
     pretty_exceptions_enable=False,
 )
-app.command()(server.serve)
+app.command()(admin.needs_database(server.serve))
 app.command()(server.init)
+app.command()(admin.reset)
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.account_app, name="account")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(admin.instrument_app, name="instrument")
 app.add_typer(admin.webhook_app, name="webhook")
+app.add_typer(risk.monitor_app, name="monitor")
+app.add_typer(risk.killswitch_app, name="killswitch")
 
 
 def _version(value: bool) -> None:

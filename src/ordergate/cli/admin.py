@@ -1,18 +1,31 @@
-"""``ordergate user|account|token|instrument|webhook``: administration of the database."""
+"""``ordergate user|account|token|instrument|webhook`` and ``ordergate reset``: administration
+of the database.
+
+Every command here needs a database that ``ordergate init`` made: on a missing one (or one
+without ordergate's schema) it prints one line saying how to make it and exits with status
+1, rather than making an empty one silently (``needs_database``).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec
 
 import typer
+from sqlalchemy import inspect
 
 from ordergate.auth.access import set_account_enabled, set_user_enabled
+from ordergate.auth.directory import list_accounts, list_tokens, revoke_token
 from ordergate.auth.passwords import check_password, hash_password_async
 from ordergate.auth.webhooks import Webhooks, webhook_url
 from ordergate.cli.common import (
     AsJson,
+    CliError,
     Db,
     emit,
+    fail,
     load_settings,
     opened,
     parse_currency,
@@ -21,14 +34,29 @@ from ordergate.cli.common import (
     run,
     session_json,
     session_text,
+    shown_url,
 )
 from ordergate.domain.accounts import Account, PositionMode
 from ordergate.domain.errors import InvalidInput
 from ordergate.domain.ids import Login, UserId
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.principal import Role
+from ordergate.settings import Settings
+from ordergate.store import create_engine, normalize_url
 
-__all__ = ["account_app", "instrument_app", "token_app", "user_app", "webhook_app"]
+__all__ = [
+    "NoDatabase",
+    "account_app",
+    "database_exists",
+    "instrument_app",
+    "needs_database",
+    "reset",
+    "token_app",
+    "user_app",
+    "webhook_app",
+]
+
+P = ParamSpec("P")
 
 user_app = typer.Typer(help="Users: people and API clients.", no_args_is_help=True)
 account_app = typer.Typer(help="Trading accounts.", no_args_is_help=True)
@@ -36,10 +64,63 @@ token_app = typer.Typer(help="CrossTrade bearer tokens.", no_args_is_help=True)
 instrument_app = typer.Typer(help="Tradable instruments.", no_args_is_help=True)
 webhook_app = typer.Typer(help="CrossTrade webhook URLs of users.", no_args_is_help=True)
 
+
+async def database_exists(url: str) -> bool:
+    """Whether ``url`` holds ordergate's schema, found without creating anything (SQLite
+    makes a file by connecting to it, so a missing file is answered first)."""
+    parsed = normalize_url(url)
+    file = parsed.database if parsed.drivername.startswith("sqlite") else None
+    if file is not None and (file in ("", ":memory:") or not Path(file).is_file()):
+        return False
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda c: inspect(c).has_table("alembic_version"))
+            return bool(found)
+    finally:
+        await engine.dispose()
+
+
+class NoDatabase(CliError):
+    """The command's database does not exist (or has no ordergate schema)."""
+
+    code = "NO_DATABASE"
+
+
+async def _require_database(settings: Settings) -> None:
+    if await database_exists(settings.database_url):
+        return
+    parsed = normalize_url(settings.database_url)
+    sqlite = parsed.drivername.startswith("sqlite") and parsed.database
+    where = parsed.database if sqlite else shown_url(settings.database_url)
+    raise NoDatabase(
+        f"no ordergate database at {shown_url(settings.database_url)}; "
+        f"run: ordergate init --demo --db {where}"
+    )
+
+
+def needs_database(command: Callable[P, None]) -> Callable[P, None]:
+    """``command`` (which takes ``db`` and ``as_json``), refused in one line when its
+    database does not exist yet."""
+
+    @functools.wraps(command)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+        db, as_json = kwargs.get("db"), bool(kwargs.get("as_json"))
+        try:
+            settings = load_settings(db if isinstance(db, str) else None)
+        except CliError as exc:
+            fail(as_json, exc.code, str(exc))
+        run(as_json, lambda: _require_database(settings))
+        command(*args, **kwargs)
+
+    return checked
+
+
 _MAX_DESCRIPTION = 128  # the column's width
 
 
 @user_app.command("add")
+@needs_database
 def user_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name (A-Z a-z 0-9 _ . @ -).")],
     role: Annotated[Role, typer.Option(case_sensitive=False, help="trader, manager or admin.")],
@@ -79,6 +160,7 @@ def user_add(
 
 
 @account_app.command("add")
+@needs_database
 def account_add(
     login: Annotated[int, typer.Option(help="Integer login (ScaleTrade).")],
     name: Annotated[str, typer.Option(help="Unique, case-insensitive name (CrossTrade).")],
@@ -154,6 +236,7 @@ def _set_user(name: str, enabled: bool, db: str | None, as_json: bool) -> None:
 
 
 @user_app.command("disable")
+@needs_database
 def user_disable(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
     db: Db = None,
@@ -165,6 +248,7 @@ def user_disable(
 
 
 @user_app.command("enable")
+@needs_database
 def user_enable(
     name: Annotated[str, typer.Argument(metavar="NAME", help="User name.")],
     db: Db = None,
@@ -188,6 +272,7 @@ _ACCOUNT_REF = Annotated[str, typer.Argument(metavar="ACCOUNT", help="Login or n
 
 
 @account_app.command("disable")
+@needs_database
 def account_disable(ref: _ACCOUNT_REF, db: Db = None, as_json: AsJson = False) -> None:
     """Disable an account: it signs in no more and takes no new orders, changes or closes
     (cancelling stays open), within about a second, also on a running server."""
@@ -195,12 +280,14 @@ def account_disable(ref: _ACCOUNT_REF, db: Db = None, as_json: AsJson = False) -
 
 
 @account_app.command("enable")
+@needs_database
 def account_enable(ref: _ACCOUNT_REF, db: Db = None, as_json: AsJson = False) -> None:
     """Enable a disabled account again."""
     _set_account(ref, True, db, as_json)
 
 
 @token_app.command("create")
+@needs_database
 def token_create(
     user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
@@ -221,6 +308,7 @@ def token_create(
 
 
 @instrument_app.command("add")
+@needs_database
 def instrument_add(
     symbol: Annotated[
         str, typer.Argument(metavar="SYMBOL", help="Symbol, e.g. 'ES 03-27' or EURUSD.")
@@ -320,6 +408,7 @@ def _webhook(user: str, rotate: bool, base_url: str | None, db: str | None, as_j
 
 
 @webhook_app.command("url")
+@needs_database
 def webhook_url_command(
     user: _WEBHOOK_USER, base_url: _BASE_URL = None, db: Db = None, as_json: AsJson = False
 ) -> None:
@@ -329,9 +418,198 @@ def webhook_url_command(
 
 
 @webhook_app.command("rotate")
+@needs_database
 def webhook_rotate(
     user: _WEBHOOK_USER, base_url: _BASE_URL = None, db: Db = None, as_json: AsJson = False
 ) -> None:
     """Give a user a new webhook URL and print it; the old one stops working (on a running
     server within ORDERGATE_AUTH_CACHE_S seconds)."""
     _webhook(user, True, base_url, db, as_json)
+
+
+def _table(rows: list[list[str]]) -> str:
+    """``rows`` (a header first) in aligned columns."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@user_app.command("list")
+@needs_database
+def user_list(db: Db = None, as_json: AsJson = False) -> None:
+    """List the users: name, role, groups, ScaleTrade staff login, enabled."""
+
+    async def work() -> list[dict[str, Any]]:
+        async with opened(load_settings(db)) as c:
+            found = await c.users.list_users()
+        return [
+            {
+                "id": u.id,
+                "name": u.name,
+                "role": u.role.value,
+                "groups": sorted(u.groups),
+                "login": u.login,
+                "enabled": u.enabled,
+            }
+            for u in found
+        ]
+
+    out = run(as_json, work)
+    rows = [["NAME", "ROLE", "GROUPS", "LOGIN", "ENABLED"]]
+    rows += [
+        [
+            u["name"],
+            u["role"],
+            ",".join(u["groups"]) or "-",
+            "-" if u["login"] is None else str(u["login"]),
+            "yes" if u["enabled"] else "no",
+        ]
+        for u in out
+    ]
+    emit(as_json, {"users": out}, _table(rows))
+
+
+@account_app.command("list")
+@needs_database
+def account_list(db: Db = None, as_json: AsJson = False) -> None:
+    """List the accounts: login, name, owner, group, balance, mode, enabled."""
+
+    async def work() -> list[dict[str, Any]]:
+        async with opened(load_settings(db)) as c:
+            found = await list_accounts(c.users)
+        return [
+            {
+                "login": a.login,
+                "name": a.name,
+                "owner": a.owner,
+                "group": a.group,
+                "currency": a.currency,
+                "balance": str(a.balance),
+                "leverage": a.leverage,
+                "mode": a.mode,
+                "enabled": a.enabled,
+            }
+            for a in found
+        ]
+
+    out = run(as_json, work)
+    rows = [["LOGIN", "NAME", "OWNER", "GROUP", "BALANCE", "MODE", "ENABLED"]]
+    rows += [
+        [
+            str(a["login"]),
+            a["name"],
+            a["owner"],
+            a["group"],
+            f"{a['balance']} {a['currency']}",
+            a["mode"],
+            "yes" if a["enabled"] else "no",
+        ]
+        for a in out
+    ]
+    emit(as_json, {"accounts": out}, _table(rows))
+
+
+def _token_json(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "user": t.user,
+        "label": t.label,
+        "created_at": t.created_at.isoformat(),
+        "revoked_at": None if t.revoked_at is None else t.revoked_at.isoformat(),
+    }
+
+
+@token_app.command("list")
+@needs_database
+def token_list(
+    user: Annotated[
+        str | None, typer.Argument(metavar="[USER]", help="Only this user's tokens.")
+    ] = None,
+    revoked: Annotated[bool, typer.Option("--revoked", help="Revoked tokens too.")] = False,
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """List the live tokens (their ids, users, labels; a token's value is never kept)."""
+
+    async def work() -> list[dict[str, Any]]:
+        async with opened(load_settings(db)) as c:
+            found = await list_tokens(c.users, user, revoked=revoked)
+        return [_token_json(t) for t in found]
+
+    out = run(as_json, work)
+    rows = [["ID", "USER", "LABEL", "CREATED", "REVOKED"]]
+    rows += [
+        [
+            str(t["id"]),
+            t["user"],
+            t["label"] or "-",
+            t["created_at"][:19],
+            "-" if t["revoked_at"] is None else t["revoked_at"][:19],
+        ]
+        for t in out
+    ]
+    emit(as_json, {"tokens": out}, _table(rows))
+
+
+@token_app.command("revoke")
+@needs_database
+def token_revoke(
+    token: Annotated[
+        str, typer.Argument(metavar="TOKEN", help="The token's id (token list) or the token.")
+    ],
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Revoke a token: refused at once by this machine's server, by others within
+    ORDERGATE_AUTH_CACHE_S seconds."""
+
+    async def work() -> dict[str, Any]:
+        async with opened(load_settings(db)) as c:
+            return _token_json(await revoke_token(c.users, token.strip(), c.clock.now()))
+
+    out = run(as_json, work)
+    emit(as_json, out, f"token {out['id']} of {out['user']} revoked")
+
+
+def _reset_text(result: dict[str, Any]) -> str:
+    added = result["added"]
+    return "\n".join(
+        [
+            f"Database {result['database']}: reset to a fresh demo.",
+            f"Demo data added: {len(added['instruments'])} instruments, users "
+            f"[{', '.join(added['users'])}], accounts [{', '.join(added['accounts'])}], "
+            f"{added['orders']} resting orders.",
+            "",
+            f"CrossTrade bearer token of user '{result['user']}' (new; shown once):",
+            f"  {result['token']}",
+            "Bearer token of user 'admin' (new; shown once):",
+            f"  {result['admin_token']}",
+            "ScaleTrade sign-in (login / password):",
+            *(f"  {a['name']}: {a['login']} / {a['password']}" for a in result["accounts"]),
+        ]
+    )
+
+
+@needs_database
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    db: Db = None,
+    as_json: AsJson = False,
+) -> None:
+    """Empty the database and add the demo data again.
+
+    Users, accounts, orders, tokens and alerts all go; new tokens for the demo user and the
+    admin are printed. Asks first (--yes: does not). Refused while a server runs on it.
+    """
+    # Imported here: the other commands need none of the demo machinery.
+    from ordergate.reset import reset_demo
+
+    settings = load_settings(db)
+    where = shown_url(settings.database_url)
+    if not yes and not typer.confirm(f"Empty {where} and start a fresh demo?", err=True):
+        fail(as_json, "CANCELLED", "reset cancelled; nothing changed")
+    result = run(as_json, lambda: reset_demo(settings))
+    result = {"database": where, **result}
+    emit(as_json, result, _reset_text(result))

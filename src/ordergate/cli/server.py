@@ -27,6 +27,7 @@ from ordergate.demo import (
     issue_demo_token,
     seed_demo,
 )
+from ordergate.logs import configure_logging
 from ordergate.settings import Settings
 from ordergate.store import JournalLocked, create_engine
 from ordergate.store.journals import ensure_free
@@ -40,7 +41,8 @@ def serve(
     db: Db = None,
     as_json: AsJson = False,
 ) -> None:
-    """Run the HTTP server (--json: the startup line is JSON; the logs stay text)."""
+    """Run the HTTP server (--json: the startup line is JSON; ORDERGATE_LOG_FORMAT=json makes
+    the log lines JSON)."""
     # Imported here: the administration commands need neither the web stack nor a server.
     import uvicorn
 
@@ -51,9 +53,7 @@ def serve(
         settings = load_settings(db, host=host, port=port)
     except CliError as exc:
         fail(as_json, exc.code, str(exc))
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     # Alembic announces its context on every start; only its problems are news.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
@@ -71,6 +71,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # its lines go through configure_logging's handler
         **uvicorn_options(settings),
     )
 

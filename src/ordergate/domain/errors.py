@@ -23,6 +23,7 @@ its own status codes and bodies in one place (``api/<dialect>/errors.py``)::
     │   └── StaleOrder               a concurrent writer changed the order first
     ├── Rejected                     a pre-trade check refused the order
     │   ├── AccountDisabled
+    │   ├── AccountLocked            risk: a stopped monitor, a kill switch, outside its windows
     │   ├── InsufficientMargin
     │   ├── MarketClosed
     │   ├── NoQuote                  no price to act at (or to value a trade at)
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccountDisabled",
+    "AccountLocked",
     "AccountNotFound",
     "AlreadyExists",
     "AlreadyPendingCancel",
@@ -156,6 +158,12 @@ class Rejected(DomainError):
 
 class AccountDisabled(Rejected):
     code = "ACCOUNT_DISABLED"
+
+
+class AccountLocked(Rejected):
+    """The account (or the user) opens nothing now; closing orders and cancels still pass."""
+
+    code = "ACCOUNT_LOCKED"
 
 
 class InsufficientMargin(Rejected):

@@ -12,6 +12,7 @@ from ordergate.domain.orders import Order, OrderStatus, Side, Transition
 __all__ = [
     "Event",
     "MarketQuote",
+    "MonitorLogged",
     "OrderFilled",
     "OrderTransitioned",
     "PositionChanged",
@@ -69,7 +70,21 @@ class PositionChanged:
     at: datetime
 
 
-Event = MarketQuote | OrderTransitioned | OrderFilled | PositionChanged
+@dataclass(frozen=True, slots=True)
+class MonitorLogged:
+    """A management log entry of an account: a risk rule fired, a reset, a setting changed,
+    a kill switch or a dead man's switch; with the monitor's state and lock after it."""
+
+    login: Login
+    at: datetime
+    type: str
+    message: str
+    actor: str
+    state: str
+    locked: str | None
+
+
+Event = MarketQuote | OrderTransitioned | OrderFilled | PositionChanged | MonitorLogged
 
 
 def transitioned(order: Order, step: Transition) -> OrderTransitioned:

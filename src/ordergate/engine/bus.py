@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Final, TypeVar
 
 from ordergate.domain.clock import Clock, SystemClock
-from ordergate.domain.events import Event, MarketQuote
+from ordergate.domain.events import Event, MarketQuote, MonitorLogged
 from ordergate.engine.schema import KINDS, Envelope, Lagged, kind_of
 
 __all__ = ["DEFAULT_MAXSIZE", "EventBus", "Subscription", "SubscriptionClosed"]
@@ -90,7 +90,11 @@ class Subscription:
         event = envelope.data
         if isinstance(event, Lagged):
             return True
-        if self.symbols is not None and event.symbol not in self.symbols:
+        if (
+            self.symbols is not None
+            and not isinstance(event, MonitorLogged)  # an account's, of no one instrument
+            and event.symbol not in self.symbols
+        ):
             return False
         return (
             self.accounts is None or isinstance(event, MarketQuote) or event.login in self.accounts

@@ -97,6 +97,8 @@ class Snapshot:
     traded: dict[Login, set[str]]
     #: the highest ticket ever given to an order or a position
     last_ticket: int
+    #: per account, the contracts (lots) it has ever had filled: what commission is charged on
+    filled: dict[Login, Decimal] = field(default_factory=dict)
 
 
 class Journal(Protocol):

@@ -8,7 +8,13 @@ from datetime import datetime
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.commands import PlaceOrder
-from ordergate.domain.errors import InvalidInput, MarketClosed, MaxPositions, PositionRequired
+from ordergate.domain.errors import (
+    AccountLocked,
+    InvalidInput,
+    MarketClosed,
+    MaxPositions,
+    PositionRequired,
+)
 from ordergate.domain.events import transitioned
 from ordergate.domain.ids import Login, new_order_id
 from ordergate.domain.instruments import Instrument
@@ -82,6 +88,7 @@ def new_order(
     account.ensure_enabled()
     instrument = state.instrument(cmd.symbol)
     if closes is None:
+        _check_lock(state, principal, account, instrument.symbol, cmd)
         _check_positions(state, account.login, instrument.symbol, cmd)
     order = Order(
         id=new_order_id(),
@@ -112,6 +119,21 @@ def new_order(
     if refusal is not None:
         raise MarketClosed(f"{instrument.symbol}: {refusal}")
     return account, instrument, order
+
+
+def _check_lock(
+    state: State, principal: Principal, account: Account, symbol: str, cmd: PlaceOrder
+) -> None:
+    """A locked account (or user) takes only orders that reduce the position they face."""
+    reason = state.locks.get(account.login)
+    if reason is None and principal.user_id is not None:
+        reason = state.user_locks.get(principal.user_id)
+    if reason is None:
+        return
+    net = state.net_position(account.login, symbol)
+    if net and (net > 0) != (cmd.side.sign > 0) and cmd.quantity <= abs(net):
+        return  # it closes (part of) the position
+    raise AccountLocked(f"account {account.name} is locked: {reason}")
 
 
 def _check_positions(state: State, login: Login, symbol: str, cmd: PlaceOrder) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from ordergate.domain.accounts import Account
 from ordergate.domain.clock import Clock, SystemClock
@@ -28,8 +28,11 @@ __all__ = [
     "EventSink",
     "Execution",
     "FillRecord",
+    "KeptMonitor",
+    "LogEntry",
     "NullSink",
     "Records",
+    "RiskRecords",
     "StateChange",
     "SystemClock",
     "Timeline",
@@ -144,3 +147,46 @@ class Records(Protocol):
     async def timeline(self, ticket: Ticket, *, include_fills: bool, limit: int) -> Timeline:
         """The transitions (and fills) of order ``ticket``, oldest first, at most ``limit``."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptMonitor:
+    """An account's monitor as kept: settings and watermarks in their JSON-safe forms."""
+
+    login: int
+    settings: dict[str, Any]
+    state: str
+    stopped_rule: str | None
+    marks: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of an account's management log: a rule firing, a reset, a setting changed,
+    a kill switch, a dead man's switch."""
+
+    login: int
+    at: datetime
+    type: str
+    message: str
+    actor: str
+
+
+class RiskRecords(Protocol):
+    """Where risk keeps its monitors, kill switches and management log."""
+
+    async def monitors(self) -> list[KeptMonitor]: ...
+
+    async def save_monitors(self, kept: Sequence[KeptMonitor], at: datetime) -> None: ...
+
+    async def kill_switches(self) -> list[tuple[str, int]]: ...
+
+    async def set_kill_switch(
+        self, scope: str, ref: int, on: bool, actor: str, at: datetime
+    ) -> None: ...
+
+    async def append_log(self, entries: Sequence[LogEntry]) -> None: ...
+
+    async def log(
+        self, login: int, since: datetime | None = None, limit: int = 100
+    ) -> list[LogEntry]: ...

@@ -194,6 +194,7 @@ def _fill(step: Step, report: Filled) -> None:
             opened.stop_loss = order.stop_loss
             opened.take_profit = order.take_profit
     step.batch.fills.append(fill)
+    state.count_fill(order.login, fill.quantity)
     state.tickets_changed(
         order.login,
         order.symbol,

@@ -51,6 +51,7 @@ from typing import Any, Final, Literal
 from ordergate.domain.events import (
     Event,
     MarketQuote,
+    MonitorLogged,
     OrderFilled,
     OrderTransitioned,
     PositionChanged,
@@ -67,7 +68,7 @@ __all__ = [
     "wire_time",
 ]
 
-EventKind = Literal["quote", "order", "fill", "position"]
+EventKind = Literal["quote", "order", "fill", "position", "monitor"]
 
 #: The stable name of each event type on the wire.
 _KIND: Final[Mapping[type, EventKind]] = {
@@ -75,6 +76,7 @@ _KIND: Final[Mapping[type, EventKind]] = {
     OrderTransitioned: "order",
     OrderFilled: "fill",
     PositionChanged: "position",
+    MonitorLogged: "monitor",
 }
 KINDS: Final[frozenset[str]] = frozenset(_KIND.values())
 
@@ -185,12 +187,25 @@ def _position(e: PositionChanged) -> dict[str, Any]:
     }
 
 
+def _monitor(e: MonitorLogged) -> dict[str, Any]:
+    return {
+        "login": int(e.login),
+        "type": e.type,
+        "message": e.message,
+        "actor": e.actor,
+        "state": e.state,
+        "locked": e.locked,
+        "at": wire_time(e.at),
+    }
+
+
 # Any: each formatter takes its own event type; _KIND and this table list the same types.
 _FORMAT: Final[Mapping[type, Callable[[Any], dict[str, Any]]]] = {
     MarketQuote: _quote,
     OrderTransitioned: _order,
     OrderFilled: _fill,
     PositionChanged: _position,
+    MonitorLogged: _monitor,
 }
 
 

@@ -49,6 +49,7 @@ __all__ = ["KEEP_ENDED", "State"]
 #: from the journal when asked for.
 KEEP_ENDED: Final = 100_000
 _ZERO: Final = Decimal(0)
+_NOBODY: Final[set[Login]] = set()
 _QUANTUM: Final = Decimal(1).scaleb(-SCALE)
 #: Distinct numbers and times ``_shared`` remembers before it starts again.
 _SHARED: Final = 1 << 16
@@ -86,7 +87,13 @@ class State:
         self._held_tickets: dict[tuple[Login, str, Side], list[PositionTicket]] = {}
         #: per account and symbol: the quantity of its open tickets (both sides added)
         self._held: dict[Login, dict[str, Decimal]] = {}
+        self._holders: dict[str, set[Login]] = {}
         self._realized: dict[Login, Decimal] = {}
+        self._filled: dict[Login, Decimal] = {}
+        #: why each locked account takes no opening orders now (risk: monitors, kill switches)
+        self.locks: dict[Login, str] = {}
+        #: why each locked user's requests open nothing now (its kill switch)
+        self.user_locks: dict[int, str] = {}
         self._traded: dict[Login, set[str]] = {}
         self._last_ticket = 0
         self._values: dict[object, object] = {}
@@ -110,6 +117,7 @@ class State:
             self._hold(ticket, ticket.quantity)
             self.protection.track(ticket)
         self._realized = dict(snapshot.realized)
+        self._filled = dict(snapshot.filled)
         self._traded = {login: set(symbols) for login, symbols in snapshot.traded.items()}
         self._last_ticket = snapshot.last_ticket
 
@@ -210,11 +218,13 @@ class State:
 
     def open_tickets(self, login: Login, symbol: str | None = None) -> list[PositionTicket]:
         """The account's open tickets (in one symbol), oldest first."""
+        symbols = tuple(self._held.get(login, ())) if symbol is None else (symbol,)
+        held = self._held_tickets
         found = [
             t
-            for (owner, held, _), tickets in self._held_tickets.items()
-            if owner == login and symbol in (None, held)
-            for t in tickets
+            for s in symbols
+            for side in (Side.BUY, Side.SELL)
+            for t in held.get((login, s, side), ())
         ]
         found.sort(key=lambda t: (t.opened_at, t.ticket))
         return found
@@ -237,6 +247,13 @@ class State:
 
     def realized(self, login: Login) -> Decimal:
         return self._realized.get(login, _ZERO)
+
+    def filled(self, login: Login) -> Decimal:
+        """The contracts (lots) the account has ever had filled."""
+        return self._filled.get(login, _ZERO)
+
+    def count_fill(self, login: Login, quantity: Decimal) -> None:
+        self._filled[login] = self._filled.get(login, _ZERO) + quantity
 
     def traded(self, login: Login) -> set[str]:
         return self._traded.get(login, set())
@@ -423,6 +440,7 @@ class State:
             self._traded.setdefault(login, set()).add(symbol)
         held = self._held.setdefault(login, {})
         held[symbol] = held.get(symbol, _ZERO) + held_delta
+        self._note_holder(login, symbol, held[symbol])
 
     def set_levels(
         self,
@@ -504,7 +522,18 @@ class State:
         self.facing(ticket.login, ticket.symbol, ticket.side).append(ticket)
         held = self._held.setdefault(ticket.login, {})
         held[ticket.symbol] = held.get(ticket.symbol, _ZERO) + quantity
+        self._note_holder(ticket.login, ticket.symbol, held[ticket.symbol])
         self._traded.setdefault(ticket.login, set()).add(ticket.symbol)
+
+    def _note_holder(self, login: Login, symbol: str, held: Decimal) -> None:
+        if held:
+            self._holders.setdefault(symbol, set()).add(login)
+        else:
+            self._holders.get(symbol, set()).discard(login)
+
+    def holders(self, symbol: str) -> set[Login]:
+        """The accounts holding open tickets in ``symbol`` (risk values them on its quotes)."""
+        return self._holders.get(symbol, _NOBODY)
 
     def _close(self, ticket: PositionTicket) -> None:
         self._closed[ticket.ticket] = None

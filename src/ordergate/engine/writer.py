@@ -16,7 +16,9 @@ from the journal).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +33,7 @@ from ordergate.engine.journal import Batch, Journal
 from ordergate.engine.state import State
 from ordergate.venue.base import Venue, VenueOrder
 
-__all__ = ["MAX_BATCH", "EngineStopped", "Step", "Writer"]
+__all__ = ["MAX_BATCH", "CommitObserver", "EngineStopped", "Step", "Writer"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class EngineStopped(RuntimeError):
 
 #: What runs once a batch is committed: the venue told, a watcher updated.
 AfterCommit = Callable[[], Awaitable[None] | None]
+#: Told of every commit: how many commands the batch held, and the seconds its append took.
+CommitObserver = Callable[[int, float], None]
 
 
 @dataclass(slots=True)
@@ -121,9 +125,13 @@ class Writer:
         self._idle.set()
         self._commits: list[asyncio.Future[None]] = []
         self.stopped: BaseException | None = None
-        #: batches committed, and commands applied (health and benches read them)
+        #: batches committed, commands applied and fills journaled (health, benches and
+        #: the metrics read them)
         self.batches = 0
         self.commands = 0
+        self.fills = 0
+        #: called after each commit (the metrics' journal histograms); None: nobody asks
+        self.on_commit: CommitObserver | None = None
 
     async def submit(self, principal: P, command: C, apply: Callable[[Step, P, C], R]) -> R:
         """Apply ``command`` as ``principal`` with ``apply``; its result once journaled, or
@@ -135,7 +143,11 @@ class Writer:
         self._queue.append(_Queued(principal, command, apply, future))
         self._idle.clear()
         if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name="engine-writer")
+            # A context of its own: the writer serves every caller, so what it logs belongs
+            # to no one request (a task would copy the request id of the one that started it).
+            self._task = loop.create_task(
+                self._run(), name="engine-writer", context=contextvars.Context()
+            )
         return await future
 
     async def idle(self) -> None:
@@ -165,11 +177,15 @@ class Writer:
         step = Step(self.state, Batch(), self._clock.now(), self._venue, self._publishing())
         results = [self._apply(step, item) for item in taken]
         if not step.batch.empty:
+            started = time.perf_counter()
             try:
                 await self.journal.append(step.batch)
             except BaseException as exc:
                 self._stop(exc, taken)
                 return
+            if self.on_commit is not None:
+                self.on_commit(len(taken), time.perf_counter() - started)
+            self.fills += len(step.batch.fills)
         self.batches += 1
         self.commands += len(taken)
         for item, result in zip(taken, results, strict=True):

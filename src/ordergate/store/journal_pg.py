@@ -189,6 +189,10 @@ class PgJournal:
                     "SELECT login, sum(realized_pnl) FROM positions GROUP BY login"
                 )
             }
+            filled = {
+                r[0]: from_units(int(r[1] or 0))
+                for r in await conn.fetch("SELECT login, sum(quantity) FROM fills GROUP BY login")
+            }
             traded: dict[Any, set[str]] = {}
             for r in await conn.fetch("SELECT DISTINCT login, symbol FROM positions"):
                 traded.setdefault(r[0], set()).add(r[1])
@@ -202,6 +206,7 @@ class PgJournal:
             open_orders=open_orders,
             open_tickets=tickets,
             realized=realized,
+            filled=filled,
             traded=traded,
             last_ticket=int(last),
         )

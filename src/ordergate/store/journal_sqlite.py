@@ -243,6 +243,12 @@ class SqliteJournal:
                     "SELECT login, sum(realized_pnl) FROM positions GROUP BY login"
                 )
             }
+            filled = {
+                login: from_units(total or 0)
+                for login, total in db.execute(
+                    "SELECT login, sum(quantity) FROM fills GROUP BY login"
+                )
+            }
             traded: dict[Any, set[str]] = {}
             for login, symbol in db.execute("SELECT DISTINCT login, symbol FROM positions"):
                 traded.setdefault(login, set()).add(symbol)
@@ -258,6 +264,7 @@ class SqliteJournal:
             open_orders=open_orders,
             open_tickets=tickets,
             realized=realized,
+            filled=filled,
             traded=traded,
             last_ticket=int(last),
         )

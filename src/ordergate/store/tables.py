@@ -25,9 +25,13 @@ __all__ = [
     "bars",
     "fills",
     "instruments",
+    "kill_switches",
+    "management_log",
     "metadata",
+    "monitors",
     "order_events",
     "orders",
+    "pending_exits",
     "positions",
     "settings",
     "user_groups",
@@ -92,9 +96,6 @@ webhooks = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("webhook_id", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
-    # The user's master kill switch (kill_switch=on|off alerts): while on, every trading
-    # alert of the user is blocked.
-    Column("kill_switch", Boolean, nullable=False, default=False),
 )
 
 instruments = Table(
@@ -247,4 +248,55 @@ alerts = Table(
     Column("order_ids", Text, nullable=False, default="[]"),
     Column("multi_account_id", String(64)),
     Index("ix_alerts_user_id_received_at", "user_id", "received_at"),
+)
+
+# What a webhook alert left to do after its entry order (store/pending.py): exit legs that
+# wait for the entry's fill (kind "bracket") and cancel_after timers (kind "cancel_after").
+pending_exits = Table(
+    "pending_exits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("login", Id, nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("due_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Risk (store/risk.py): one monitor per account with its settings and kept watermarks (JSON),
+# the kill switches that are on (scope "user" or "account", ref the user id or the login),
+# and the management log.
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("login", ForeignKey("accounts.login", ondelete="CASCADE"), primary_key=True),
+    Column("settings", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("stopped_rule", String(32)),
+    Column("marks", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+kill_switches = Table(
+    "kill_switches",
+    metadata,
+    Column("scope", String(16), nullable=False),
+    Column("ref", BigInteger, nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    PrimaryKeyConstraint("scope", "ref"),
+)
+
+management_log = Table(
+    "management_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("login", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Index("ix_management_log_login_at", "login", "at"),
 )

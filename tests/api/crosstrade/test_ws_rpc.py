@@ -181,6 +181,12 @@ READS: dict[str, Sample] = {
         {"outcome": "success", "limit": 5},
         ("GET", "/alerts", {"params": {"outcome": "success", "limit": 5}}),
     ),
+    "GetMonitor": lambda a, r: ({"account": a}, ("GET", f"/accounts/{a}/monitor", {})),
+    "GetMonitorLog": lambda a, r: (
+        {"account": a, "limit": 5},
+        ("GET", f"/accounts/{a}/monitor/log", {"params": {"limit": 5}}),
+    ),
+    "GetKillSwitch": lambda a, r: ({}, ("GET", "/killswitch", {})),
 }
 
 CHANGES: dict[str, Sample] = {
@@ -236,7 +242,24 @@ CHANGES: dict[str, Sample] = {
         {"account": a},
         ("POST", "/positions/flatten", {"json": {"account": a}}),
     ),
+    "SetMonitor": lambda a, r: (
+        {"account": a, **MONITOR},
+        ("PUT", f"/accounts/{a}/monitor", {"json": MONITOR}),
+    ),
+    "ResetMonitor": lambda a, r: (
+        {"account": a},
+        ("POST", f"/accounts/{a}/monitor/reset", {"json": {}}),
+    ),
+    "CancelAfter": lambda a, r: (
+        {"account": a, "timeout": 60},
+        ("POST", f"/accounts/{a}/orders/cancelafter", {"json": {"timeout": 60}}),
+    ),
+    "SetKillSwitch": lambda a, r: (
+        {"account": a, "enabled": False},
+        ("PUT", "/killswitch", {"json": {"account": a, "enabled": False}}),
+    ),
 }
+MONITOR = {"enabled": True, "lossThreshold": 5000, "includeUnrealized": True}
 BRACKET = {
     "instrument": ES,
     "action": "Buy",

@@ -14,6 +14,7 @@ from ordergate.api.crosstrade import (
     orders,
     orders_more,
     positions,
+    risk,
     sweep,
     webhook,
     ws,
@@ -46,6 +47,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         market,
         legacy,
         alerts,
+        risk,
         discovery,
     ):
         app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)

@@ -181,6 +181,8 @@ async def get_watermarks(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
     )
     state = value.state
     realized = value.realized - mark.realized_start
+    monitor = await ctx.container.risk.view(ctx.principal, value.account.login)
+    kept = None if monitor.marks is None else monitor.marks.to_wire()
     highs = {
         "pnlhigh": num(mark.pnl_high),
         "netliqhigh": num(mark.netliq_high),
@@ -193,6 +195,7 @@ async def get_watermarks(ctx: Ctx, args: AccountArgs) -> dict[str, Any]:
             "session": mark.session.isoformat(),
             "since": iso(mark.since),
             "watermarks": highs,
+            "monitor": kept,
             "stats": {
                 "pnl": num(realized + state.unrealized_pnl),
                 "total": num(realized + state.unrealized_pnl),
@@ -333,7 +336,10 @@ async def get_account_route(account: AccountPath, request: Request, ctx: CallerD
         "server process's memory, from every time it valued the account (any account, "
         "snapshot or watermarks request) since the session began or the process started "
         "(since): they miss peaks nobody asked about, and start again with the process. "
-        "Several processes sharing one database each keep their own."
+        "Several processes sharing one database each keep their own. `monitor` holds the "
+        "account monitor's watermarks (its session in its time zone, start values and highs, "
+        "what the risk rules measure from), kept in the database across restarts; null "
+        "until the account has a monitor."
     ),
     responses=responses(
         {
@@ -343,6 +349,7 @@ async def get_account_route(account: AccountPath, request: Request, ctx: CallerD
                 "session": "2026-11-20",
                 "since": "2026-11-20T09:12:00Z",
                 "watermarks": {"pnlhigh": 250, "netliqhigh": 1000250, "unrealhigh": 250},
+                "monitor": None,
                 "stats": {
                     "pnl": 200,
                     "total": 200,

@@ -169,14 +169,13 @@ async def send(webhookId: str, request: Request) -> Response:
         return CrossTradeJson({**answer, "field": exc.field, "alertId": record.alert_id}, 400)
     ctx = Ctx(container, principal)
     limits: RateLimits = request.app.state.webhook_limits
-    hooks = _hooks(container)
     if alert.kill_switch is not None and alert.command is None:
-        await hooks.set_kill_switch(user, alert.kill_switch)
+        await container.risk.set_kill_switch(principal, alert.kill_switch)
         outcome = Outcome(None, AlertStatus.SUCCESS)
         record = _record(user, received, sender, raw, alert, outcome)
         await _keep(container, history, record)
         return _answer([record], alert, killSwitch="on" if alert.kill_switch else "off")
-    if await hooks.kill_switch(user):
+    if container.risk.user_killed(user):
         outcome = blocked(None, "KILL_SWITCH", "the kill switch is on: every alert is blocked")
         record = _record(user, received, sender, raw, alert, outcome)
         await _keep(container, history, record)
@@ -250,7 +249,7 @@ async def _run(
                 detail = f"rate_limit {limited.count}/{limited.seconds}s for id {key} reached"
                 outcomes.append(blocked(account, "RATE_LIMITED", detail))
                 continue
-        outcomes.append(await run_for_account(ctx, alert, account, _RUNNING))
+        outcomes.append(await run_for_account(ctx, alert, account))
     latency = _ms(ctx.container.clock.now() - received)
     if len(outcomes) == 1:
         record = _record(user, received, sender, raw, alert, outcomes[0], latency_ms=latency)
@@ -277,7 +276,7 @@ async def _run(
     if parent is None:
         await _keep(ctx.container, history, head)
     for clone in clones:
-        await _keep(ctx.container, history, clone)
+        await _keep(ctx.container, history, clone, count=False)
     return [head, *clones]
 
 
@@ -285,9 +284,14 @@ def _ms(elapsed: Any) -> int:
     return int(elapsed.total_seconds() * 1000)
 
 
-async def _keep(container: Container, history: SqlAlertHistory, record: AlertRecord) -> None:
-    """Store ``record`` and push it, as stored, to the user's WebSockets."""
+async def _keep(
+    container: Container, history: SqlAlertHistory, record: AlertRecord, *, count: bool = True
+) -> None:
+    """Store ``record`` and push it, as stored, to the user's WebSockets; ``count`` it in the
+    metrics unless it is one account's part of a multi-account alert."""
     container.alerts.publish(await history.append(record))
+    if count:
+        container.metrics.webhook_alert(record.status.value)
 
 
 def _answer(records: list[AlertRecord], alert: Alert, **extra: Any) -> Response:

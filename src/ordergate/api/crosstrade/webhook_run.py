@@ -10,36 +10,29 @@ instrument's current quote, rounded to its tick.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi.exceptions import RequestValidationError
-
-from ordergate.api.bodies import validate
-from ordergate.api.crosstrade.errors import Unsuccessful
-from ordergate.api.crosstrade.ops import OPERATIONS, Ctx
-from ordergate.api.crosstrade.webhook_model import (
-    Alert,
-    Command,
-    OrderType,
-    PriceSpec,
-    PriceUnit,
+from ordergate.api.crosstrade import webhook_sync as sync
+from ordergate.api.crosstrade.ops import Ctx
+from ordergate.api.crosstrade.webhook_model import Alert, Command, OrderType
+from ordergate.api.crosstrade.webhook_ops import (
+    Outcome,
+    blocked,
+    failed,
+    needed,
+    op,
+    place_args,
+    price,
+    refused,
+    user_of,
 )
-from ordergate.api.errors import validation_summary
-from ordergate.domain.commands import CancelOrder
-from ordergate.domain.errors import (
-    AccountNotFound,
-    DomainError,
-    MaxPositions,
-    PermissionDenied,
-    PositionRequired,
-)
+from ordergate.api.crosstrade.webhook_pending import bracket_spec, place_legs
+from ordergate.domain.errors import DomainError
 from ordergate.engine import compound
 from ordergate.store.alerts import AlertStatus
 
@@ -54,8 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: Commands that only reduce or protect exposure: they pass a closing-only window.
 CLOSING = frozenset(
@@ -74,39 +65,6 @@ CLOSING = frozenset(
 _PLACING = frozenset(
     {Command.PLACE, Command.FLATPLACE, Command.REVERSEPOSITION, Command.CANCELREPLACE}
 )
-_ORDER_TYPE = {
-    OrderType.MARKET: "Market",
-    OrderType.LIMIT: "Limit",
-    OrderType.STOPMARKET: "StopMarket",
-    OrderType.STOPLIMIT: "StopLimit",
-}
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What an alert did in one account (or in none, for commands over all of them)."""
-
-    account: str | None
-    status: AlertStatus
-    order_ids: list[str] = field(default_factory=list)
-    error: str | None = None
-    detail: str | None = None
-
-
-def _refused(account: str | None, exc: DomainError) -> Outcome:
-    """A domain refusal as a failed outcome; someone else's account reads like an unknown
-    one, as over REST."""
-    if isinstance(exc, AccountNotFound | PermissionDenied):
-        return failed(account, "ACCOUNT_NOT_FOUND", f"Account '{account}' not found")
-    return failed(account, exc.code, exc.message)
-
-
-def blocked(account: str | None, error: str, detail: str) -> Outcome:
-    return Outcome(account, AlertStatus.BLOCKED, error=error, detail=detail)
-
-
-def failed(account: str | None, error: str, detail: str) -> Outcome:
-    return Outcome(account, AlertStatus.FAILED, error=error, detail=detail)
 
 
 class RateLimits:
@@ -175,102 +133,26 @@ async def _position_gate(ctx: Ctx, alert: Alert, account: str, symbol: str) -> O
     return None
 
 
-async def _price(ctx: Ctx, symbol: str, spec: PriceSpec | None) -> Decimal | None:
-    """``spec`` as a price: absolute as given, relative from the current price (the last
-    trade, else the mid), rounded to the tick."""
-    if spec is None:
-        return None
-    if spec.is_absolute:
-        return spec.value
-    instrument = await ctx.engine.instrument(symbol)
-    quote = ctx.container.venue.quote(symbol)
-    if quote is None:
-        raise DomainError(f"no quote for {symbol}: a relative price needs one")
-    base = quote.last if quote.last is not None else (quote.bid + quote.ask) / 2
-    offsets = {
-        PriceUnit.TICKS: spec.value * instrument.tick_size,
-        PriceUnit.PERCENT: base * spec.value / 100,
-        PriceUnit.POINTS: spec.value,
-        PriceUnit.DOLLARS: spec.value / instrument.point_value,
-    }
-    raw = base + offsets[spec.unit]
-    ticks = (raw / instrument.tick_size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return ticks * instrument.tick_size
-
-
-async def _place_args(ctx: Ctx, alert: Alert, account: str, symbol: str) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "account": account,
-        "instrument": symbol,
-        "action": None if alert.action is None else alert.action.value,
-        "quantity": alert.qty,
-        "orderType": None if alert.order_type is None else _ORDER_TYPE[alert.order_type],
-        "timeInForce": None if alert.tif is None else alert.tif.value,
-        "limitPrice": await _price(ctx, symbol, alert.limit_price),
-        "stopPrice": await _price(ctx, symbol, alert.stop_price),
-        "ocoId": alert.oco_id,
-        "orderId": alert.order_id,
-        "maxPositions": alert.max_positions,
-    }
-    if alert.require_market_position is not None:
-        args["requireMarketPosition"] = ",".join(
-            sorted(p.value for p in alert.require_market_position)
-        )
-    return {k: v for k, v in args.items() if v is not None}
-
-
-def _order_ids(data: dict[str, Any]) -> list[str]:
-    ids: list[str] = []
-    for key in ("orderId", "orderIds", "closingOrderIds", "takeProfitOrderId", "stopLossOrderId"):
-        value = data.get(key)
-        for one in value if isinstance(value, list) else [value]:
-            if isinstance(one, str) and one not in ids:
-                ids.append(one)
-    return ids
-
-
-async def _op(ctx: Ctx, account: str | None, name: str, args: dict[str, Any]) -> Outcome:
-    """Run CrossTrade operation ``name``: Success with the order ids it names, or why not."""
-    op = OPERATIONS[name]
-    try:
-        data = await op.handler(ctx, validate(op.args, args, "alert"))
-    except Unsuccessful as exc:
-        body = exc.body
-        outcome = failed(account, str(body.get("code", "REFUSED")), str(body.get("error")))
-        outcome.order_ids = _order_ids(body)
-        return outcome
-    except (PositionRequired, MaxPositions) as exc:
-        return blocked(account, exc.code, exc.message)
-    except DomainError as exc:
-        return _refused(account if account is not None else args.get("account"), exc)
-    except RequestValidationError as exc:
-        return failed(account, "INVALID_ALERT", validation_summary(exc))
-    status = AlertStatus.SUCCESS if data.get("success", True) else AlertStatus.FAILED
-    outcome = Outcome(account, status, _order_ids(data))
-    if status is AlertStatus.FAILED:
-        outcome.error = str(data.get("code", "INCOMPLETE"))
-        outcome.detail = str(data.get("error", ""))
-    return outcome
-
-
-async def run_for_account(
-    ctx: Ctx, alert: Alert, account: str | None, tasks: set[asyncio.Task[None]]
-) -> Outcome:
-    """The alert's command in ``account`` (None: the commands over every account), after
-    its window and position gates. ``tasks`` keeps the cancel-after timers' work alive."""
+async def run_for_account(ctx: Ctx, alert: Alert, account: str | None) -> Outcome:
+    """Run ``alert`` in ``account`` (None for the commands over every account), through
+    its window and position gates."""
+    closing_only = False
     gate = _gate_window(alert, account, ctx.container.clock.now())
     if gate is not None:
-        return gate
+        # The flatten step of flatten_first is a closing order: it passes, the entry not.
+        if gate.error != "CLOSING_ONLY" or not (_flattens_first(alert) and account):
+            return gate
+        closing_only = True
     try:
         if account is not None:  # the name as NT8 spells it, from here on
             account = (await ctx.engine.account(ctx.principal, account)).name
         symbol = None if alert.instrument is None else await ctx.symbol(alert.instrument)
         if account is not None and symbol is not None:
-            gate = await _position_gate(ctx, alert, account, symbol)
+            gate = await _instrument_gates(ctx, alert, account, symbol, closing_only)
             if gate is not None:
                 return gate
     except DomainError as exc:
-        return _refused(account, exc)
+        return refused(account, exc)
     outcome = await _command(ctx, alert, account, symbol)
     if (
         alert.cancel_after is not None
@@ -278,42 +160,56 @@ async def run_for_account(
         and account is not None
         and outcome.order_ids
     ):
-        _cancel_later(ctx, account, outcome.order_ids[0], alert.cancel_after, tasks)
+        await _cancel_later(ctx, account, outcome.order_ids[0], alert.cancel_after)
     return outcome
 
 
-def _cancel_later(
-    ctx: Ctx, account: str, order_id: str, seconds: int, tasks: set[asyncio.Task[None]]
-) -> None:
-    """Cancel the entry if still resting after ``seconds`` of the engine's clock. Kept in
-    memory: a restart forgets it (the order then rests as placed)."""
-
-    async def cancel() -> None:
-        with contextlib.suppress(DomainError):  # filled or gone meanwhile: nothing to do
-            order = await ctx.order_id(account, order_id)
-            await ctx.engine.cancel(ctx.principal, CancelOrder(account=account, order=order))
-
-    def fire() -> None:
-        task = asyncio.get_running_loop().create_task(cancel())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    clock = ctx.container.clock
-    clock.call_at(clock.now() + timedelta(seconds=seconds), fire)
+async def _instrument_gates(
+    ctx: Ctx, alert: Alert, account: str, symbol: str, closing_only: bool
+) -> Outcome | None:
+    """What the alert did instead of its command (blocked, flattened only, resynced), or
+    None to run it."""
+    gate = await _position_gate(ctx, alert, account, symbol)
+    if gate is not None:
+        return gate
+    if closing_only:
+        return await _flatten_then_block(ctx, account, symbol)
+    if alert.sync_strategy and alert.command is Command.PLACE:
+        return await sync.gate(ctx, alert, account, symbol)
+    return None
 
 
-def _needed(value: T | None, name: str) -> T:
-    """``value``, required by the command; upstream's text when it is missing."""
-    if value is None:
-        raise DomainError(f"Check message format, missing required field: {name.upper()}")
-    return value
+def _flattens_first(alert: Alert) -> bool:
+    return alert.command is Command.FLATPLACE or (
+        alert.command is Command.PLACE and alert.flatten_first
+    )
+
+
+async def _flatten_then_block(ctx: Ctx, account: str, symbol: str) -> Outcome:
+    """A closing-only window: the flatten step of flatten_first runs, the entry is blocked."""
+    flat = await op(ctx, account, "Flatten", {"account": account, "instrument": symbol})
+    if flat.status is not AlertStatus.SUCCESS:
+        return flat
+    detail = "flattened; the entry is blocked: only closing orders pass now (closing_only_after)"
+    outcome = blocked(account, "CLOSING_ONLY", detail)
+    outcome.order_ids = flat.order_ids
+    return outcome
+
+
+async def _cancel_later(ctx: Ctx, account: str, order_id: str, seconds: int) -> None:
+    """Cancel the entry if still working ``seconds`` from now on the engine's clock; kept
+    across restarts (webhook_pending.py)."""
+    found = await ctx.engine.account(ctx.principal, account)
+    due = ctx.container.clock.now() + timedelta(seconds=seconds)
+    user = user_of(ctx)
+    await ctx.container.pending_exits.add_cancel_after(user, found.login, order_id, account, due)
 
 
 async def _command(ctx: Ctx, alert: Alert, account: str | None, symbol: str | None) -> Outcome:
     try:
         return await _dispatch(ctx, alert, account, symbol)
     except DomainError as exc:
-        return _refused(account, exc)
+        return refused(account, exc)
 
 
 async def _dispatch(ctx: Ctx, alert: Alert, account: str | None, symbol: str | None) -> Outcome:
@@ -325,31 +221,31 @@ async def _dispatch(ctx: Ctx, alert: Alert, account: str | None, symbol: str | N
         command is Command.FLATTEN and account is None
     ):
         return await _everywhere(ctx, alert, symbol)
-    named = _needed(account, "account")
+    named = needed(account, "account")
     if command in (Command.CANCEL, Command.CHANGE):
         return await _one_order(ctx, alert, named)
     if command is Command.CANCELORDERS:
         args = {"account": named} | ({} if symbol is None else {"instrument": symbol})
-        return await _op(ctx, named, "CancelOrders", args)
-    return await _on_instrument(ctx, alert, named, _needed(symbol, "instrument"))
+        return await op(ctx, named, "CancelOrders", args)
+    return await _on_instrument(ctx, alert, named, needed(symbol, "instrument"))
 
 
 async def _everywhere(ctx: Ctx, alert: Alert, symbol: str | None) -> Outcome:
     if alert.command is Command.CANCELALLORDERS:
-        return await _op(ctx, None, "CancelAllOrders", {})
+        return await op(ctx, None, "CancelAllOrders", {})
     args: dict[str, Any] = {}
     if alert.command is Command.FLATTEN:
         if symbol is not None:
             args["instrument"] = symbol
         if alert.market_position is not None:
             args["marketPosition"] = alert.market_position.value
-    return await _op(ctx, None, "FlattenEverything", args or {"all": True})
+    return await op(ctx, None, "FlattenEverything", args or {"all": True})
 
 
 async def _one_order(ctx: Ctx, alert: Alert, account: str) -> Outcome:
-    args: dict[str, Any] = {"account": account, "orderId": _needed(alert.order_id, "order_id")}
+    args: dict[str, Any] = {"account": account, "orderId": needed(alert.order_id, "order_id")}
     if alert.command is Command.CANCEL:
-        return await _op(ctx, account, "Cancel", args)
+        return await op(ctx, account, "Cancel", args)
     prices = [p for p in (alert.limit_price, alert.stop_price) if p is not None]
     symbol = None if alert.instrument is None else await ctx.symbol(alert.instrument)
     if symbol is None and any(not p.is_absolute for p in prices):
@@ -357,10 +253,10 @@ async def _one_order(ctx: Ctx, alert: Alert, account: str) -> Outcome:
     # 0 or absent: unchanged (upstream's rule for CHANGE).
     changes = {
         "quantity": alert.qty,
-        "limitPrice": await _price(ctx, symbol or "", alert.limit_price),
-        "stopPrice": await _price(ctx, symbol or "", alert.stop_price),
+        "limitPrice": await price(ctx, symbol or "", alert.limit_price),
+        "stopPrice": await price(ctx, symbol or "", alert.stop_price),
     }
-    return await _op(ctx, account, "ChangeOrder", args | {k: v for k, v in changes.items() if v})
+    return await op(ctx, account, "ChangeOrder", args | {k: v for k, v in changes.items() if v})
 
 
 async def _on_instrument(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome:
@@ -368,9 +264,9 @@ async def _on_instrument(ctx: Ctx, alert: Alert, account: str, symbol: str) -> O
     if command is Command.CLOSEPOSITION:
         return await _close(ctx, alert, account, symbol)
     if command is Command.REVERSE:
-        return await _op(ctx, account, "Reverse", {"account": account, "instrument": symbol})
+        return await op(ctx, account, "Reverse", {"account": account, "instrument": symbol})
     if command is Command.FLATTEN:
-        return await _op(ctx, account, "Flatten", {"account": account, "instrument": symbol})
+        return await op(ctx, account, "Flatten", {"account": account, "instrument": symbol})
     if command is Command.CANCELANDBRACKET:
         return await _bracket(ctx, alert, account, symbol)
     return await _place(ctx, alert, account, symbol)
@@ -381,32 +277,42 @@ async def _place(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome:
     REVERSEPOSITION, CANCELREPLACE."""
     command = alert.command
     for name in ("action", "qty", "order_type", "tif"):
-        _needed(getattr(alert, name), name)
-    args = await _place_args(ctx, alert, account, symbol)
+        needed(getattr(alert, name), name)
+    args = await place_args(ctx, alert, account, symbol)
     if command is Command.REVERSEPOSITION:
-        return await _op(ctx, account, "ReversePosition", args)
+        return await op(ctx, account, "ReversePosition", args)
     if command is Command.CANCELREPLACE:
-        _needed(alert.order_id, "order_id")
-        return await _op(ctx, account, "ReplaceOrder", args)
+        needed(alert.order_id, "order_id")
+        return await op(ctx, account, "ReplaceOrder", args)
     flat = command is Command.FLATPLACE or alert.flatten_first
-    if alert.bracket is not None and alert.order_type is not OrderType.MARKET:
-        detail = "brackets wait for a resting entry's fill: not simulated yet; use a market entry"
-        return failed(account, "BRACKET_NOT_SUPPORTED", detail)
-    entry = await _op(ctx, account, "FlatPlaceOrder" if flat else "PlaceOrder", args)
-    if entry.status is AlertStatus.SUCCESS and alert.bracket is not None:
-        legs = await _legs(ctx, alert, account, symbol)
-        entry.order_ids += legs.order_ids
-        if legs.status is not AlertStatus.SUCCESS:
-            entry.status, entry.error, entry.detail = legs.status, legs.error, legs.detail
+    entry = await op(ctx, account, "FlatPlaceOrder" if flat else "PlaceOrder", args)
+    bracket = alert.bracket
+    if entry.status is not AlertStatus.SUCCESS or bracket is None or not entry.order_ids:
+        return entry
+    side = needed(alert.action, "action").value
+    oco = alert.oco_id or f"wh-{entry.order_ids[0]}"
+    if alert.order_type is not OrderType.MARKET:
+        # A resting entry's legs wait for its fill (webhook_pending.py).
+        found = await ctx.engine.account(ctx.principal, account)
+        spec = bracket_spec(bracket, account, oco)
+        await ctx.container.pending_exits.add_bracket(
+            user_of(ctx), found.login, entry.order_ids[0], spec
+        )
+        return entry
+    qty = needed(alert.qty, "qty")
+    legs = await place_legs(ctx, account, symbol, side, qty, bracket, oco)
+    entry.order_ids += legs.order_ids
+    if legs.status is not AlertStatus.SUCCESS:
+        entry.status, entry.error, entry.detail = legs.status, legs.error, legs.detail
     return entry
 
 
 async def _close(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome:
     args: dict[str, Any] = {"account": account, "instrument": symbol}
     if alert.quantity is not None:
-        return await _op(ctx, account, "ClosePosition", args | {"quantity": alert.quantity})
+        return await op(ctx, account, "ClosePosition", args | {"quantity": alert.quantity})
     if alert.percent is not None:
-        return await _op(ctx, account, "ClosePosition", args | {"percent": alert.percent})
+        return await op(ctx, account, "ClosePosition", args | {"percent": alert.percent})
     # A full close also cancels the instrument's working orders, only if a position exists.
     held = await compound.position(
         ctx.engine, await ctx.engine.account(ctx.principal, account), symbol
@@ -415,15 +321,15 @@ async def _close(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome:
         return failed(
             account, "POSITION_NOT_FOUND", f"No positions found for instrument '{symbol}'"
         )
-    return await _op(ctx, account, "Flatten", args)
+    return await op(ctx, account, "Flatten", args)
 
 
 async def _bracket(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome:
-    _needed(alert.action, "action")
-    _needed(alert.qty, "qty")
+    needed(alert.action, "action")
+    needed(alert.qty, "qty")
     bracket = alert.bracket
-    take = None if bracket is None else await _price(ctx, symbol, bracket.take_profit)
-    stop = None if bracket is None else await _price(ctx, symbol, bracket.stop_loss)
+    take = None if bracket is None else await price(ctx, symbol, bracket.take_profit)
+    stop = None if bracket is None else await price(ctx, symbol, bracket.stop_loss)
     args = {
         "account": account,
         "instrument": symbol,
@@ -433,35 +339,6 @@ async def _bracket(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome
         "stopLoss": stop,
         "ocoId": alert.oco_id,
     }
-    return await _op(
+    return await op(
         ctx, account, "CancelAndBracket", {k: v for k, v in args.items() if v is not None}
     )
-
-
-async def _legs(ctx: Ctx, alert: Alert, account: str, symbol: str) -> Outcome:
-    """A market entry's exit legs, at once: a take-profit limit and a stop (market, or
-    limit with ``stop_loss_limit``) on the other side, one OCO group."""
-    bracket = _needed(alert.bracket, "take_profit")
-    side = "SELL" if _needed(alert.action, "action").value == "BUY" else "BUY"
-    oco = alert.oco_id or f"wh-{alert.order_id or id(alert)}-{ctx.container.clock.now():%H%M%S%f}"
-    placed = Outcome(account, AlertStatus.SUCCESS)
-    base = {"account": account, "instrument": symbol, "action": side, "quantity": alert.qty}
-    legs: list[dict[str, Any]] = []
-    if bracket.take_profit is not None:
-        price = await _price(ctx, symbol, bracket.take_profit)
-        legs.append(base | {"orderType": "Limit", "limitPrice": price})
-    if bracket.stop_loss is not None:
-        trigger = await _price(ctx, symbol, bracket.stop_loss)
-        if bracket.stop_limit is not None:
-            limit = await _price(ctx, symbol, bracket.stop_limit)
-            legs.append(
-                base | {"orderType": "StopLimit", "stopPrice": trigger, "limitPrice": limit}
-            )
-        else:
-            legs.append(base | {"orderType": "StopMarket", "stopPrice": trigger})
-    for leg in legs:
-        one = await _op(ctx, account, "PlaceOrder", leg | {"timeInForce": "GTC", "ocoId": oco})
-        placed.order_ids += one.order_ids
-        if one.status is not AlertStatus.SUCCESS:
-            return Outcome(account, one.status, placed.order_ids, one.error, one.detail)
-    return placed

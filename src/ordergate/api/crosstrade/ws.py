@@ -90,4 +90,5 @@ async def stream(websocket: WebSocket) -> None:
     accounts = await visible_accounts(container, principal)
     await websocket.accept(subprotocol=protocol)
     ctx = Ctx(container, principal)
-    await Session(websocket, ctx, token, accounts, limiter_of(websocket)).serve()
+    with container.metrics.websocket("crosstrade"):
+        await Session(websocket, ctx, token, accounts, limiter_of(websocket)).serve()

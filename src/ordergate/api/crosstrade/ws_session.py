@@ -36,6 +36,7 @@ from ordergate.api.crosstrade.ws_streams import (
 )
 from ordergate.api.errors import validation_summary
 from ordergate.domain.accounts import Account
+from ordergate.domain.commands import CancelOrder
 from ordergate.domain.errors import AccountNotFound, AuthError, DomainError, InvalidInput
 from ordergate.engine.bus import Subscription
 
@@ -106,6 +107,21 @@ def _echoable(rid: str | int | None) -> bool:
     return not isinstance(rid, int) or -(2**63) <= rid < 2**63
 
 
+#: The operations whose answers name orders they placed (cancel-on-disconnect tracks them).
+_PLACING = frozenset(
+    {"PlaceOrder", "FlatPlaceOrder", "ReplaceOrder", "ReversePosition", "CancelAndBracket"}
+)
+
+
+def _flag(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("true", "1")
+
+
+def _order_ids(data: dict[str, Any]) -> list[str]:
+    found = [data.get(k) for k in ("orderId", "takeProfitOrderId", "stopLossOrderId")]
+    return [i for i in found if isinstance(i, str)]
+
+
 def find_operation(api: str) -> Operation | None:
     """The operation named ``api`` (exactly, else ignoring case)."""
     found = OPERATIONS.get(api)
@@ -136,21 +152,29 @@ class Session:
         self._rpcs: set[asyncio.Task[None]] = set()
         self._streams: dict[str, tuple[asyncio.Task[None], _Source | None]] = {}
         self.instruments: dict[str, None] = {}  # subscribed, in order
+        #: cancel the orders placed through this connection if it drops without a close
+        self.cancel_on_disconnect = False
+        self._placed: dict[str, str] = {}  # order id -> account, placed through this socket
+        self._dropped = False
         self._actions: dict[str, Callable[[Any, Frame], Awaitable[None]]] = {
             "rpc": self._rpc,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "streampnl": self._stream_pnl,
             "ping": self._ping,
+            "cancelondisconnect": self._cancel_on_disconnect,
         }
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def serve(self) -> None:
+        self.cancel_on_disconnect = _flag(self.ws.query_params.get("cancelOnDisconnect"))
         if self.accounts:
             names: dict[int, str] = {a.login: a.name for a in self.accounts}
             sub = self.ctx.container.bus.subscribe(
-                accounts=names, kinds=("order", "fill", "position"), maxsize=ACCOUNT_QUEUE
+                accounts=names,
+                kinds=("order", "fill", "position", "monitor"),
+                maxsize=ACCOUNT_QUEUE,
             )
             self._start("orders", pump_account_events(sub, self.send, self.ctx, names), sub)
         user = self.ctx.principal.user_id
@@ -169,6 +193,8 @@ class Session:
             for name in list(self._streams):
                 await self._end(name)
             await self._drain()
+            if self._dropped and self.cancel_on_disconnect:
+                await self._cancel_placed()
             await self._say_goodbye()
 
     def close(self, code: int, reason: str) -> None:
@@ -253,6 +279,9 @@ class Session:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
+                # 1000 and 1001 are a clean close; anything else (1006: the connection
+                # went without a close frame) is a drop.
+                self._dropped = message.get("code", 1000) not in (1000, 1001)
                 return
             raw = message.get("bytes")
             if raw is None:
@@ -283,7 +312,10 @@ class Session:
         action = frame.get("action")
         handler = self._actions.get(action.casefold()) if isinstance(action, str) else None
         if handler is None:
-            message = f"unknown action {action!r}; use rpc, subscribe, unsubscribe, streamPnl, ping"
+            message = (
+                f"unknown action {action!r}; use rpc, subscribe, unsubscribe, streamPnl, ping,"
+                " cancelOnDisconnect"
+            )
             await self.send(error_frame(rid, 400, message, "UNKNOWN_ACTION"))
             return
         try:
@@ -322,10 +354,33 @@ class Session:
         account = raw.get("account") if isinstance(raw, dict) else None
         try:
             args = validate(op.args, raw, "args")
-            text = dumps({"id": rid, "data": await op.handler(self.ctx, args)}).decode()
+            data = await op.handler(self.ctx, args)
+            if op.name in _PLACING and isinstance(account, str):
+                for order_id in _order_ids(data):
+                    self._placed[order_id] = account
+            text = dumps({"id": rid, "data": data}).decode()
         except Exception as exc:
             text = dumps(error_of(rid, exc, account)).decode()
         await self.send_text(text)
+
+    async def _cancel_on_disconnect(self, rid: Any, frame: Frame) -> None:
+        enabled = frame.get("enabled")
+        if not isinstance(enabled, bool):
+            raise InvalidInput("enabled must be true or false")
+        self.cancel_on_disconnect = enabled
+        await self.send({"id": rid, "data": {"cancelOnDisconnect": enabled}})
+
+    async def _cancel_placed(self) -> None:
+        """The connection dropped: cancel what was placed through it and still works."""
+        cancelled = 0
+        for order_id, account in self._placed.items():
+            with contextlib.suppress(DomainError):  # filled or gone meanwhile
+                order = await self.ctx.order_id(account, order_id)
+                await self.ctx.engine.cancel(
+                    self.ctx.principal, CancelOrder(account=account, order=order)
+                )
+                cancelled += 1
+        log.info("connection dropped: cancel-on-disconnect cancelled %d orders", cancelled)
 
     async def _subscribe(self, rid: Any, frame: Frame) -> None:
         wanted = await self._symbols(validate(SubscribeFrame, frame, "frame"))

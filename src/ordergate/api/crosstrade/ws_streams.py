@@ -18,6 +18,7 @@ from ordergate.api.crosstrade.wire import epoch_ms
 from ordergate.api.crosstrade.ws_views import (
     execution_update,
     lagged_frame,
+    monitor_update,
     order_update,
     pnl_account,
     position_update,
@@ -26,7 +27,13 @@ from ordergate.api.crosstrade.ws_views import (
 from ordergate.bootstrap import Container
 from ordergate.domain.accounts import Account
 from ordergate.domain.errors import DomainError
-from ordergate.domain.events import MarketQuote, OrderFilled, OrderTransitioned, PositionChanged
+from ordergate.domain.events import (
+    MarketQuote,
+    MonitorLogged,
+    OrderFilled,
+    OrderTransitioned,
+    PositionChanged,
+)
 from ordergate.domain.principal import Principal
 from ordergate.engine import queries
 from ordergate.engine.accounting import AccountState
@@ -69,7 +76,8 @@ def _batch(sub: Subscription, first: Envelope) -> list[Envelope]:
 async def pump_account_events(
     sub: Subscription, send: Send, ctx: Ctx, names: dict[int, str]
 ) -> None:
-    """Order, execution and position updates of the accounts ``names`` lists (by login)."""
+    """Order, execution, position and monitor updates of the accounts ``names`` lists (by
+    login)."""
     async for first in sub:
         await _account_batch(_batch(sub, first), send, ctx, names)
 
@@ -92,7 +100,9 @@ async def _account_batch(
         if isinstance(data, MarketQuote):
             continue  # not subscribed to; the filter keeps them out
         name = names.get(data.login, str(data.login))
-        if isinstance(data, OrderTransitioned):
+        if isinstance(data, MonitorLogged):
+            await send(monitor_update(envelope.seq, name, data))
+        elif isinstance(data, OrderTransitioned):
             await send(order_update(envelope.seq, name, data))
         elif isinstance(data, OrderFilled):
             await send(execution_update(envelope.seq, name, data))

@@ -10,7 +10,7 @@ from typing import Any
 
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import ACTION_OUT, ORDER_STATE, epoch_ms, iso, num
-from ordergate.domain.events import OrderFilled, OrderTransitioned
+from ordergate.domain.events import MonitorLogged, OrderFilled, OrderTransitioned
 from ordergate.domain.instruments import Instrument
 from ordergate.domain.orders import Side
 from ordergate.domain.values import SCALE
@@ -21,6 +21,7 @@ from ordergate.venue.marketdata import MarketSnapshot
 __all__ = [
     "execution_update",
     "lagged_frame",
+    "monitor_update",
     "order_update",
     "pnl_account",
     "position_update",
@@ -60,6 +61,21 @@ def quote_out(
         "quoteTime": iso(snapshot.at),
         "epoch": epoch_ms(snapshot.at),
         "isMarketOpen": market_open,
+    }
+
+
+def monitor_update(seq: int, account: str, event: MonitorLogged) -> dict[str, Any]:
+    """A management log entry: a risk rule fired, a reset, a setting or a switch changed."""
+    return {
+        "type": "monitorUpdate",
+        "seq": seq,
+        "account": account,
+        "event": event.type,
+        "message": event.message,
+        "actor": event.actor,
+        "state": event.state,
+        "locked": event.locked,
+        **_stamp(event.at),
     }
 
 

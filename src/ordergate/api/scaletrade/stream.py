@@ -29,4 +29,6 @@ async def stream(websocket: WebSocket) -> None:
     """ScaleTrade's event stream: ``t`` quotes of subscribed symbols, and the ``b`` balance,
     ``o`` trade and ``n`` notification events of the selected account login."""
     await websocket.accept()
-    await StreamSession(websocket, container_of(websocket)).serve()
+    container = container_of(websocket)
+    with container.metrics.websocket("scaletrade"):
+        await StreamSession(websocket, container).serve()
