@@ -140,9 +140,10 @@ class RiskDesk:
 
     async def view(self, principal: Principal, account: str | int) -> MonitorView:
         found = await self._engine.account(principal, account)
-        return self._view(found)
+        return self.view_of(found)
 
-    def _view(self, account: Account) -> MonitorView:
+    def view_of(self, account: Account) -> MonitorView:
+        """``account``'s monitor (the account already one the caller may see)."""
         monitor = self._monitors.get(account.login)
         deadline = self._deadlines.get(account.login)
         return MonitorView(
@@ -195,20 +196,20 @@ class RiskDesk:
         await self._keep(found.login)
         self._relock(found.login)
         await self._note(found.login, kind, f"monitor settings: {_summary(settings)}", principal)
-        return self._view(found)
+        return self.view_of(found)
 
     async def reset(self, principal: Principal, account: str | int) -> MonitorView:
         found = await self._engine.account(principal, account)
         monitor = self._monitors.get(found.login)
         if monitor is None:
-            return self._view(found)  # nothing to restart
+            return self.view_of(found)  # nothing to restart
         rule = monitor.stopped_rule
         monitor.reset(self._clock.now())
         await self._keep(found.login)
         self._relock(found.login)
         message = "monitor reset" + ("" if rule is None else f" (was stopped by {rule})")
         await self._note(found.login, "Reset", message, principal)
-        return self._view(found)
+        return self.view_of(found)
 
     async def set_kill_switch(
         self, principal: Principal, enabled: bool, account: str | int | None = None

@@ -66,6 +66,9 @@ def sim(login: int, name: str, **item: object) -> dict:
         "shortOptionValue": 0,
         "commission": 0,
         "fee": 0,
+        "dailyLossLimit": 0,
+        "dailyProfitTarget": 0,
+        "trailingMaxDrawdown": 0,
     }
     for key, value in item.items():
         values.update(dict.fromkeys(groups.get(key, (key,)), value))

@@ -467,3 +467,26 @@ async def test_without_include_commission_the_same_day_does_not_fire(db_url, sto
     finally:
         await ct.client.aclose()
         await shutdown(ct.container)
+
+
+async def test_the_account_item_carries_the_monitors_limits_and_the_commission(db_url, store):
+    from tests.api.crosstrade.conftest import start
+
+    ct = await start(db_url, commission_per_contract="2.5")
+    try:
+        settings = {
+            "lossThreshold": 1000,
+            "profitThreshold": 1500,
+            "trailingDrawdown": {"metric": "sessionPnl", "trigger": 100, "trail": 40},
+        }
+        assert (await call(ct, "PUT", "/accounts/Sim101/monitor", settings)).status_code == 200
+        await place(ct)
+        await ct.container.engine.settle()
+        item = (await call(ct, "GET", "/accounts/Sim101")).json()["item"]
+        assert (item["dailyLossLimit"], item["dailyProfitTarget"]) == (1000, 1500)
+        assert (item["trailingMaxDrawdown"], item["commission"]) == (40, 2.5)
+        other = (await call(ct, "GET", "/accounts/Sim102")).json()["item"]
+        assert (other["dailyLossLimit"], other["commission"]) == (0, 0)
+    finally:
+        await ct.client.aclose()
+        await shutdown(ct.container)

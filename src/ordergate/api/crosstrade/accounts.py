@@ -21,9 +21,11 @@ from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, operation, quer
 from ordergate.api.crosstrade.positions import position_out, visible_accounts
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
 from ordergate.domain.accounts import Account
+from ordergate.domain.monitor_settings import MonitorSettings, TrailUnit
 from ordergate.engine import queries
 from ordergate.engine.accounting import AccountState
 from ordergate.engine.compound import NetPosition, positions
+from ordergate.engine.riskdesk import MonitorView
 
 __all__ = ["account_out", "router"]
 
@@ -54,6 +56,10 @@ class Valuation:
     state: AccountState
     realized: Decimal
     positions: list[NetPosition]
+    #: the account's monitor, whose limits NT8 shows among the account's values
+    monitor: MonitorView
+    #: commission charged on the account's fills, ever
+    commission: Decimal
 
 
 async def valuations(ctx: Ctx, accounts: list[Account]) -> list[Valuation]:
@@ -64,7 +70,11 @@ async def valuations(ctx: Ctx, accounts: list[Account]) -> list[Valuation]:
     for account in accounts:
         state = queries.valued(engine, account)
         realized = engine.state.realized(account.login)
-        value = Valuation(account, state, realized, await positions(engine, account))
+        held = await positions(engine, account)
+        monitor = ctx.container.risk.view_of(account)
+        rate = ctx.container.settings.commission_per_contract
+        commission = engine.state.filled(account.login) * rate
+        value = Valuation(account, state, realized, held, monitor, commission)
         engine.watermarks.observe(account.login, realized, state.unrealized_pnl, state.equity, now)
         out.append(value)
     return out
@@ -118,9 +128,21 @@ def account_out(value: Valuation) -> dict[str, Any]:
             "shortStockValue": 0,
             "longOptionValue": 0,
             "shortOptionValue": 0,
-            "commission": 0,
+            "commission": num(value.commission),
             "fee": 0,
+            **_limits(value.monitor.settings),
         },
+    }
+
+
+def _limits(settings: MonitorSettings) -> dict[str, Any]:
+    """The monitor's limits under NT8's names (0: none); a trail in percent has no amount."""
+    trail = settings.trailing_drawdown
+    amount = trail.trail if trail is not None and trail.unit is TrailUnit.DOLLARS else 0
+    return {
+        "dailyLossLimit": num(settings.loss_threshold),
+        "dailyProfitTarget": num(settings.profit_threshold),
+        "trailingMaxDrawdown": num(Decimal(amount)),
     }
 
 
@@ -310,13 +332,15 @@ async def snapshot_route(request: Request, ctx: CallerDep) -> Response:
         "look-ahead margins are that one, their excesses the free margin (net liquidation "
         "less margin). cashValue and totalCashBalance are the balance (realized P&L "
         "included); netLiquidation (and ByCurrency: one currency per account) the equity; "
-        "realizedProfitLoss the P&L realized since the account opened, gross the same (no "
-        "commissions or fees are charged); buyingPower the notional the free margin allows "
+        "realizedProfitLoss the P&L realized since the account opened, gross the same ("
+        "balances stay gross of commission); buyingPower the notional the free margin allows "
         "at the account's leverage; marginLevel equity / margin in percent (null with no "
         "margin in use); positionCount the instruments held (a hedged, offsetting pair is "
         "flat); stock and option values are 0 (none are traded). Not shown: NT8's risk "
-        "settings (dailyLossLimit …) and start-of-day values (sodCashValue …), which "
-        "ordergate does not keep."
+        "start-of-day values (sodCashValue …), which ordergate does not keep. "
+        "dailyLossLimit, dailyProfitTarget and trailingMaxDrawdown are the account monitor's "
+        "lossThreshold, profitThreshold and dollar trail (0: none); commission is what "
+        "ORDERGATE_COMMISSION_PER_CONTRACT charged on its fills."
     ),
     responses=responses({**_ACCOUNT, "success": True}, 400, 401, 404, 429),
 )
