@@ -490,3 +490,136 @@ async def test_the_account_item_carries_the_monitors_limits_and_the_commission(d
     finally:
         await ct.client.aclose()
         await shutdown(ct.container)
+
+
+# -- the other rules, through HTTP -------------------------------------------------------------
+
+
+async def _fires(ct: Server, rule: str) -> None:
+    async def stopped() -> bool:
+        return (await monitor(ct))["stoppedRule"] == rule
+
+    await until(ct, stopped)
+    await until(ct, lambda: _flat(ct))
+
+
+async def test_the_profit_threshold_fires_at_the_target(ct):
+    await long_one_at_6000(ct)
+    await call(
+        ct,
+        "PUT",
+        "/accounts/Sim101/monitor",
+        {
+            "enabled": True,
+            "profitThreshold": 500,
+            "includeUnrealized": True,
+        },
+    )
+    quote(ct, "6010.00", "6010.25")  # +487.50: not yet
+    await ct.container.engine.settle()
+    await ct.container.risk.settle()
+    assert (await monitor(ct))["state"] == "ACTIVE"
+    quote(ct, "6010.25", "6010.50")  # +500.00
+    await _fires(ct, "profitThreshold")
+
+
+async def test_the_trailing_drawdown_fires_the_trail_below_the_high(ct):
+    await long_one_at_6000(ct)
+    await call(
+        ct,
+        "PUT",
+        "/accounts/Sim101/monitor",
+        {
+            "enabled": True,
+            "includeUnrealized": True,
+            "trailingDrawdown": {"metric": "sessionPnl", "trigger": 100, "trail": 40},
+        },
+    )
+    quote(ct, "6006.25", "6006.50")  # +300: watching, high +300
+    quote(ct, "6005.50", "6005.75")  # +262.50: above 260
+    await ct.container.engine.settle()
+    await ct.container.risk.settle()
+    assert (await monitor(ct))["state"] == "ACTIVE"
+    quote(ct, "6005.25", "6005.50")  # +250.00: below 300 - 40
+    await _fires(ct, "trailingDrawdown")
+
+
+async def test_the_minimum_profit_drawdown_fires_below_its_floor(ct):
+    await long_one_at_6000(ct)
+    await call(
+        ct,
+        "PUT",
+        "/accounts/Sim101/monitor",
+        {
+            "enabled": True,
+            "includeUnrealized": True,
+            "minProfitDrawdown": {"trigger": 500, "floor": 200},
+        },
+    )
+    quote(ct, "6010.25", "6010.50")  # +500: watching
+    quote(ct, "6004.25", "6004.50")  # +200: not below
+    await ct.container.engine.settle()
+    await ct.container.risk.settle()
+    assert (await monitor(ct))["state"] == "ACTIVE"
+    quote(ct, "6004.00", "6004.25")  # +187.50
+    await _fires(ct, "minProfitDrawdown")
+
+
+def _eastern(ct: Server) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ct.clock.now().astimezone(ZoneInfo("US/Eastern"))
+
+
+async def test_outside_every_trading_window_opening_orders_are_refused(ct):
+    from datetime import timedelta
+
+    now = _eastern(ct)
+    # A window that wraps past midnight and leaves out the hour around now.
+    start, end = (
+        (now + timedelta(hours=1)).strftime("%H:%M"),
+        (now - timedelta(hours=1)).strftime("%H:%M"),
+    )
+    put = await call(
+        ct,
+        "PUT",
+        "/accounts/Sim101/monitor",
+        {
+            "enabled": True,
+            "tradingWindows": [{"start": start, "end": end}],
+        },
+    )
+    assert put.json()["locked"] == "outside the account's trading windows"
+    refused = await place(ct)
+    assert refused.json()["code"] == "ACCOUNT_LOCKED"
+    start, end = (
+        (now - timedelta(hours=1)).strftime("%H:%M"),
+        (now + timedelta(hours=1)).strftime("%H:%M"),
+    )
+    await call(
+        ct,
+        "PUT",
+        "/accounts/Sim101/monitor",
+        {
+            "tradingWindows": [{"start": start, "end": end}],
+        },
+    )
+    assert (await place(ct)).status_code == 200
+
+
+async def test_auto_flatten_flattens_at_its_time_on_a_weekday_and_does_not_stop(ct):
+    from datetime import timedelta
+
+    now = _eastern(ct)
+    days = next(d for d in range(1, 8) if (now + timedelta(days=d)).weekday() < 5)
+    morning = (now + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+    await long_one_at_6000(ct)
+    await call(ct, "PUT", "/accounts/Sim101/monitor", {"enabled": True, "autoFlatten": "10:01"})
+    await ct.advance((morning - now).total_seconds())  # a weekday morning, a position held
+    await ct.container.risk.settle()
+    assert await positions(ct) == [("Long", 1)]
+    await ct.advance(61)  # 10:01
+    await until(ct, lambda: _flat(ct))
+    log = (await call(ct, "GET", "/accounts/Sim101/monitor/log")).json()["entries"]
+    assert any(e["event"] == "Auto-Flatten" for e in log)
+    assert (await monitor(ct))["state"] != "STOPPED"
