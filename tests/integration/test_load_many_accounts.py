@@ -86,6 +86,10 @@ async def server(db_url: str, store: SqlStore) -> AsyncIterator[tuple[Container,
         port=_free_port(),
         log_level="warning",
         lifespan="off",
+        # The client reuses its connections; a server closing one it found idle (uvicorn's
+        # default is after 5 s, which a busy machine reaches mid-run) races the client's
+        # next request on it and the client reads nothing (httpx.ReadError).
+        timeout_keep_alive=120,
     )
     web = uvicorn.Server(config)
     task = asyncio.create_task(web.serve())
