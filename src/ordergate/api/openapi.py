@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, WithJsonSchema
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -21,6 +21,8 @@ from ordergate.domain.values import MAX_INTEGER_DIGITS, SCALE
 __all__ = [
     "SPACE",
     "ErrorOut",
+    "JsonNumber",
+    "WireModel",
     "TrimmedModel",
     "absent",
     "any_case",
@@ -201,3 +203,15 @@ def error_responses(errors: dict[int, tuple[str, str, str]]) -> dict[int | str, 
         }
         for status, (code, message, description) in errors.items()
     }
+
+
+#: A price, quantity or amount as the dialects send it: an exact JSON number (rendered from
+#: the Decimal itself, never through a float).
+JsonNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+
+
+class WireModel(BaseModel):
+    """Base of the response models: what an answer holds, for the OpenAPI document and the
+    clients generated from it. The routes build their bodies themselves (exact numbers, one
+    serialization); the tests hold every answer they receive against these models' schemas
+    (tests/conformance.py), so a model and its route cannot drift apart unnoticed."""

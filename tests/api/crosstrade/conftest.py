@@ -25,6 +25,7 @@ from ordergate.settings import Settings
 from ordergate.store import SqlStore, create_engine
 from ordergate.venue.base import Quote
 from tests.builders import account, es, eurusd
+from tests.conformance import conformance_hook
 
 D = Decimal
 T = TypeVar("T")
@@ -136,7 +137,11 @@ async def start(db_url: str, **settings: object) -> Server:
         tick = D("0.25") if " " in symbol else D("0.00002")
         container.market.push(Quote(symbol, D(bid), D(bid) + tick, container.clock.now()))
     app = create_app(container=container)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        event_hooks={"response": [conformance_hook]},  # every answer fits its documentation
+    )
     return Server(
         container,
         await container.users.create_token("demo"),

@@ -18,6 +18,7 @@ from ordergate.domain.clock import ManualClock
 from ordergate.venue.base import Quote
 from tests.api.crosstrade.conftest import Server, ct_settings
 from tests.api.crosstrade.wsclient import session
+from tests.conformance import conformance_hook
 
 API = "/v1/api"
 ES = "ES 12-26"
@@ -258,7 +259,11 @@ async def test_a_stopped_monitor_and_its_watermarks_survive_a_restart(ct, db_url
     ct.container = await bootstrap(ct_settings(db_url), clock=ManualClock(now))
     ct.container.market.push(Quote(ES, D("5980.00"), D("5980.25"), now))
     app = create_app(container=ct.container)
-    ct.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    ct.client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        event_hooks={"response": [conformance_hook]},
+    )
     state = await monitor(ct)
     assert (state["state"], state["stoppedRule"]) == ("STOPPED", "lossThreshold")
     after = (await call(ct, "GET", "/accounts/Sim101/watermarks")).json()["data"]["monitor"]

@@ -21,6 +21,7 @@ from ordergate.bootstrap import bootstrap, shutdown
 from ordergate.domain.clock import ManualClock
 from ordergate.venue.base import Quote
 from tests.api.crosstrade.conftest import Server, ct_settings
+from tests.conformance import conformance_hook
 
 API = "/v1/api"
 ES = "ES 12-26"
@@ -93,7 +94,11 @@ async def reopen(ct: Server, db_url: str) -> None:
     container.market.push(Quote(ES, D("6000.00"), D("6000.25"), now))
     ct.container = container
     app = create_app(container=container)
-    ct.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    ct.client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        event_hooks={"response": [conformance_hook]},
+    )
 
 
 # -- brackets on a resting entry -------------------------------------------------------------
