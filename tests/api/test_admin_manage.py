@@ -18,6 +18,7 @@ from ordergate.bootstrap import shutdown
 from ordergate.cli import app as cli
 from ordergate.settings import Settings
 from tests.api.crosstrade.conftest import Server, free_port, start
+from tests.conformance import conformance_hook
 from tests.wire import serving
 
 
@@ -35,7 +36,9 @@ async def admin(server: Server) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         serving(server, log_level="warning") as port,
         httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers=server.auth(server.admin_token)
+            base_url=f"http://127.0.0.1:{port}",
+            headers=server.auth(server.admin_token),
+            event_hooks={"response": [conformance_hook]},  # every answer fits its documentation
         ) as client,
     ):
         yield client
@@ -122,7 +125,9 @@ async def test_a_reset_gives_a_running_server_a_fresh_demo(demo: tuple[str, str]
     while not running.started:
         await asyncio.sleep(0.01)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{config.port}") as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{config.port}", event_hooks={"response": [conformance_hook]}
+        ) as client:
             auth = {"Authorization": f"Bearer {old_admin}"}
             before = (await client.get("/admin/users", headers=auth)).json()["users"]
             assert "alice" in {u["name"] for u in before}

@@ -21,6 +21,8 @@ from ordergate.domain.principal import Role
 from ordergate.engine import queries
 from ordergate.settings import Settings
 from tests.builders import account, es, eurusd, limit
+from tests.conformance import conformance_hook
+from tests.schema_check import mismatches
 
 D = Decimal
 
@@ -68,7 +70,11 @@ async def trader_token(container: Container) -> str:
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(container=container)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://test",
+        event_hooks={"response": [conformance_hook]},  # every answer fits its documentation
+    ) as client:
         yield client
 
 
@@ -302,8 +308,57 @@ async def test_bars_of_the_pushed_quotes_are_served(
     assert (bad.status_code, bad.json()["error"]) == (400, "INVALID_INPUT")
 
 
-async def test_the_admin_endpoints_are_in_the_openapi_schema(client: httpx.AsyncClient) -> None:
-    schema = (await client.get("/openapi.json")).json()
-    post = schema["paths"]["/admin/quotes"]["post"]
-    assert "requestBody" in post
-    assert {"/admin/market", "/admin/bars"} <= set(schema["paths"])
+#: Every admin operation by its operationId (a generated client's method names).
+OPERATIONS = {
+    ("POST", "/admin/quotes"): "AdminPushQuotes",
+    ("GET", "/admin/market"): "AdminGetMarket",
+    ("GET", "/admin/bars"): "AdminGetBars",
+    ("GET", "/admin/tokens"): "AdminListTokens",
+    ("POST", "/admin/tokens/{token_id}/revoke"): "AdminRevokeToken",
+    ("GET", "/admin/users"): "AdminListUsers",
+    ("POST", "/admin/users/{name}/disable"): "AdminDisableUser",
+    ("POST", "/admin/users/{name}/enable"): "AdminEnableUser",
+    ("GET", "/admin/accounts"): "AdminListAccounts",
+    ("POST", "/admin/accounts/{account}/disable"): "AdminDisableAccount",
+    ("POST", "/admin/accounts/{account}/enable"): "AdminEnableAccount",
+    ("POST", "/admin/reset"): "AdminReset",
+    ("GET", "/admin/faults"): "AdminGetFaults",
+    ("PUT", "/admin/faults"): "AdminSetFaults",
+    ("DELETE", "/admin/faults"): "AdminClearFaults",
+    ("GET", "/healthz"): "GetHealth",
+}
+
+
+async def test_every_admin_operation_is_named_and_documents_its_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    found = {
+        (method.upper(), path): operation
+        for path, item in doc["paths"].items()
+        if path.startswith("/admin") or path == "/healthz"
+        for method, operation in item.items()
+    }
+    assert {op: o["operationId"] for op, o in found.items()} == OPERATIONS
+    for (method, path), operation in found.items():
+        media = operation["responses"]["200"]["content"]["application/json"]
+        schema = media["schema"]
+        assert "$ref" in schema.get("items", schema), f"{method} {path}: no model"
+        assert mismatches(doc, schema, media["example"]) == [], f"{method} {path}"
+
+
+async def test_the_quote_body_is_one_quote_or_a_list_with_examples_that_fit(
+    client: httpx.AsyncClient,
+) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    media = doc["paths"]["/admin/quotes"]["post"]["requestBody"]["content"]["application/json"]
+    one, many = media["schema"]["anyOf"]
+    assert (one["type"], many["type"], many["items"]["required"]) == (
+        "object",
+        "array",
+        ["symbol", "bid", "ask"],
+    )
+    # Titled apart: openapi-python-client makes a class of each and refuses two of one name.
+    assert one["title"] != many["items"]["title"]
+    for example in media["examples"].values():
+        assert mismatches(doc, media["schema"], example["value"]) == []

@@ -9,7 +9,8 @@ simulated market and look at it, for tests and demos.
 
 Errors have the default form ``{"error": CODE, "message": ...}``: 401 without a valid token,
 403 for a user who is not an admin, 400 for a malformed body or a bad price, 404 for an
-unknown instrument.
+unknown instrument. Answers hold decimals as JSON strings (``JsonResponse``), as their
+models (``Admin…``, documented through ``ok``) say.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from ordergate.api.bodies import parse_json
 from ordergate.api.deps import ContainerDep, UsersDep
-from ordergate.api.openapi import ErrorOut, decimal_schema, error_responses, given, when
+from ordergate.api.openapi import ErrorOut, WireModel, decimal_schema, error_responses, given, when
 from ordergate.api.responses import JsonResponse
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import AuthError, InvalidInput, PermissionDenied
@@ -38,11 +39,13 @@ from ordergate.venue.marketdata import MarketSnapshot
 __all__ = [
     "ADMIN_RESPONSES",
     "MAX_QUOTES",
+    "AdminBar",
+    "AdminBars",
     "AdminDep",
-    "BarOut",
-    "BarsOut",
+    "AdminSnapshot",
+    "DecimalText",
     "QuoteIn",
-    "SnapshotOut",
+    "ok",
     "require_admin",
     "router",
 ]
@@ -72,6 +75,24 @@ _DEFAULT: dict[int | str, dict[str, Any]] = {
 
 #: The answers every admin route documents besides its own (admin_manage.py's too).
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {**_CALLER_ERRORS, **_DEFAULT}
+
+
+def ok(
+    model: Any, example: Any, description: str = "Done", **errors: tuple[str, str, str]
+) -> dict[int | str, dict[str, Any]]:
+    """A route's documented answers: 200 with ``model`` (the route renders the body itself,
+    so this documents it) and ``example``, and its own errors in the default form by status
+    (``s404=(code, message, description)``)."""
+    out: dict[int | str, dict[str, Any]] = {
+        200: {
+            "model": model,
+            "description": description,
+            "content": {"application/json": {"example": example}},
+        }
+    }
+    out.update(error_responses({int(key[1:]): value for key, value in errors.items()}))
+    return out
+
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES)
 _bearer = HTTPBearer(auto_error=False, description="An API token of a user with role admin.")
@@ -129,55 +150,114 @@ class QuoteIn(BaseModel):
         )
 
 
-class SnapshotOut(BaseModel):
-    """One instrument's market (decimals as strings, times RFC 3339 UTC)."""
+#: An exact decimal as the admin API answers it: a JSON string ("5000.25"), never a number.
+DecimalText = Annotated[Decimal, WithJsonSchema({"type": "string", "format": "decimal"})]
+
+
+class AdminSnapshot(WireModel):
+    """One instrument's market: prices and sizes as decimal strings, times RFC 3339 UTC.
+    ``open``, ``high``, ``low`` and ``volume`` are of the quote's trading day (UTC)."""
 
     symbol: str
-    bid: Decimal
-    ask: Decimal
-    bid_size: Decimal | None
-    ask_size: Decimal | None
-    last: Decimal | None
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal | None = Field(description="The previous trading day's last price.")
-    volume: Decimal
-    at: datetime
+    bid: DecimalText
+    ask: DecimalText
+    bid_size: DecimalText | None
+    ask_size: DecimalText | None
+    last: DecimalText | None
+    open: DecimalText
+    high: DecimalText
+    low: DecimalText
+    close: DecimalText | None = Field(description="The previous trading day's last price.")
+    volume: DecimalText
+    at: datetime = Field(description="When the latest quote came.")
 
 
-class BarOut(BaseModel):
+class AdminBar(WireModel):
+    """One bar: the period starting at ``start`` (UTC, on a period boundary)."""
+
     start: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
+    open: DecimalText
+    high: DecimalText
+    low: DecimalText
+    close: DecimalText
+    volume: DecimalText
 
 
-class BarsOut(BaseModel):
+class AdminBars(WireModel):
+    """``period``-minute bars of ``symbol``, oldest first."""
+
     symbol: str
     period: int
-    bars: list[BarOut]
+    bars: list[AdminBar]
 
+
+_SNAPSHOT_EXAMPLE = {
+    "symbol": "ES 12-26",
+    "bid": "5000.00",
+    "ask": "5000.25",
+    "bid_size": "3",
+    "ask_size": "4",
+    "last": "5000.25",
+    "open": "4990.00",
+    "high": "5001.50",
+    "low": "4988.75",
+    "close": "4992.25",
+    "volume": "1250",
+    "at": "2026-03-04T15:00:00+00:00",
+}
+_BARS_EXAMPLE = {
+    "symbol": "ES 12-26",
+    "period": 5,
+    "bars": [
+        {
+            "start": "2026-03-04T15:00:00+00:00",
+            "open": "5000.00",
+            "high": "5000.25",
+            "low": "5000.00",
+            "close": "5000.25",
+            "volume": "3",
+        }
+    ],
+}
 
 _QUOTES = TypeAdapter(list[QuoteIn])
 _QUOTE_SCHEMA = QuoteIn.model_json_schema()
+#: One quote or a list. The two carry titles of their own: a generator (openapi-python-client)
+#: makes a class of each inline object by title, and refuses two of one name.
 _BODY = {
     "required": True,
     "content": {
         "application/json": {
             "schema": {
                 "anyOf": [
-                    _QUOTE_SCHEMA,
+                    {**_QUOTE_SCHEMA, "title": "Quote"},
                     {
                         "type": "array",
-                        "items": _QUOTE_SCHEMA,
+                        "items": {**_QUOTE_SCHEMA, "title": "QuoteItem"},
                         "minItems": 1,
                         "maxItems": MAX_QUOTES,
                     },
                 ]
-            }
+            },
+            "examples": {
+                "one": {
+                    "summary": "One quote",
+                    "value": {"symbol": "EURUSD", "bid": "1.08001", "ask": "1.08003"},
+                },
+                "several": {
+                    "summary": "A list, all taken or none",
+                    "value": [
+                        {"symbol": "EURUSD", "bid": "1.08001", "ask": "1.08003"},
+                        {
+                            "symbol": "ES 12-26",
+                            "bid": "5000.00",
+                            "ask": "5000.25",
+                            "last": "5000.25",
+                            "last_size": "2",
+                        },
+                    ],
+                },
+            },
         }
     },
 }
@@ -225,17 +305,18 @@ def _snapshot(snapshot: MarketSnapshot) -> dict[str, Any]:
 @router.post(
     "/quotes",
     summary="Push quotes into the simulated market",
-    response_model=list[SnapshotOut],
+    operation_id="AdminPushQuotes",
     openapi_extra={"requestBody": _BODY},
-    responses=error_responses(
-        {
-            400: (
-                "INVALID_PRICE",
-                "ask 1.0998 is below bid 1.1 for EURUSD",
-                "A malformed body, or a price or size the instrument refuses",
-            ),
-            404: ("INSTRUMENT_NOT_FOUND", "instrument XAUUSD not found", "An unknown symbol"),
-        }
+    responses=ok(
+        list[AdminSnapshot],
+        [_SNAPSHOT_EXAMPLE],
+        "The snapshot after each quote, in order",
+        s400=(
+            "INVALID_PRICE",
+            "ask 1.0998 is below bid 1.1 for EURUSD",
+            "A malformed body, or a price or size the instrument refuses",
+        ),
+        s404=("INSTRUMENT_NOT_FOUND", "instrument XAUUSD not found", "An unknown symbol"),
     ),
 )
 async def push_quotes(request: Request, admin: AdminDep, container: ContainerDep) -> JsonResponse:
@@ -253,7 +334,8 @@ async def push_quotes(request: Request, admin: AdminDep, container: ContainerDep
 @router.get(
     "/market",
     summary="The market of every quoted instrument",
-    response_model=list[SnapshotOut],
+    operation_id="AdminGetMarket",
+    responses=ok(list[AdminSnapshot], [_SNAPSHOT_EXAMPLE], "Each quoted instrument's snapshot"),
 )
 async def market(admin: AdminDep, container: ContainerDep) -> JsonResponse:
     """Each quoted instrument's snapshot, by symbol."""
@@ -267,16 +349,17 @@ _PERIODS = [n for n in range(1, MINUTES_PER_DAY + 1) if MINUTES_PER_DAY % n == 0
 @router.get(
     "/bars",
     summary="Bars of one instrument",
-    response_model=BarsOut,
-    responses=error_responses(
-        {
-            400: (
-                "INVALID_INPUT",
-                "bar period must divide 1440 minutes (1, 5, 15, 60...), got 7",
-                "A malformed parameter",
-            ),
-            404: ("INSTRUMENT_NOT_FOUND", "instrument XAUUSD not found", "An unknown symbol"),
-        }
+    operation_id="AdminGetBars",
+    responses=ok(
+        AdminBars,
+        _BARS_EXAMPLE,
+        "The bars, oldest first",
+        s400=(
+            "INVALID_INPUT",
+            "bar period must divide 1440 minutes (1, 5, 15, 60...), got 7",
+            "A malformed parameter",
+        ),
+        s404=("INSTRUMENT_NOT_FOUND", "instrument XAUUSD not found", "An unknown symbol"),
     ),
 )
 async def bars(

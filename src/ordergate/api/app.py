@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ordergate import __version__
-from ordergate.api import admin, admin_manage, crosstrade, health, metrics, scaletrade
+from ordergate.api import admin, admin_faults, admin_manage, crosstrade, health, metrics, scaletrade
 from ordergate.api.allow import install_allow
 from ordergate.api.errors import install_error_handlers
 from ordergate.api.limits import BodyLimit
 from ordergate.api.metrics import Telemetry
+from ordergate.api.openapi import keep_example_nulls
 from ordergate.api.web import install_web
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -90,8 +91,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(admin_manage.router)
+    app.include_router(admin_faults.router)
     crosstrade.install(app, settings)
     scaletrade.install(app)
     install_web(app)
     install_allow(app)
+    keep_example_nulls(app)
     return app

@@ -7,12 +7,12 @@ import logging
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from ordergate.api.deps import ContainerDep
+from ordergate.api.openapi import WireModel
 from ordergate.api.responses import JsonResponse
 
-__all__ = ["HealthOut", "router"]
+__all__ = ["Health", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +22,30 @@ DATABASE_TIMEOUT = 5.0
 router = APIRouter(tags=["health"])
 
 
-class HealthOut(BaseModel):
+class Health(WireModel):
+    """The process answers (``status``), and so does its database (``database``)."""
+
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unavailable"]
 
 
+def _answer(description: str, state: str) -> dict[str, object]:
+    example = {"status": state, "database": state}
+    return {
+        "model": Health,
+        "description": description,
+        "content": {"application/json": {"example": example}},
+    }
+
+
 @router.get(
     "/healthz",
-    response_model=HealthOut,
     summary="Liveness and database check",
-    responses={503: {"model": HealthOut, "description": "The database does not answer."}},
+    operation_id="GetHealth",
+    responses={
+        200: _answer("The database answers.", "ok"),
+        503: _answer("The database does not answer.", "unavailable"),
+    },
 )
 async def healthz(container: ContainerDep) -> JsonResponse:
     """200 when the database answers ``SELECT 1``; 503 when it does not."""
@@ -42,6 +56,6 @@ async def healthz(container: ContainerDep) -> JsonResponse:
             raise RuntimeError("the engine's journal failed")
     except Exception as exc:  # any failure to reach the database is "unavailable"
         log.warning("health check: database unavailable: %s: %s", type(exc).__name__, exc)
-        body = HealthOut(status="unavailable", database="unavailable")
+        body = Health(status="unavailable", database="unavailable")
         return JsonResponse(body.model_dump(), status_code=503)
-    return JsonResponse(HealthOut(status="ok", database="ok").model_dump())
+    return JsonResponse(Health(status="ok", database="ok").model_dump())

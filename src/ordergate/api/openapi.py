@@ -12,6 +12,9 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
+from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, WithJsonSchema
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -31,6 +34,7 @@ __all__ = [
     "error_responses",
     "field_schema",
     "given",
+    "keep_example_nulls",
     "query_parameters",
     "query_parameters_of",
     "trimmed",
@@ -215,3 +219,45 @@ class WireModel(BaseModel):
     clients generated from it. The routes build their bodies themselves (exact numbers, one
     serialization); the tests hold every answer they receive against these models' schemas
     (tests/conformance.py), so a model and its route cannot drift apart unnoticed."""
+
+
+def _json_example(node: Any) -> Any:
+    """The ``example`` of a media type object (None when it has none)."""
+    return node.get("content", {}).get("application/json", {}).get("example")
+
+
+def keep_example_nulls(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document keep the nulls of its examples.
+
+    FastAPI drops every null from the document it renders (``exclude_none``), examples
+    included: an answer that sends ``"gtd": null`` would be documented without the field,
+    and the example would contradict its own schema. The examples are put back as the
+    routes declare them, once, when the document is first built."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+                continue
+            item = doc["paths"].get(route.path_format, {})
+            for method in (route.methods or set()) - {"HEAD"}:
+                operation = item.get(method.lower())
+                if operation is None:
+                    continue
+                for status, response in route.responses.items():
+                    body = _json_example(response)
+                    documented = operation["responses"].get(str(status))
+                    if body is not None and documented is not None:
+                        media = documented["content"]["application/json"]
+                        media["example"] = jsonable_encoder(body)
+                request = (route.openapi_extra or {}).get("requestBody", {})
+                body = _json_example(request)
+                if body is not None and "requestBody" in operation:
+                    media = operation["requestBody"]["content"]["application/json"]
+                    media["example"] = jsonable_encoder(body)
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

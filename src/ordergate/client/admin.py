@@ -1,9 +1,12 @@
-"""The admin API client (an admin user's bearer token), sync and async: push quotes into
-the simulated market and read it.
+"""The admin API client (an admin user's bearer token), sync and async: the simulated
+market (``push_quote``, ``push_quotes``, ``market``, ``bars``), the venue's faults
+(``faults``, ``set_faults``, ``clear_faults``), tokens, users and accounts (``tokens``,
+``revoke_token``, ``users``, ``disable_user``...), and ``reset`` to a fresh demo.
 
-The server's admin API is these three routes; venue faults, users, accounts and tokens
-are set up with the ``ordergate`` command line, or in a test through the sandbox
-(``ordergate.testing``), which owns the server it runs.
+Each call is written once, in ``AdminOperations``; the sync client answers the decoded
+body, the async one a coroutine of it. Bodies are the server's own (``{"users": [...]}``),
+decimals in them strings as the admin API sends them. A refusal raises ``AdminError`` with
+the answer's ``error`` as ``code``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ordergate.client._http import (
     Number,
     SyncTransport,
     numbers,
+    segment,
     without_none,
 )
 from ordergate.client.errors import admin_error
@@ -96,6 +100,82 @@ class AdminOperations(Generic[R]):
             limit=None if limit is None else str(limit),
         )
         return self._call(Call("GET", "/admin/bars", params))
+
+    # the venue's faults
+    def faults(self) -> R:
+        """The venue-wide rules (``venue``), the instruments' own (``symbols``), ``sessions``."""
+        return self._call(Call("GET", "/admin/faults"))
+
+    def set_faults(
+        self,
+        symbol: str | None = None,
+        *,
+        ack_delay_ms: int | None = None,
+        fill_delay_ms: int | None = None,
+        cancel_delay_ms: int | None = None,
+        cancel_refusal_pct: int | None = None,
+        partial_fills: bool | None = None,
+        market_closed: bool | None = None,
+    ) -> R:
+        """Make the venue misbehave, for ``symbol`` or for every instrument: acknowledge,
+        fill or cancel after a delay (ms on the server's clock), refuse
+        ``cancel_refusal_pct`` percent of cancels, fill no more than a quote's size, or close
+        the market (orders and cancels refused ``MARKET_CLOSED``). Arguments left out keep
+        their setting. The rules after it."""
+        body = without_none(
+            symbol=symbol,
+            ack_delay_ms=ack_delay_ms,
+            fill_delay_ms=fill_delay_ms,
+            cancel_delay_ms=cancel_delay_ms,
+            cancel_refusal_pct=cancel_refusal_pct,
+            partial_fills=partial_fills,
+            market_closed=market_closed,
+        )
+        return self._call(Call("PUT", "/admin/faults", body=body))
+
+    def clear_faults(self, symbol: str | None = None) -> R:
+        """Drop ``symbol``'s own rules (it follows the venue-wide ones again); without it,
+        every rule back to the server's settings. The rules after it."""
+        return self._call(Call("DELETE", "/admin/faults", without_none(symbol=symbol)))
+
+    # tokens, users, accounts
+    def tokens(self, *, user: str | None = None, revoked: bool = False) -> R:
+        """The live API tokens, oldest first (``revoked``: revoked ones too; ``user``: one
+        user's), with their ids, never their values."""
+        params = without_none(user=user, revoked="true" if revoked else None)
+        return self._call(Call("GET", "/admin/tokens", params))
+
+    def revoke_token(self, token_id: int) -> R:
+        """Revoke the token ``token_id`` (as ``tokens`` lists it): refused at once."""
+        return self._call(Call("POST", f"/admin/tokens/{int(token_id)}/revoke"))
+
+    def users(self) -> R:
+        """Every user by name: role, groups, ScaleTrade staff login, enabled."""
+        return self._call(Call("GET", "/admin/users"))
+
+    def disable_user(self, name: str) -> R:
+        """Its tokens, sessions, sign-in and open WebSockets stop."""
+        return self._call(Call("POST", f"/admin/users/{segment(name)}/disable"))
+
+    def enable_user(self, name: str) -> R:
+        return self._call(Call("POST", f"/admin/users/{segment(name)}/enable"))
+
+    def accounts(self) -> R:
+        """Every account by login, with its owner's name."""
+        return self._call(Call("GET", "/admin/accounts"))
+
+    def disable_account(self, account: str | int) -> R:
+        """The account (a name or a login) signs in no more and takes no new orders."""
+        return self._call(Call("POST", f"/admin/accounts/{segment(account)}/disable"))
+
+    def enable_account(self, account: str | int) -> R:
+        return self._call(Call("POST", f"/admin/accounts/{segment(account)}/enable"))
+
+    def reset(self) -> R:
+        """Empty the database and seed the demo again (a server that ``ordergate serve``
+        runs; 409 otherwise): what was added, and new tokens. This client's token is gone
+        with the rest: carry on with the answer's ``admin_token``."""
+        return self._call(Call("POST", "/admin/reset", {"confirm": "true"}))
 
 
 class AdminClient(AdminOperations[Json]):

@@ -1,10 +1,11 @@
 """The OpenAPI document documents every ScaleTrade operation.
 
 The rules apply to every path ScaleTrade serves (/sign/in, /trade/..., /trades, /market...,
-/account/..., /balances/list), whenever it was added: a new route without a summary, a
-request body with schema and example (DELETEs here take a body too), a 200 example or its 400
-and 401 answers in ScaleTrade's error form fails here. Examples are held against their
-schemas with the small JSON Schema checker of the CrossTrade test.
+/account/..., /balances/list), whenever it was added: a new route without ScaleTrade's
+operationId, a summary, a request body with schema and example (DELETEs here take a body
+too), a 200 example or its 400 and 401 answers in ScaleTrade's error form, or a JSON answer
+without a schema (a generated client has no type for it) fails here. Examples are held
+against their schemas with the small JSON Schema checker (tests/schema_check.py).
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from starlette.responses import Response
+
 from ordergate.api.app import create_app
 from ordergate.api.scaletrade.errors import PREFIXES
 from ordergate.settings import Settings
-from tests.api.crosstrade.test_openapi import doc, mismatches, resolve
+from tests.api.crosstrade.test_openapi import doc
+from tests.conformance import Conformance
+from tests.schema_check import mismatches, resolve
 
 __all__ = ["doc"]  # the fixture: /openapi.json from a real uvicorn, shared with CrossTrade
 
@@ -41,6 +46,27 @@ OPERATIONS = {
     "GET /account/me",
     "GET /account/balance",
     "GET /balances/list",
+}
+#: The operationId of each: ScaleTrade's own operation name, which a generated client names
+#: its functions after. GET /market is ScaleTrade's GetMarketInfo, a name CrossTrade's
+#: GET /v1/api/market/info has too: operationIds are unique, so this one carries the dialect.
+OPERATION_IDS = {
+    "POST /sign/in": "SignIn",
+    "POST /trade/open": "OpenTrade",
+    "POST /trade/open/pending": "OpenPendingTrade",
+    "PUT /trade/modify/open": "ModifyOpenTrade",
+    "PUT /trade/modify": "ModifyTrade",
+    "PUT /trade/modify/pending": "ModifyPendingTrade",
+    "DELETE /trade/close": "CloseTrade",
+    "DELETE /trade/close/group": "CloseGroupTrade",
+    "DELETE /trade/cancel": "CancelPendingTrade",
+    "DELETE /trade/cancel/group": "CancelGroupPendingTrade",
+    "GET /trades": "GetOpenTrades",
+    "GET /market/symbol": "GetMarketSymbol",
+    "GET /market": "ScaleTradeGetMarketInfo",
+    "GET /account/me": "GetAccountMe",
+    "GET /account/balance": "GetAccountBalance",
+    "GET /balances/list": "GetBalancesList",
 }
 
 
@@ -82,6 +108,16 @@ def summary_gaps(doc: Doc) -> dict[str, set[str]]:
         summary = str(operation.get("summary", "")).strip()
         if not summary or summary == _made_up_summary(op, operation):
             gaps[op] = {"summary"}
+    return gaps
+
+
+def operation_id_gaps(doc: Doc) -> dict[str, set[str]]:
+    """Each operation has the operationId OPERATION_IDS gives it."""
+    gaps = {}
+    for op, operation in operations(doc):
+        found = operation.get("operationId")
+        if found != OPERATION_IDS.get(op):
+            gaps[op] = {f"operationId {found}"}
     return gaps
 
 
@@ -132,7 +168,8 @@ def expected_statuses(op: str) -> set[str]:
 
 
 def _example_gaps(doc: Doc, status: str, media: Doc) -> set[str]:
-    """An error example in ScaleTrade's form; every example fits its schema."""
+    """An error example in ScaleTrade's form; every example fits its schema (``doc``: with
+    objects closed, so that an example shows no field its schema does not list)."""
     gaps = set()
     for example in _examples(media):
         if status.startswith("4") and not {"error", "message"} <= set(example):
@@ -144,8 +181,10 @@ def _example_gaps(doc: Doc, status: str, media: Doc) -> set[str]:
 
 def response_gaps(doc: Doc) -> dict[str, set[str]]:
     """200 with an example; 400 and 401 with examples in ScaleTrade's error form
-    ``{"error", "message"}``; no 422 (invalid requests are 400 here)."""
+    ``{"error", "message"}``; every JSON answer with a schema its examples fit; no 422
+    (invalid requests are 400 here)."""
     gaps: dict[str, set[str]] = {}
+    closed = Conformance(doc).doc
     for op, operation in operations(doc):
         responses = operation.get("responses", {})
         missing: set[str] = set()
@@ -156,7 +195,10 @@ def response_gaps(doc: Doc) -> dict[str, set[str]]:
             elif not _examples(media):
                 missing.add(f"response {status} example")
         for status, response in responses.items():
-            missing |= _example_gaps(doc, status, _json(doc, response) or {})
+            media = _json(doc, response)
+            if media is not None and not media.get("schema"):
+                missing.add(f"response {status} schema")
+            missing |= _example_gaps(closed, status, media or {})
         if "422" in responses:
             missing.add("422 documented but never answered (invalid requests are 400)")
         if missing:
@@ -188,6 +230,10 @@ def test_the_document_has_every_scaletrade_operation(doc):
     assert {op for op, _ in operations(doc)} == OPERATIONS
 
 
+def test_every_operation_has_scaletrades_operation_id(doc):
+    assert operation_id_gaps(doc) == {}
+
+
 def test_every_operation_has_a_summary(doc):
     assert summary_gaps(doc) == {}
 
@@ -200,7 +246,7 @@ def test_every_get_documents_its_query_parameters(doc):
     assert parameter_gaps(doc) == {}
 
 
-def test_every_operation_documents_200_400_and_401_with_examples(doc):
+def test_every_operation_documents_200_400_and_401_with_examples_and_schemas(doc):
     assert response_gaps(doc) == {}
 
 
@@ -225,13 +271,17 @@ def test_the_rules_catch_a_route_added_without_documentation():
         return {}
 
     @app.get("/trades/widgets")
-    async def trade_widgets() -> dict[str, Any]:
-        return {}
+    async def trade_widgets() -> Response:  # a JSON answer of no documented shape
+        return Response()
 
     doc = app.openapi()
     assert {op for op, _ in operations(doc)} == OPERATIONS | {
         "DELETE /trade/widgets",
         "GET /trades/widgets",
+    }
+    assert operation_id_gaps(doc) == {
+        "DELETE /trade/widgets": {"operationId widgets_trade_widgets_delete"},
+        "GET /trades/widgets": {"operationId trade_widgets_trades_widgets_get"},
     }
     assert summary_gaps(doc) == {
         "DELETE /trade/widgets": {"summary"},
@@ -240,8 +290,13 @@ def test_the_rules_catch_a_route_added_without_documentation():
     assert body_gaps(doc) == {"DELETE /trade/widgets": {"JSON request body"}}
     assert parameter_gaps(doc) == {"GET /trades/widgets": {"query parameters"}}
     assert response_gaps(doc) == {
-        op: {"response 200 example", "response 400", "response 401"}
-        for op in ("DELETE /trade/widgets", "GET /trades/widgets")
+        "DELETE /trade/widgets": {"response 200 example", "response 400", "response 401"},
+        "GET /trades/widgets": {
+            "response 200 example",
+            "response 200 schema",
+            "response 400",
+            "response 401",
+        },
     }
     assert security_gaps(doc) == {
         op: {"session security requirement"}

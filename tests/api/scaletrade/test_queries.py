@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from ordergate.api.scaletrade.answers import ScaleTradeTrades
 from ordergate.venue.base import Quote
 from tests.api.scaletrade.conftest import St, pending
 from tests.api.scaletrade.helpers import (
@@ -17,6 +18,7 @@ from tests.api.scaletrade.helpers import (
     market,
     trades,
 )
+from tests.schema_check import mismatches
 
 D = Decimal
 #: ScaleTrade's 20 columns, in its order.
@@ -161,6 +163,22 @@ async def test_trades_answers_structure_rows_count_and_totals(st):
     flying = rows[t["flying"]]
     assert (flying["cmd"], flying["volume"], flying["state"]) == (1, 10, 1)
     assert (flying["open_price"], flying["profit"]) == (0, 0)
+
+
+async def test_trades_rows_hold_the_documented_type_in_each_cell(st):
+    # The row schema is a tuple (prefixItems), which the answers' schema check does not read.
+    await history(st)
+    schema = ScaleTradeTrades.model_json_schema()
+    cells = schema["properties"]["rows"]["items"]["prefixItems"]
+
+    body = await trades(st)
+
+    assert [cell["title"] for cell in cells] == body["structure"]
+    assert len(body["rows"]) == 5
+    for row in body["rows"]:
+        assert len(row) == len(cells)
+        found = [m for c, v in zip(cells, row, strict=True) for m in mismatches(schema, c, v)]
+        assert found == [], row
 
 
 async def test_trades_pages_with_limit_and_offset_but_counts_every_row(st):

@@ -19,6 +19,7 @@ from ordergate.api.crosstrade import (
     webhook,
     ws,
 )
+from ordergate.api.crosstrade.discovery import operation_id
 from ordergate.api.crosstrade.errors import PREFIX, install_errors
 from ordergate.api.crosstrade.ratelimit import RateLimiter
 from ordergate.api.crosstrade.webhook_run import RateLimits
@@ -50,7 +51,12 @@ def install(app: FastAPI, settings: Settings) -> None:
         risk,
         discovery,
     ):
-        app.include_router(module.router, prefix=PREFIX, default_response_class=CrossTradeJson)
+        app.include_router(
+            module.router,
+            prefix=PREFIX,
+            default_response_class=CrossTradeJson,
+            generate_unique_id_function=operation_id,
+        )
     app.include_router(ws.router)  # /ws/stream, outside /v1/api
     # /v1/send/{webhookId}: TradingView alerts, outside /v1/api
     app.include_router(webhook.router, default_response_class=CrossTradeJson)

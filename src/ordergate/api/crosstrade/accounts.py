@@ -15,6 +15,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import (
+    AccountAnswer,
+    AccountsAnswer,
+    SnapshotAnswer,
+    WatermarksAnswer,
+)
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import AccountPath, reply, responses
 from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, operation, query_args, run
@@ -268,6 +274,9 @@ _ACCOUNT = {
         "shortOptionValue": 0,
         "commission": 0,
         "fee": 0,
+        "dailyLossLimit": 1000,
+        "dailyProfitTarget": 0,
+        "trailingMaxDrawdown": 0,
     },
 }
 _POSITION = {
@@ -286,7 +295,7 @@ _POSITION = {
     "/accounts",
     summary="The accounts this token may act on",
     description="Every account the caller may trade, each with its current values (item).",
-    responses=responses({"accounts": [_ACCOUNT], "success": True}, 400, 401, 429),
+    responses=responses(AccountsAnswer, {"accounts": [_ACCOUNT], "success": True}, 400, 401, 429),
 )
 async def list_accounts_route(request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "ListAccounts", query_args(request, NoArgs)))
@@ -301,6 +310,7 @@ async def list_accounts_route(request: Request, ctx: CallerDep) -> Response:
         "workingOrders counts the orders still working, which a flat account may have."
     ),
     responses=responses(
+        SnapshotAnswer,
         {
             "type": "snapshot",
             "timestamp": "2026-11-20T15:30:00Z",
@@ -342,7 +352,7 @@ async def snapshot_route(request: Request, ctx: CallerDep) -> Response:
         "lossThreshold, profitThreshold and dollar trail (0: none); commission is what "
         "ORDERGATE_COMMISSION_PER_CONTRACT charged on its fills."
     ),
-    responses=responses({**_ACCOUNT, "success": True}, 400, 401, 404, 429),
+    responses=responses(AccountAnswer, {**_ACCOUNT, "success": True}, 400, 401, 404, 429),
 )
 async def get_account_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetAccount", query_args(request, AccountArgs, account=account)))
@@ -366,6 +376,7 @@ async def get_account_route(account: AccountPath, request: Request, ctx: CallerD
         "until the account has a monitor."
     ),
     responses=responses(
+        WatermarksAnswer,
         {
             "success": True,
             "data": {

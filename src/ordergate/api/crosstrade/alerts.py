@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.crosstrade.alert_feed import AlertSubscription
+from ordergate.api.crosstrade.answers import AlertsAnswer
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import query_parameters_of, reply, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
@@ -197,7 +198,7 @@ _ALERT = {
         "each alert of the user is also pushed as it is received or finished (alertUpdate)."
     ),
     openapi_extra=query_parameters_of(AlertsArgs),
-    responses=responses({"alerts": [_ALERT], "success": True}, 400, 401, 429),
+    responses=responses(AlertsAnswer, {"alerts": [_ALERT], "success": True}, 400, 401, 429),
 )
 async def alerts_route(request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetAlerts", query_args(request, AlertsArgs)))

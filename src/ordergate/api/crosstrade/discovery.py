@@ -13,14 +13,16 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.utils import generate_unique_id
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ordergate.api.crosstrade.answers import EndpointsAnswer
 from ordergate.api.crosstrade.docs import example, reply
 from ordergate.api.crosstrade.errors import PREFIX
 from ordergate.api.crosstrade.ops import OPERATIONS
 
-__all__ = ["catalog", "router", "rpc_of"]
+__all__ = ["catalog", "operation_id", "router", "rpc_of"]
 
 router = APIRouter(tags=["discovery"])
 
@@ -34,6 +36,14 @@ def rpc_of(endpoint: Callable[..., Any]) -> str | None:
         return None
     names = {c for c in code.co_consts if isinstance(c, str) and c in OPERATIONS}
     return names.pop() if len(names) == 1 else None
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's OpenAPI operationId: the name of the operation it runs, as the WebSocket
+    rpc and CrossTrade's docs name it (``PlaceOrder``), so that a generated client's methods
+    read as the dialect's; FastAPI's default for a route that runs none (these set their
+    own)."""
+    return rpc_of(route.endpoint) or generate_unique_id(route)
 
 
 def catalog(app: FastAPI) -> list[dict[str, Any]]:
@@ -65,6 +75,7 @@ _CATALOG_EXAMPLE = {
 
 @router.get(
     "/_endpoints",
+    operation_id="ListEndpoints",
     summary="The catalog of every CrossTrade route",
     description=(
         "Every route under /v1/api: method, path template and rpc, the name of the same "
@@ -76,7 +87,7 @@ _CATALOG_EXAMPLE = {
         "account). The same API described in full: GET /v1/api/openapi.json (also at "
         "/openapi.json), public too."
     ),
-    responses={200: example(_CATALOG_EXAMPLE)},
+    responses={200: example(_CATALOG_EXAMPLE, model=EndpointsAnswer)},
     openapi_extra={"security": []},
 )
 async def endpoints_route(request: Request) -> Response:

@@ -14,6 +14,7 @@ from fastapi import Path
 from pydantic import TypeAdapter
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import CrossTradeError, RateLimited
 from ordergate.api.crosstrade.ops import AccountName, Args, OrderIdText
 from ordergate.api.crosstrade.wire import CrossTradeJson
 from ordergate.api.openapi import query_parameters, query_parameters_of, trimmed
@@ -63,8 +64,12 @@ def request_body(
     }
 
 
-def example(body: dict[str, Any], description: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"content": {"application/json": {"example": body}}}
+def example(
+    body: Any, description: str | None = None, *, model: Any = CrossTradeError
+) -> dict[str, Any]:
+    """A documented answer: its schema (``model``, a type: FastAPI documents it), with
+    ``body`` as its example."""
+    out: dict[str, Any] = {"model": model, "content": {"application/json": {"example": body}}}
     if description is not None:
         out["description"] = description
     return out
@@ -87,7 +92,11 @@ ERRORS: dict[int, dict[str, Any]] = {
         {"success": False, "error": "Account 'Sim101' not found", "code": "ACCOUNT_NOT_FOUND"},
         "Unknown account, or one this token may not act on (answered alike)",
     ),
-    429: example({"error": "Rate limit exceeded"}, "Rate limit exceeded (see Retry-After)"),
+    429: example(
+        {"error": "Rate limit exceeded"},
+        "Rate limit exceeded (see Retry-After)",
+        model=RateLimited,
+    ),
 }
 _DEFAULT = example(
     {"success": False, "error": "<what was refused>", "code": "<CODE>"},
@@ -96,11 +105,12 @@ _DEFAULT = example(
 
 
 def responses(
-    ok: dict[str, Any], *errors: int, **more: dict[str, Any]
+    model: Any, ok: Any, *errors: int, **more: dict[str, Any]
 ) -> dict[int | str, dict[str, Any]]:
-    """The documented answers of a route: 200 with ``ok`` as example, the standard error
-    forms of ``errors``, ``more`` by status (``s409=...``), and the error form as default."""
-    out: dict[int | str, dict[str, Any]] = {200: example(ok)}
+    """The documented answers of a route: 200 of ``model`` with ``ok`` as example, the
+    standard error forms of ``errors``, ``more`` by status (``s409=...``), and the error form
+    as default."""
+    out: dict[int | str, dict[str, Any]] = {200: example(ok, model=model)}
     out.update({status: ERRORS[status] for status in errors})
     out.update({int(key[1:]): value for key, value in more.items()})
     out["default"] = _DEFAULT  # also keeps FastAPI from listing a 422 it never answers

@@ -16,6 +16,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import ExecutionAnswer, ExecutionsAnswer
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     AccountPath,
@@ -157,7 +158,9 @@ _EXECUTION = {
         "32 lower-case hex characters, as NT8's execution ids."
     ),
     openapi_extra=query_parameters_of(ExecutionsArgs, ("account",)),
-    responses=responses({"executions": [_EXECUTION], "success": True}, 400, 401, 404, 429),
+    responses=responses(
+        ExecutionsAnswer, {"executions": [_EXECUTION], "success": True}, 400, 401, 404, 429
+    ),
 )
 async def executions_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(
@@ -175,7 +178,7 @@ async def executions_route(account: AccountPath, request: Request, ctx: CallerDe
         "404 when the account has no execution with this id (also for an id no fill can have, "
         "such as 32 zeros)."
     ),
-    responses=responses({**_EXECUTION, "success": True}, 400, 401, 404, 429),
+    responses=responses(ExecutionAnswer, {**_EXECUTION, "success": True}, 400, 401, 404, 429),
 )
 async def execution_route(
     account: AccountPath,

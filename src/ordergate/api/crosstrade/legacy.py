@@ -17,6 +17,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import LegacyQuote, LegacyQuotes, StrategyClosed
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     AccountPath,
@@ -90,6 +91,7 @@ _LEGACY_QUOTE = {
 
 @router.get(
     "/accounts/{account}/quote",
+    operation_id="GetAccountQuote",
     summary="Quotes of one or more instruments (deprecated per-account form)",
     deprecated=True,
     description=(
@@ -106,7 +108,7 @@ _LEGACY_QUOTE = {
         "WebSocket: GetQuote with {account, instrument}."
     ),
     openapi_extra=query_parameters_of(QuoteArgs, ("account",)),
-    responses=responses(_LEGACY_QUOTE, 400, 401, 404, 429),
+    responses=responses(LegacyQuote | LegacyQuotes, _LEGACY_QUOTE, 400, 401, 404, 429),
 )
 async def legacy_quote_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetQuote", query_args(request, QuoteArgs, account=account)))
@@ -126,6 +128,7 @@ async def legacy_quote_route(account: AccountPath, request: Request, ctx: Caller
     ),
     openapi_extra=request_body(CloseStrategyArgs, {}, ("account", "strategyId")),
     responses=responses(
+        StrategyClosed,
         {"strategyId": "ATM_1234567890", "success": True},
         401,
         404,
@@ -133,6 +136,7 @@ async def legacy_quote_route(account: AccountPath, request: Request, ctx: Caller
         s200=example(
             {"strategyId": "ATM_1234567890", "success": True},
             "CrossTrade's answer when a strategy closes; ordergate never sends it",
+            model=StrategyClosed,
         ),
         s400=example(
             {

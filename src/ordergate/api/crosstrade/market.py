@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, JsonValue
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import BarsAnswer, MarketInfoAnswer, QuoteAnswer, QuoteOut
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import query_parameters_of, reply, request_body, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, body_args, operation, query_args, run
@@ -330,7 +331,7 @@ _QUOTE_EXAMPLE: dict[str, Any] = {
         "without one. WebSocket: GetQuote with {instrument}."
     ),
     openapi_extra=query_parameters_of(MarketQuoteArgs),
-    responses=responses(_QUOTE_EXAMPLE, *_ERRORS),
+    responses=responses(QuoteAnswer | list[QuoteOut], _QUOTE_EXAMPLE, *_ERRORS),
 )
 async def quote_route(request: Request, ctx: CallerDep) -> Response:
     query = query_args(request, MarketQuoteArgs)
@@ -347,7 +348,7 @@ async def quote_route(request: Request, ctx: CallerDep) -> Response:
         "keep: tick size, lot min/max/step."
     ),
     openapi_extra=query_parameters_of(InfoArgs),
-    responses=responses(_INFO_EXAMPLE, *_ERRORS),
+    responses=responses(MarketInfoAnswer, _INFO_EXAMPLE, *_ERRORS),
 )
 async def info_route(request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetMarketInfo", query_args(request, InfoArgs)))
@@ -376,6 +377,7 @@ async def info_route(request: Request, ctx: CallerDep) -> Response:
         (),
     ),
     responses=responses(
+        BarsAnswer,
         {
             "instrument": "ES 12-26",
             "periodType": "minute",

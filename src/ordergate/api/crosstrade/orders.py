@@ -10,6 +10,14 @@ from pydantic import ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import (
+    CancelOrdersAnswer,
+    CrossTradeError,
+    OrderAnswer,
+    OrderIdAnswer,
+    OrdersAnswer,
+    OrderStatusAnswer,
+)
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     ACCOUNT_ERRORS,
@@ -318,9 +326,14 @@ _NONE_CANCELLED = {
     ),
     openapi_extra=request_body(CancelOrdersArgs, {"instrument": "ES 12-26"}),
     responses=responses(
+        CancelOrdersAnswer,
         _CANCEL_EXAMPLE,
         *ACCOUNT_ERRORS,
-        s400=example(_NONE_CANCELLED, "Orders matched and none could be cancelled now"),
+        s400=example(
+            _NONE_CANCELLED,
+            "Orders matched and none could be cancelled now (or an invalid request)",
+            model=CancelOrdersAnswer | CrossTradeError,
+        ),
     ),
 )
 async def cancel_orders_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
@@ -338,7 +351,7 @@ async def cancel_orders_route(account: AccountPath, request: Request, ctx: Calle
         "An unknown order is upstream's legacy 400 `Invalid request` (a decision: upstream "
         "is silent)."
     ),
-    responses=responses({"status": "Working", "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrderStatusAnswer, {"status": "Working", "success": True}, *ACCOUNT_ERRORS),
 )
 async def order_status_route(
     account: AccountPath, orderId: OrderIdPath, request: Request, ctx: CallerDep
@@ -352,7 +365,7 @@ async def order_status_route(
     summary="Cancel one order",
     description="Asks the venue to cancel one working order; the venue confirms later.",
     openapi_extra=request_body(OrderArgs, {}, ("account", "orderId")),
-    responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrderIdAnswer, {"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
 async def cancel_order_route(
     account: AccountPath,
@@ -382,7 +395,7 @@ async def cancel_order_route(
             "timeInForce": "Gtc",
         },
     ),
-    responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrderIdAnswer, {"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
 async def place_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "PlaceOrder", await body_args(request, PlaceArgs, account=account)))
@@ -392,7 +405,7 @@ async def place_route(account: AccountPath, request: Request, ctx: CallerDep) ->
     "/accounts/{account}/orders",
     summary="The account's open orders",
     description="Every order of the account that is not yet filled, cancelled or rejected.",
-    responses=responses({"orders": [_ORDER], "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrdersAnswer, {"orders": [_ORDER], "success": True}, *ACCOUNT_ERRORS),
 )
 async def list_orders_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetOrders", query_args(request, AccountArgs, account=account)))
@@ -402,7 +415,7 @@ async def list_orders_route(account: AccountPath, request: Request, ctx: CallerD
     "/accounts/{account}/orders/{orderId}",
     summary="One order",
     description="The order with its state in NT8 terms (Working, PartFilled, CancelPending…).",
-    responses=responses({**_ORDER, "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrderAnswer, {**_ORDER, "success": True}, *ACCOUNT_ERRORS),
 )
 async def get_order_route(
     account: AccountPath,

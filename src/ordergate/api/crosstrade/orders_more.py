@@ -18,6 +18,12 @@ from pydantic import ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import (
+    BracketAnswer,
+    LifecycleAnswer,
+    OrderIdAnswer,
+    ReplaceAnswer,
+)
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     AccountPath,
@@ -330,10 +336,12 @@ async def bracket(ctx: Ctx, args: BracketArgs) -> dict[str, Any]:
     ),
     openapi_extra=query_parameters_of(LifecycleArgs, _ORDER_PATH),
     responses=responses(
+        LifecycleAnswer,
         {
             "account": "Sim101",
             "orderId": _ID,
             "instrument": "ES 12-26",
+            "originalOrderId": None,
             "orderState": "Filled",
             "events": [
                 {
@@ -388,7 +396,7 @@ async def lifecycle_route(
         "price the order's type does not use is refused."
     ),
     openapi_extra=request_body(ChangeArgs, {"limitPrice": 5985.5}, _ORDER_PATH),
-    responses=responses({"orderId": _ID, "success": True}, *_ERRORS),
+    responses=responses(OrderIdAnswer, {"orderId": _ID, "success": True}, *_ERRORS),
 )
 async def change_route(
     account: AccountPath, orderId: OrderIdPath, request: Request, ctx: CallerDep
@@ -418,7 +426,9 @@ _PLACE_EXAMPLE = {
         "the error says which. A malformed body changes nothing."
     ),
     openapi_extra=request_body(ReplaceArgs, _PLACE_EXAMPLE, _ORDER_PATH),
-    responses=responses({"orderId": _NEW_ID, "replacedOrderId": _ID, "success": True}, *_ERRORS),
+    responses=responses(
+        ReplaceAnswer, {"orderId": _NEW_ID, "replacedOrderId": _ID, "success": True}, *_ERRORS
+    ),
 )
 async def replace_route(
     account: AccountPath, orderId: OrderIdPath, request: Request, ctx: CallerDep
@@ -436,7 +446,7 @@ async def replace_route(
         "the position is seen flat; if it cannot be closed, nothing is placed."
     ),
     openapi_extra=request_body(PlaceArgs, {**_PLACE_EXAMPLE, "orderType": "Market"}),
-    responses=responses({"orderId": _ID, "success": True}, *_ERRORS),
+    responses=responses(OrderIdAnswer, {"orderId": _ID, "success": True}, *_ERRORS),
 )
 async def flat_place_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, PlaceArgs, account=account)
@@ -469,6 +479,7 @@ async def flat_place_route(account: AccountPath, request: Request, ctx: CallerDe
         },
     ),
     responses=responses(
+        BracketAnswer,
         {
             "orderIds": [_NEW_ID, _ID],
             "takeProfitOrderId": _NEW_ID,

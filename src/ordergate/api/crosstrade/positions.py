@@ -17,6 +17,15 @@ from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_v
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import (
+    AllPositionsAnswer,
+    ClosePositionAnswer,
+    CrossTradeError,
+    FlattenAnswer,
+    OrderIdAnswer,
+    PositionAnswer,
+    PositionsAnswer,
+)
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     ACCOUNT_ERRORS,
@@ -364,6 +373,7 @@ _INCOMPLETE = example(
     _INCOMPLETE_BODY,
     "Something was done (200) but not everything could be cancelled or closed now (see "
     "failed; with nothing done at all, 400 with the same body); retry",
+    model=FlattenAnswer | CrossTradeError,
 )
 
 
@@ -371,7 +381,9 @@ _INCOMPLETE = example(
     "/accounts/{account}/positions",
     summary="The account's positions",
     description="The net position per instrument the account holds (open tickets summed).",
-    responses=responses({"positions": [_POSITION], "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(
+        PositionsAnswer, {"positions": [_POSITION], "success": True}, *ACCOUNT_ERRORS
+    ),
 )
 async def positions_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetPositions", query_args(request, AccountArgs, account=account)))
@@ -385,7 +397,9 @@ async def positions_route(account: AccountPath, request: Request, ctx: CallerDep
         "also a Flat entry for each instrument an account traded before and holds no more."
     ),
     openapi_extra=query_parameters_of(AllPositionsArgs),
-    responses=responses({"positions": [_POSITION], "count": 1, "success": True}, 400, 401, 429),
+    responses=responses(
+        AllPositionsAnswer, {"positions": [_POSITION], "count": 1, "success": True}, 400, 401, 429
+    ),
 )
 async def all_positions_route(request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetAllPositions", query_args(request, AllPositionsArgs)))
@@ -396,7 +410,7 @@ async def all_positions_route(request: Request, ctx: CallerDep) -> Response:
     summary="The account's position in one instrument",
     description="Flat (quantity 0) when the account holds nothing in the instrument.",
     openapi_extra=query_parameters_of(PositionArgs, ("account",)),
-    responses=responses({**_POSITION, "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(PositionAnswer, {**_POSITION, "success": True}, *ACCOUNT_ERRORS),
 )
 async def position_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetPosition", query_args(request, PositionArgs, account=account)))
@@ -414,6 +428,7 @@ async def position_route(account: AccountPath, request: Request, ctx: CallerDep)
     ),
     openapi_extra=request_body(CloseArgs, {"instrument": "ES 12-26", "quantity": 1}),
     responses=responses(
+        ClosePositionAnswer,
         {"closedPositions": [_POSITION], "closingOrderIds": [_CLOSING_ID], "success": True},
         401,
         404,
@@ -450,6 +465,7 @@ async def close_route(account: AccountPath, request: Request, ctx: CallerDep) ->
     ),
     openapi_extra=request_body(FlattenArgs, {"instrument": "ES 12-26"}),
     responses=responses(
+        FlattenAnswer,
         {
             "orderIds": [_ORDER_ID],
             "closedPositions": [_POSITION],
@@ -481,6 +497,7 @@ async def flatten_route(account: AccountPath, request: Request, ctx: CallerDep) 
         FlattenEverythingArgs, {"account": "Sim101", "marketPosition": "short"}, path=()
     ),
     responses=responses(
+        FlattenAnswer,
         {
             "orderIds": [_ORDER_ID],
             "closedPositions": [{**_POSITION, "marketPosition": "Short"}],
@@ -513,7 +530,7 @@ async def flatten_everything_route(request: Request, ctx: CallerDep) -> Response
         "found for instrument '<i>'` when flat."
     ),
     openapi_extra=request_body(PositionArgs, {"instrument": "ES 12-26"}),
-    responses=responses({"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrderIdAnswer, {"orderId": _ORDER_ID, "success": True}, *ACCOUNT_ERRORS),
 )
 async def reverse_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "Reverse", await body_args(request, PositionArgs, account=account)))

@@ -14,6 +14,13 @@ from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import (
+    CancelAfterAnswer,
+    KillSwitchAnswer,
+    KillSwitchSet,
+    MonitorAnswer,
+    MonitorLogAnswer,
+)
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     ACCOUNT_ERRORS,
@@ -148,7 +155,7 @@ async def cancel_after(ctx: Ctx, args: CancelAfterArgs) -> dict[str, Any]:
     }
 
 
-_MONITOR = {
+_MONITOR: dict[str, Any] = {
     "account": "Sim101",
     "state": "ACTIVE",
     "stoppedRule": None,
@@ -158,6 +165,14 @@ _MONITOR = {
     "lossThreshold": 1000,
     "profitThreshold": 0,
     "action": "flatten",
+    "includeUnrealized": True,
+    "includeCommission": False,
+    "minProfitDrawdown": None,
+    "trailingDrawdown": None,
+    "autoFlatten": "15:55",
+    "tradingWindows": [],
+    "timeZone": "US/Eastern",
+    "sessionReset": "18:00",
 }
 
 
@@ -170,7 +185,7 @@ _MONITOR = {
         "takes only closing orders now (`locked`). An account never configured reads DISABLED "
         "with the default settings."
     ),
-    responses=responses(_MONITOR, *ACCOUNT_ERRORS),
+    responses=responses(MonitorAnswer, _MONITOR, *ACCOUNT_ERRORS),
 )
 async def get_monitor_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetMonitor", query_args(request, AccountArgs, account=account)))
@@ -191,7 +206,7 @@ async def get_monitor_route(account: AccountPath, request: Request, ctx: CallerD
         "a percent trail follows the FAQ's arithmetic (HWM - trail % x HWM)."
     ),
     openapi_extra=request_body(SetMonitorArgs, {"enabled": True, "lossThreshold": 1000}),
-    responses=responses(_MONITOR, *ACCOUNT_ERRORS),
+    responses=responses(MonitorAnswer, _MONITOR, *ACCOUNT_ERRORS),
 )
 async def set_monitor_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, SetMonitorArgs, account=account)
@@ -206,7 +221,7 @@ async def set_monitor_route(account: AccountPath, request: Request, ctx: CallerD
         "stopped (or was never configured) is left as it is."
     ),
     openapi_extra=request_body(AccountArgs, {}),
-    responses=responses(_MONITOR, *ACCOUNT_ERRORS),
+    responses=responses(MonitorAnswer, _MONITOR, *ACCOUNT_ERRORS),
 )
 async def reset_monitor_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     args = await body_args(request, AccountArgs, account=account)
@@ -221,7 +236,7 @@ async def reset_monitor_route(account: AccountPath, request: Request, ctx: Calle
         "man's switch, each with its time, type, message and who acted (`risk` for the "
         "server itself). Filters: `since`, `limit` (1-1000, default 100)."
     ),
-    responses=responses({"account": "Sim101", "entries": []}, *ACCOUNT_ERRORS),
+    responses=responses(MonitorLogAnswer, {"account": "Sim101", "entries": []}, *ACCOUNT_ERRORS),
 )
 async def monitor_log_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetMonitorLog", query_args(request, LogArgs, account=account)))
@@ -239,7 +254,9 @@ async def monitor_log_route(account: AccountPath, request: Request, ctx: CallerD
     ),
     openapi_extra=request_body(KillSwitchArgs, {"enabled": True}, path=()),
     responses=responses(
-        {"success": True, "enabled": True, "account": None, "accounts": ["Sim101"]}, *ACCOUNT_ERRORS
+        KillSwitchSet,
+        {"success": True, "enabled": True, "account": None, "accounts": ["Sim101"]},
+        *ACCOUNT_ERRORS,
     ),
 )
 async def set_kill_switch_route(request: Request, ctx: CallerDep) -> Response:
@@ -255,7 +272,9 @@ async def set_kill_switch_route(request: Request, ctx: CallerDep) -> Response:
     "/killswitch",
     summary="The kill switches in reach (RPC GetKillSwitch)",
     description="The caller's own switch and each visible account's.",
-    responses=responses({"enabled": False, "accounts": {"Sim101": False}}, 401, 429),
+    responses=responses(
+        KillSwitchAnswer, {"enabled": False, "accounts": {"Sim101": False}}, 401, 429
+    ),
 )
 async def get_kill_switch_route(ctx: CallerDep) -> Response:
     return reply(await run(ctx, "GetKillSwitch", Args()))
@@ -269,7 +288,9 @@ async def get_kill_switch_route(ctx: CallerDep) -> Response:
         "of the account is cancelled (BitMEX's cancelAllAfter). 0 disarms. Up to 86,400 s."
     ),
     openapi_extra=request_body(CancelAfterArgs, {"timeout": 60}),
-    responses=responses({"success": True, "account": "Sim101", "cancelAt": None}, *ACCOUNT_ERRORS),
+    responses=responses(
+        CancelAfterAnswer, {"success": True, "account": "Sim101", "cancelAt": None}, *ACCOUNT_ERRORS
+    ),
 )
 async def cancel_after_route(account: AccountPath, request: Request, ctx: CallerDep) -> Response:
     return reply(

@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import CancelAllAnswer, CrossTradeError, OrderIdAnswer
 from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import (
     ACCOUNT_ERRORS,
@@ -100,6 +101,7 @@ _CLOSED = "the market for ES 12-26 is closed: cancels are refused until it opens
     ),
     openapi_extra=request_body(CancelAllArgs, {}, path=()),
     responses=responses(
+        CancelAllAnswer,
         {
             "orderIds": [_ID],
             "accounts": [
@@ -128,7 +130,8 @@ _CLOSED = "the market for ES 12-26 is closed: cancels are refused until it opens
                 "(1 MARKET_CLOSED); see notCancelled",
                 "code": "MARKET_CLOSED",
             },
-            "Orders matched and none could be cancelled now",
+            "Orders matched and none could be cancelled now (or an invalid request)",
+            model=CancelAllAnswer | CrossTradeError,
         ),
     ),
 )
@@ -164,7 +167,7 @@ async def cancel_all_route(request: Request, ctx: CallerDep) -> Response:
             "timeInForce": "Day",
         },
     ),
-    responses=responses({"orderId": _ID, "success": True}, *ACCOUNT_ERRORS),
+    responses=responses(OrderIdAnswer, {"orderId": _ID, "success": True}, *ACCOUNT_ERRORS),
 )
 async def reverse_position_route(
     account: AccountPath, request: Request, ctx: CallerDep

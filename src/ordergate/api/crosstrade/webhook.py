@@ -25,6 +25,7 @@ from fastapi import APIRouter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordergate.api.crosstrade.answers import AlertAnswer, AlertRefused, CrossTradeError
 from ordergate.api.crosstrade.context import check_rate, limiter_of
 from ordergate.api.crosstrade.ops import Ctx
 from ordergate.api.crosstrade.webhook_model import Alert, AlertError
@@ -121,6 +122,7 @@ def _record(
 
 @router.post(
     "/v1/send/{webhookId}",
+    operation_id="SendAlert",
     summary="A TradingView alert (CrossTrade webhook text command)",
     description=(
         "The body is the alert's message as TradingView sends it (`text/plain`): "
@@ -133,10 +135,10 @@ def _record(
         "alert is in the Alert History (GET /v1/api/alerts)."
     ),
     responses={
-        200: {"description": "The alert's outcome"},
-        400: {"description": "A malformed alert: the first bad field"},
-        401: {"description": "Unknown webhook or wrong key"},
-        429: {"description": "The user's request budget is spent"},
+        200: {"description": "The alert's outcome", "model": AlertAnswer},
+        400: {"description": "A malformed alert: the first bad field", "model": AlertRefused},
+        401: {"description": "Unknown webhook or wrong key", "model": CrossTradeError},
+        429: {"description": "The user's request budget is spent", "model": CrossTradeError},
     },
 )
 async def send(webhookId: str, request: Request) -> Response:

@@ -20,6 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.openapi import field_schema
+from ordergate.api.scaletrade.answers import (
+    ScaleTradeAccount,
+    ScaleTradeBalances,
+    ScaleTradeFigures,
+)
 from ordergate.api.scaletrade.args import read_args
 from ordergate.api.scaletrade.docs import query_parameters, responses
 from ordergate.api.scaletrade.models import LoginField
@@ -109,6 +114,7 @@ def _day_and_month(now: datetime) -> tuple[datetime, datetime]:
 
 @router.get(
     "/account/me",
+    operation_id="GetAccountMe",
     summary="The account's profile and figures",
     description=(
         "ScaleTrade answers this to a client session, with no fields; here a manager or "
@@ -144,9 +150,15 @@ def _day_and_month(now: datetime) -> tuple[datetime, datetime]:
             "regdate": 1767600000,
             "prevbalance": 99990,
             "prevmonthbalance": 98000,
-            **{k: v for k, v in _FIGURES_EXAMPLE.items() if k not in ("login", "level_type")},
+            # the figures but login, level_type and profit, which the route does not send
+            **{
+                k: v
+                for k, v in _FIGURES_EXAMPLE.items()
+                if k not in ("login", "level_type", "profit")
+            },
         },
         400,
+        model=ScaleTradeAccount,
     ),
 )
 async def account_me(request: Request, s: SessionDep) -> Response:
@@ -183,6 +195,7 @@ async def account_me(request: Request, s: SessionDep) -> Response:
 
 @router.get(
     "/account/balance",
+    operation_id="GetAccountBalance",
     summary="The account's balance, equity and margin",
     description=(
         "ScaleTrade's client overview lists a balance snapshot whose page does not exist; "
@@ -190,7 +203,7 @@ async def account_me(request: Request, s: SessionDep) -> Response:
         "JSON body (default: a client session's own). " + _DECISIONS
     ),
     openapi_extra=query_parameters(_LOGIN),
-    responses=responses(_FIGURES_EXAMPLE, 400),
+    responses=responses(_FIGURES_EXAMPLE, 400, model=ScaleTradeFigures),
 )
 async def account_balance(request: Request, s: SessionDep) -> Response:
     query = await read_args(request, LoginQuery, ints=("login",))
@@ -203,6 +216,7 @@ _LOGINS_SCHEMA = field_schema(LoginsQuery, "logins")
 
 @router.get(
     "/balances/list",
+    operation_id="GetBalancesList",
     summary="The balances of several logins",
     description=(
         "`logins` (1 to 1000; JSON in the query string, or in a JSON body on the GET as "
@@ -222,7 +236,7 @@ _LOGINS_SCHEMA = field_schema(LoginsQuery, "logins")
             }
         ]
     },
-    responses=responses({"rows": [_FIGURES_EXAMPLE]}, 400),
+    responses=responses({"rows": [_FIGURES_EXAMPLE]}, 400, model=ScaleTradeBalances),
 )
 async def balances_list(request: Request, s: SessionDep) -> Response:
     query = await read_args(request, LoginsQuery, json=("logins",))

@@ -1,5 +1,5 @@
-"""OpenAPI documentation of the ScaleTrade routes: request bodies with examples, the 200 with
-an example, and the error answers in ScaleTrade's form."""
+"""OpenAPI documentation of the ScaleTrade routes: request bodies with examples, the success
+answer with its model and example, and the error answers in ScaleTrade's form."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ordergate.api.openapi import query_parameters
+from ordergate.api.scaletrade.answers import ScaleTradeError
 
 __all__ = ["example", "query_parameters", "request_body", "responses"]
 
@@ -20,8 +21,13 @@ _COMMON: dict[int, tuple[str, str]] = {
 }
 
 
-def example(body: Any, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"example": body}}}
+def example(body: Any, description: str, model: type[BaseModel]) -> dict[str, Any]:
+    """A documented answer: ``model``'s schema with ``body`` as its example."""
+    return {
+        "model": model,
+        "description": description,
+        "content": {"application/json": {"example": body}},
+    }
 
 
 def request_body(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
@@ -38,15 +44,21 @@ def request_body(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]
 def responses(
     ok: Any,
     *codes: int,
+    model: type[BaseModel],
     extra: dict[int, tuple[str, str]] | None = None,
+    errors: dict[int, type[BaseModel]] | None = None,
     secured: bool = True,
     ok_status: int = 200,
 ) -> dict[int | str, dict[str, Any]]:
-    """The 200 (with ``ok`` as example) and the error answers: the common ``codes`` (plus
-    401 and 403 for a route behind a session), then ``extra`` as {status: (code, text)}."""
-    out: dict[int | str, dict[str, Any]] = {ok_status: example(ok, "Success")}
+    """The success answer (``model``, with ``ok`` as example) and the error answers: the
+    common ``codes`` (plus 401 and 403 for a route behind a session), then ``extra`` as
+    {status: (code, text)}; each in ScaleTradeError's form unless ``errors`` names a model
+    that adds to it."""
+    out: dict[int | str, dict[str, Any]] = {ok_status: example(ok, "Success", model)}
     wanted = {*codes, *((401, 403) if secured else ())}
     table = {s: _COMMON[s] for s in sorted(wanted)} | (extra or {})
+    refusals = errors or {}
     for status, (code, text) in sorted(table.items()):
-        out[status] = example({"error": code, "message": text}, text)
+        body = {"error": code, "message": text}
+        out[status] = example(body, text, refusals.get(status, ScaleTradeError))
     return out

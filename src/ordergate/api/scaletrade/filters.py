@@ -231,7 +231,10 @@ def selection(query: Mapping[str, Any]) -> Selection:
 
 
 def _tuple(*items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "prefixItems": list(items), "items": False, "minItems": len(items)}
+    """A JSON array of exactly these items. The length bounds say "no more items" rather
+    than ``items: false``: some client generators refuse a boolean schema."""
+    size = len(items)
+    return {"type": "array", "prefixItems": list(items), "minItems": size, "maxItems": size}
 
 
 def _schemas() -> dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]]:

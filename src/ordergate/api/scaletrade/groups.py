@@ -18,6 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.bodies import body_model
+from ordergate.api.scaletrade.answers import (
+    ScaleTradeCancelGroup,
+    ScaleTradeCancelGroupPartial,
+    ScaleTradeCancelGroupRefused,
+    ScaleTradeCloseGroup,
+    ScaleTradeCloseGroupPartial,
+    ScaleTradeCloseGroupRefused,
+)
 from ordergate.api.scaletrade.docs import example, request_body, responses
 from ordergate.api.scaletrade.errors import error_body, failure_code, render
 from ordergate.api.scaletrade.models import CancelGroupRequest, CloseGroupRequest
@@ -75,6 +83,7 @@ _CLOSE_ERRORS = {
 
 @router.delete(
     "/trade/close/group",
+    operation_id="CloseGroupTrade",
     summary="Close a login's open trades: all, profitable or losing",
     description=(
         "type 0 all, 1 profitable, -1 losing, optionally one symbol. The server chooses the "
@@ -104,7 +113,9 @@ _CLOSE_ERRORS = {
                 "failed": 0,
             },
             400,
+            model=ScaleTradeCloseGroup,
             extra=_CLOSE_ERRORS,
+            errors={409: ScaleTradeCloseGroupRefused},
         ),
         207: example(
             {
@@ -115,6 +126,7 @@ _CLOSE_ERRORS = {
                 "failed": 1,
             },
             "Some matched trades could not be closed",
+            ScaleTradeCloseGroupPartial,
         ),
     },
 )
@@ -147,6 +159,7 @@ _CANCEL_ROW = {**ACK_EXAMPLE, "state": 9}
 
 @router.delete(
     "/trade/cancel/group",
+    operation_id="CancelGroupPendingTrade",
     summary="Cancel a login's pending orders (optionally one symbol's)",
     description=(
         "Cancels every pending order of the login, or only those in `symbol`, atomically. "
@@ -166,6 +179,8 @@ _CANCEL_ROW = {**ACK_EXAMPLE, "state": 9}
                 "failed": 0,
             },
             400,
+            model=ScaleTradeCancelGroup,
+            errors={409: ScaleTradeCancelGroupRefused},
             extra={
                 404: ("RET_NOT_FOUND", "No matching pending trades found"),
                 409: (
@@ -189,6 +204,7 @@ _CANCEL_ROW = {**ACK_EXAMPLE, "state": 9}
                 "failed": 1,
             },
             "Some matched orders failed",
+            ScaleTradeCancelGroupPartial,
         ),
     },
 )

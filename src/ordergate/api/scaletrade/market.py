@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from ordergate.api.bodies import num
 from ordergate.api.openapi import field_schema
+from ordergate.api.scaletrade.answers import ScaleTradeMarket, ScaleTradeSymbol
 from ordergate.api.scaletrade.args import read_args
 from ordergate.api.scaletrade.docs import query_parameters, responses
 from ordergate.api.scaletrade.models import LoginField
@@ -195,6 +196,7 @@ around the clock. `spread` in points (10^-digits), from the current quote (0 wit
 
 @router.get(
     "/market",
+    operation_id="ScaleTradeGetMarketInfo",
     summary="Every symbol's specification and quote",
     description=(
         "`assets`: every symbol, keyed by its name; `groups`: the security groups (one, "
@@ -204,10 +206,15 @@ around the clock. `spread` in points (10^-digits), from the current quote (0 wit
         "`currency`, `margin_currency` and `quote_currency` are the symbol's currency (the "
         "venue values everything in it); `swap_enable` 0 (no swaps), `margin_divider` 1 "
         "(margin is notional / the account's leverage), `trade` 2 (full access), no "
-        "commissions.\n\n" + _SHARED_DECISIONS
+        "commissions.\n\n" + _SHARED_DECISIONS + "\n\n"
+        "The operationId is `ScaleTradeGetMarketInfo`, not ScaleTrade's `GetMarketInfo`: "
+        "that name is also CrossTrade's operation `GET /v1/api/market/info`, and an "
+        "operationId must be unique in the document (and to a generated client)."
     ),
     openapi_extra=query_parameters(_LOGIN),
-    responses=responses({"assets": {"EURUSD": _ASSET_EXAMPLE}, "groups": [GROUP]}, 400),
+    responses=responses(
+        {"assets": {"EURUSD": _ASSET_EXAMPLE}, "groups": [GROUP]}, 400, model=ScaleTradeMarket
+    ),
 )
 async def market(request: Request, s: SessionDep) -> Response:
     query = await read_args(request, MarketQuery, ints=("login",))
@@ -260,6 +267,7 @@ _SYMBOL_EXAMPLE = {
 
 @router.get(
     "/market/symbol",
+    operation_id="GetMarketSymbol",
     summary="An instrument's specification and quote",
     description=(
         "login and symbol (required) in the query string or a JSON body. Lots in lots "
@@ -282,7 +290,10 @@ _SYMBOL_EXAMPLE = {
         ),
     ),
     responses=responses(
-        _SYMBOL_EXAMPLE, 400, extra={404: ("RET_SYMBOL_NOT_FOUND", "No such symbol")}
+        _SYMBOL_EXAMPLE,
+        400,
+        model=ScaleTradeSymbol,
+        extra={404: ("RET_SYMBOL_NOT_FOUND", "No such symbol")},
     ),
 )
 async def market_symbol(request: Request, s: SessionDep) -> Response:

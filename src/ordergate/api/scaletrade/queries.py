@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ordergate.api.openapi import field_schema
 from ordergate.api.scaletrade import filters
+from ordergate.api.scaletrade.answers import ScaleTradeTrades
 from ordergate.api.scaletrade.args import read_args
 from ordergate.api.scaletrade.docs import query_parameters, responses
 from ordergate.api.scaletrade.models import LoginField, Whole
@@ -121,10 +122,11 @@ login defaults to a client session's own."""
 
 @router.get(
     "/trades",
+    operation_id="GetOpenTrades",
     summary="A login's trades as a table",
     description=_DESCRIPTION,
     openapi_extra=_parameters(),
-    responses=responses(_EXAMPLE, 400),
+    responses=responses(_EXAMPLE, 400, model=ScaleTradeTrades),
 )
 async def trades(request: Request, s: SessionDep) -> Response:
     query = await read_args(request, TradesQuery, ints=_INTS, json=(*filters.FILTERS, filters.SORT))

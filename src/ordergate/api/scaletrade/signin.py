@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ordergate.api.bodies import body_model
 from ordergate.api.deps import ContainerDep
+from ordergate.api.scaletrade.answers import ScaleTradeProfile
 from ordergate.api.scaletrade.docs import request_body, responses
 from ordergate.api.scaletrade.models import SignInRequest
 from ordergate.api.scaletrade.session import COOKIE
@@ -74,6 +75,7 @@ def profile(session: Session) -> dict[str, Any]:
 
 @router.post(
     "/sign/in",
+    operation_id="SignIn",
     summary="Sign in",
     description=(
         "Answers the profile and `__token`, a JWT carrying the login, the session type (0 "
@@ -90,6 +92,7 @@ def profile(session: Session) -> dict[str, Any]:
     responses=responses(
         _PROFILE,
         400,
+        model=ScaleTradeProfile,
         extra={
             402: ("USER_DISABLED", "The password is right but the login is disabled"),
             403: ("USER_NOT_FOUND_OR_INCORRECT", "Unknown login or wrong password (alike)"),

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.bodies import body_model
+from ordergate.api.scaletrade.answers import ScaleTradeAck, ScaleTradeCloseAck
 from ordergate.api.scaletrade.docs import request_body, responses
 from ordergate.api.scaletrade.errors import IncorrectCommand
 from ordergate.api.scaletrade.models import (
@@ -110,13 +111,16 @@ async def _not_open(s: Session, login: Login, ticket: int, exc: PositionNotFound
 
 @router.post(
     "/trade/open",
+    operation_id="OpenTrade",
     summary="Open a trade at the market",
     description="cmd 0 (BUY) or 1 (SELL); volume in hundredths of a lot; sl and tp 0 for none.",
     openapi_extra=request_body(
         OpenRequest,
         {"login": 1001, "cmd": 0, "volume": 100, "symbol": "EURUSD", "sl": 0, "tp": 0},
     ),
-    responses=responses({**ACK_EXAMPLE, "cmd": 0}, 400, 409, extra=_UNKNOWN_SYMBOL),
+    responses=responses(
+        {**ACK_EXAMPLE, "cmd": 0}, 400, 409, model=ScaleTradeAck, extra=_UNKNOWN_SYMBOL
+    ),
 )
 async def open_trade(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, OpenRequest)
@@ -141,6 +145,7 @@ async def open_trade(request: Request, s: SessionDep) -> Response:
 
 @router.post(
     "/trade/open/pending",
+    operation_id="OpenPendingTrade",
     summary="Place a pending order",
     description=(
         "cmd 2 BUY_LIMIT, 3 SELL_LIMIT, 4 BUY_STOP, 5 SELL_STOP (open_price is the limit or "
@@ -152,7 +157,7 @@ async def open_trade(request: Request, s: SessionDep) -> Response:
         OpenPendingRequest,
         {"login": 1001, "cmd": 2, "volume": 100, "symbol": "EURUSD", "open_price": 1.095},
     ),
-    responses=responses(ACK_EXAMPLE, 400, 409, extra=_UNKNOWN_SYMBOL),
+    responses=responses(ACK_EXAMPLE, 400, 409, model=ScaleTradeAck, extra=_UNKNOWN_SYMBOL),
 )
 async def open_pending(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, OpenPendingRequest)
@@ -194,12 +199,15 @@ _MODIFY_OPEN = (
 def _modify_open_doc() -> dict[str, Any]:
     return {
         "openapi_extra": request_body(ModifyOpenRequest, {"order": 123456, "sl": 1.09, "tp": 1.12}),
-        "responses": responses({**ACK_EXAMPLE, "state": 14, "cmd": 0}, 400, 404, 409),
+        "responses": responses(
+            {**ACK_EXAMPLE, "state": 14, "cmd": 0}, 400, 404, 409, model=ScaleTradeAck
+        ),
     }
 
 
 @router.put(
     "/trade/modify",
+    operation_id="ModifyTrade",
     summary="Change an open trade's stop-loss and take-profit (alias)",
     description=(
         "The same request and answer as `PUT /trade/modify/open`. ScaleTrade's two doc "
@@ -212,6 +220,7 @@ def _modify_open_doc() -> dict[str, Any]:
 )
 @router.put(
     "/trade/modify/open",
+    operation_id="ModifyOpenTrade",
     summary="Change an open trade's stop-loss and take-profit",
     description=_MODIFY_OPEN,
     **_modify_open_doc(),
@@ -243,6 +252,7 @@ async def modify_open(request: Request, s: SessionDep) -> Response:
 
 @router.put(
     "/trade/modify/pending",
+    operation_id="ModifyPendingTrade",
     summary="Change a pending order",
     description=(
         "Give at least one of open_price, trigger_price (stop-limit only), sl, tp (0 removes "
@@ -250,7 +260,7 @@ async def modify_open(request: Request, s: SessionDep) -> Response:
         "confirms the change; until then the order is in state 16."
     ),
     openapi_extra=request_body(ModifyPendingRequest, {"order": 123456, "open_price": 1.094}),
-    responses=responses({**ACK_EXAMPLE, "state": 16}, 400, 404, 409),
+    responses=responses({**ACK_EXAMPLE, "state": 16}, 400, 404, 409, model=ScaleTradeAck),
 )
 async def modify_pending(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, ModifyPendingRequest)
@@ -287,6 +297,7 @@ async def modify_pending(request: Request, s: SessionDep) -> Response:
 
 @router.delete(
     "/trade/close",
+    operation_id="CloseTrade",
     summary="Close an open trade (all of it, or volume)",
     description=(
         "Sends a market order that closes the trade, or `volume` of it; answers state 7, the "
@@ -294,7 +305,13 @@ async def modify_pending(request: Request, s: SessionDep) -> Response:
         "way, 409 RET_TRADE_ORDER_LOCKED; a pending order's ticket, 409 RET_TRADE_INCORRECT_CMD."
     ),
     openapi_extra=request_body(CloseRequest, {"order": 123456, "volume": 50}),
-    responses=responses({**ACK_EXAMPLE, "state": 7, "cmd": 0, "close_volume": 50}, 400, 404, 409),
+    responses=responses(
+        {**ACK_EXAMPLE, "state": 7, "cmd": 0, "close_volume": 50},
+        400,
+        404,
+        409,
+        model=ScaleTradeCloseAck,
+    ),
 )
 async def close(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, CloseRequest)
@@ -324,11 +341,12 @@ async def close(request: Request, s: SessionDep) -> Response:
 
 @router.delete(
     "/trade/cancel",
+    operation_id="CancelPendingTrade",
     summary="Cancel a pending order",
     description="The order moves to state 9 until the venue confirms. A trade's ticket (or a "
     "market order's) answers 409 RET_TRADE_INCORRECT_CMD.",
     openapi_extra=request_body(CancelRequest, {"order": 123456}),
-    responses=responses({**ACK_EXAMPLE, "state": 9}, 400, 404, 409),
+    responses=responses({**ACK_EXAMPLE, "state": 9}, 400, 404, 409, model=ScaleTradeAck),
 )
 async def cancel_pending(request: Request, s: SessionDep) -> Response:
     args = await body_model(request, CancelRequest)
