@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # What is installed: the server alone, or with the development tools ([dev]).
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+# openapi-python-client, for the test of a client generated from /openapi.json: in a venv of
+# its own, as it pins httpx and typer below the versions the server runs on.
+OPC := $(VENV)/opc/bin/openapi-python-client
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= ordergate.db
@@ -27,11 +30,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP) $(RUN_STAMP)
 
+$(OPC): | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/opc
+	$(VENV)/opc/bin/python -m pip install --quiet 'openapi-python-client>=0.29,<0.30'
+
 run: $(RUN_STAMP)
 	$(BIN)/ordergate init --demo --db $(DB) --if-new
 	$(BIN)/ordergate serve --host $(HOST) --port $(PORT) --db $(DB)
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(OPC)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(DEV_STAMP)
