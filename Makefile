@@ -39,7 +39,7 @@ run: $(RUN_STAMP)
 	$(BIN)/ordergate serve --host $(HOST) --port $(PORT) --db $(DB)
 
 test: $(DEV_STAMP) $(OPC)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

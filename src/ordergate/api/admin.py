@@ -27,7 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from ordergate.api.bodies import parse_json
 from ordergate.api.deps import ContainerDep, UsersDep
-from ordergate.api.openapi import ErrorOut, WireModel, decimal_schema, error_responses, given, when
+from ordergate.api.openapi import (
+    DocumentedRoute,
+    ErrorOut,
+    WireModel,
+    decimal_schema,
+    error_responses,
+    given,
+    when,
+)
 from ordergate.api.responses import JsonResponse
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import AuthError, InvalidInput, PermissionDenied
@@ -94,7 +102,9 @@ def ok(
     return out
 
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES)
+router = APIRouter(
+    prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES, route_class=DocumentedRoute
+)
 _bearer = HTTPBearer(auto_error=False, description="An API token of a user with role admin.")
 
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.api.admin import ADMIN_RESPONSES, AdminDep, ok
 from ordergate.api.deps import ContainerDep
-from ordergate.api.openapi import WireModel
+from ordergate.api.openapi import DocumentedRoute, WireModel
 from ordergate.api.responses import JsonResponse
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import InstrumentNotFound
@@ -44,7 +44,9 @@ __all__ = ["MAX_DELAY_MS", "AdminFaults", "AdminFaultsChange", "AdminVenueRules"
 #: The longest delay ``VenueRules`` takes, in milliseconds (an hour).
 MAX_DELAY_MS = 3_600_000
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES)
+router = APIRouter(
+    prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES, route_class=DocumentedRoute
+)
 
 _ACK = "Milliseconds before the venue acknowledges an order (new, changed or replaced)."
 _FILL = "Milliseconds from the quote that crosses an order to its fill."

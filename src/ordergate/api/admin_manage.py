@@ -24,7 +24,7 @@ from pydantic import Field, WithJsonSchema
 
 from ordergate.api.admin import ADMIN_RESPONSES, AdminDep, DecimalText, ok
 from ordergate.api.deps import ContainerDep, UsersDep, container_of
-from ordergate.api.openapi import WireModel
+from ordergate.api.openapi import DocumentedRoute, WireModel
 from ordergate.api.responses import JsonResponse
 from ordergate.auth.access import set_account_enabled, set_user_enabled
 from ordergate.auth.directory import TokenInfo, list_accounts, list_tokens, revoke_token
@@ -48,7 +48,9 @@ __all__ = [
     "router",
 ]
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES)
+router = APIRouter(
+    prefix="/admin", tags=["admin"], responses=ADMIN_RESPONSES, route_class=DocumentedRoute
+)
 
 _Name = Annotated[str, Path(min_length=1, max_length=64)]
 

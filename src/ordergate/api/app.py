@@ -14,7 +14,7 @@ from ordergate.api.allow import install_allow
 from ordergate.api.errors import install_error_handlers
 from ordergate.api.limits import BodyLimit
 from ordergate.api.metrics import Telemetry
-from ordergate.api.openapi import keep_example_nulls
+from ordergate.api.openapi import finish_document
 from ordergate.api.web import install_web
 from ordergate.bootstrap import Container, bootstrap, shutdown
 from ordergate.settings import Settings
@@ -96,5 +96,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     scaletrade.install(app)
     install_web(app)
     install_allow(app)
-    keep_example_nulls(app)
+    finish_document(app)
     return app

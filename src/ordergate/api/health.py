@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from ordergate.api.deps import ContainerDep
-from ordergate.api.openapi import WireModel
+from ordergate.api.openapi import DocumentedRoute, WireModel
 from ordergate.api.responses import JsonResponse
 
 __all__ = ["Health", "router"]
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 #: A database that does not answer within this many seconds counts as unavailable.
 DATABASE_TIMEOUT = 5.0
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=DocumentedRoute)
 
 
 class Health(WireModel):

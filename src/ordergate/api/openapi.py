@@ -9,20 +9,23 @@ query parameters read from the args model itself, and the default error form.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, WithJsonSchema
-from pydantic.json_schema import JsonSchemaValue
+from pydantic.json_schema import JsonSchemaValue, models_json_schema
 from pydantic_core import CoreSchema
 
 from ordergate.domain.values import MAX_INTEGER_DIGITS, SCALE
 
 __all__ = [
     "SPACE",
+    "DocumentedRoute",
     "ErrorOut",
     "JsonNumber",
     "WireModel",
@@ -34,7 +37,7 @@ __all__ = [
     "error_responses",
     "field_schema",
     "given",
-    "keep_example_nulls",
+    "finish_document",
     "query_parameters",
     "query_parameters_of",
     "trimmed",
@@ -221,43 +224,105 @@ class WireModel(BaseModel):
     (tests/conformance.py), so a model and its route cannot drift apart unnoticed."""
 
 
+#: The models the documented answers name, by name (their schemas go into the document).
+_DOCUMENTED: dict[str, type[BaseModel]] = {}
+_COMPONENT = "#/components/schemas/{model}"
+
+
+def schema_of(kind: Any) -> dict[str, Any]:
+    """The JSON Schema of a documented answer of type ``kind`` (a model, a union of them or
+    a list of one), each model by reference to the document's components."""
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        known = _DOCUMENTED.setdefault(kind.__name__, kind)
+        if known is not kind:
+            raise ValueError(f"two documented models are named {kind.__name__}")
+        return {"$ref": _COMPONENT.format(model=kind.__name__)}
+    if get_origin(kind) in (Union, UnionType):
+        return {"anyOf": [schema_of(member) for member in get_args(kind)]}
+    if get_origin(kind) is list:
+        (item,) = get_args(kind)
+        return {"type": "array", "items": schema_of(item)}
+    raise TypeError(f"cannot document {kind!r} as an answer")
+
+
+def _by_reference(responses: dict[int | str, Any]) -> dict[int | str, Any]:
+    """``responses`` with each ``"model"`` turned into its JSON Schema (``schema_of``)."""
+    out: dict[int | str, Any] = {}
+    for status, response in responses.items():
+        if "model" not in response:
+            out[status] = response
+            continue
+        documented = {key: value for key, value in response.items() if key != "model"}
+        content = dict(documented.get("content", {}))
+        content["application/json"] = {
+            **content.get("application/json", {}),
+            "schema": schema_of(response["model"]),
+        }
+        out[status] = {**documented, "content": content}
+    return out
+
+
+class DocumentedRoute(APIRoute):
+    """A route whose documented answers name their models as FastAPI takes them
+    (``responses={200: {"model": M, ...}}``), without FastAPI building a validator of each
+    for every app it is part of: the routes render their own answers, so the models only
+    document them. Their schemas join the document when it is built (``finish_document``)."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        responses: dict[int | str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(path, endpoint, responses=_by_reference(responses or {}), **kwargs)
+
+
 def _json_example(node: Any) -> Any:
     """The ``example`` of a media type object (None when it has none)."""
     return node.get("content", {}).get("application/json", {}).get("example")
 
 
-def keep_example_nulls(app: FastAPI) -> None:
-    """Make ``app``'s OpenAPI document keep the nulls of its examples.
+def _restore_examples(doc: dict[str, Any], app: FastAPI) -> None:
+    """Put the routes' examples back as they declare them: FastAPI drops every null from
+    the document it renders (``exclude_none``), examples included, so an answer that sends
+    ``"gtd": null`` would be documented without the field, against its own schema."""
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        item = doc["paths"].get(route.path_format, {})
+        for method in (route.methods or set()) - {"HEAD"}:
+            operation = item.get(method.lower())
+            if operation is None:
+                continue
+            for status, response in route.responses.items():
+                body = _json_example(response)
+                documented = operation["responses"].get(str(status))
+                if body is not None and documented is not None:
+                    documented["content"]["application/json"]["example"] = jsonable_encoder(body)
+            request = (route.openapi_extra or {}).get("requestBody", {})
+            body = _json_example(request)
+            if body is not None and "requestBody" in operation:
+                media = operation["requestBody"]["content"]["application/json"]
+                media["example"] = jsonable_encoder(body)
 
-    FastAPI drops every null from the document it renders (``exclude_none``), examples
-    included: an answer that sends ``"gtd": null`` would be documented without the field,
-    and the example would contradict its own schema. The examples are put back as the
-    routes declare them, once, when the document is first built."""
+
+def finish_document(app: FastAPI) -> None:
+    """Complete ``app``'s OpenAPI document when it is first built: the schemas of the
+    models the answers name (``DocumentedRoute``), and the examples with their nulls."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         doc = build()
-        for route in iter_route_contexts(app.routes):
-            if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
-                continue
-            item = doc["paths"].get(route.path_format, {})
-            for method in (route.methods or set()) - {"HEAD"}:
-                operation = item.get(method.lower())
-                if operation is None:
-                    continue
-                for status, response in route.responses.items():
-                    body = _json_example(response)
-                    documented = operation["responses"].get(str(status))
-                    if body is not None and documented is not None:
-                        media = documented["content"]["application/json"]
-                        media["example"] = jsonable_encoder(body)
-                request = (route.openapi_extra or {}).get("requestBody", {})
-                body = _json_example(request)
-                if body is not None and "requestBody" in operation:
-                    media = operation["requestBody"]["content"]["application/json"]
-                    media["example"] = jsonable_encoder(body)
+        models = [(_DOCUMENTED[name], "serialization") for name in sorted(_DOCUMENTED)]
+        _, defs = models_json_schema(models, ref_template=_COMPONENT)  # type: ignore[arg-type]
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(defs.get("$defs", {}))
+        doc["components"]["schemas"] = dict(sorted(schemas.items()))
+        _restore_examples(doc, app)
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -60,6 +60,13 @@ class SqlBarRepository:
                 await tx.connection.execute(self._upsert(rows[first : first + _BATCH]))
             await tx.commit()
 
+    async def symbols(self) -> set[str]:
+        """The symbols with at least one stored bar (one query: the start-up reads only
+        their bars)."""
+        stmt = select(bars_table.c.symbol).distinct()
+        async with self._store.transaction(readonly=True) as tx:
+            return set((await tx.connection.execute(stmt)).scalars())
+
     async def bars(
         self,
         symbol: str,

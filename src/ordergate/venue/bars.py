@@ -78,6 +78,10 @@ class BarRepository(Protocol):
         """Bars starting in [start, end), oldest first; with ``limit``, the newest ones."""
         ...
 
+    async def symbols(self) -> set[str]:
+        """The symbols with at least one stored bar."""
+        ...
+
 
 class MemoryBarRepository:
     """A BarRepository in memory: for tests, and for a market without a database."""
@@ -88,6 +92,9 @@ class MemoryBarRepository:
     async def save_bars(self, bars: Sequence[Bar]) -> None:
         for bar in bars:
             self._bars.setdefault(bar.symbol, {})[bar.start] = bar
+
+    async def symbols(self) -> set[str]:
+        return {symbol for symbol, kept in self._bars.items() if kept}
 
     async def bars(
         self,

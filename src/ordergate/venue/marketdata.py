@@ -283,6 +283,10 @@ class MarketData:
         found = await self._bars.bars(symbol, period_minutes, start, end, limit)
         return [self._tidy(bar) for bar in found]
 
+    async def stored_symbols(self) -> set[str]:
+        """The instruments with stored bars (the others have none to read yet)."""
+        return self._instruments.keys() & await self._bars.repository.symbols()
+
     def _tidy(self, bar: Bar) -> Bar:
         instrument = self._instruments[bar.symbol]
         return replace(
@@ -305,7 +309,7 @@ class MarketData:
         now = self.clock.now()
         midnight = floor_to(now, MINUTES_PER_DAY)
         repository = self._bars.repository
-        for symbol in sorted(self._instruments):
+        for symbol in sorted(self._instruments.keys() & await repository.symbols()):
             today = [self._tidy(b) for b in await repository.bars(symbol, midnight)]
             before = [self._tidy(b) for b in await repository.bars(symbol, None, midnight, 1)]
             prev_close = before[-1].close if before else None

@@ -83,11 +83,8 @@ def mes() -> Instrument:
 
 
 async def _seed(url: str) -> None:
-    store = SqlStore(create_engine(url))
+    store = SqlStore(create_engine(url))  # migrated already (the db_url fixture)
     try:
-        from ordergate.store import upgrade
-
-        await upgrade(store.engine)
         async with store.transaction() as tx:
             symbols = ["ES 09-26", "ES 12-26", "ES 03-27"]
             # The live ES contracts too, whatever the day: the aliases (ES1!) resolve to them.

@@ -26,6 +26,7 @@ from ordergate.api.crosstrade.docs import AccountPath, reply, responses
 from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.positions import position_out, visible_accounts
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.domain.accounts import Account
 from ordergate.domain.monitor_settings import MonitorSettings, TrailUnit
 from ordergate.engine import queries
@@ -35,7 +36,7 @@ from ordergate.engine.riskdesk import MonitorView
 
 __all__ = ["account_out", "router"]
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=DocumentedRoute)
 
 #: NT8's Currency names for the ISO codes it knows; others are shown as their code.
 DENOMINATION = {

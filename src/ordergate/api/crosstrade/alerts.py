@@ -23,7 +23,7 @@ from ordergate.api.crosstrade.context import CallerDep
 from ordergate.api.crosstrade.docs import query_parameters_of, reply, responses
 from ordergate.api.crosstrade.ops import Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.ws_streams import Send
-from ordergate.api.openapi import any_case
+from ordergate.api.openapi import DocumentedRoute, any_case
 from ordergate.store.alerts import AlertRecord, AlertStatus, redact_key
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
     "router",
 ]
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], route_class=DocumentedRoute)
 
 DEFAULT_ALERTS: Final = 100
 MAX_ALERTS: Final = 1000

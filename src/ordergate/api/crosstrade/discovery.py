@@ -21,10 +21,11 @@ from ordergate.api.crosstrade.answers import EndpointsAnswer
 from ordergate.api.crosstrade.docs import example, reply
 from ordergate.api.crosstrade.errors import PREFIX
 from ordergate.api.crosstrade.ops import OPERATIONS
+from ordergate.api.openapi import DocumentedRoute
 
 __all__ = ["catalog", "operation_id", "router", "rpc_of"]
 
-router = APIRouter(tags=["discovery"])
+router = APIRouter(tags=["discovery"], route_class=DocumentedRoute)
 
 
 def rpc_of(endpoint: Callable[..., Any]) -> str | None:

@@ -28,6 +28,7 @@ from ordergate.api.crosstrade.docs import (
 from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, operation, query_args, run
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import ACTION_OUT, epoch_ms, iso, num
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.domain.errors import NotFound
 from ordergate.domain.orders import Side
 from ordergate.engine import queries
@@ -42,7 +43,7 @@ __all__ = [
     "router",
 ]
 
-router = APIRouter(tags=["executions"])
+router = APIRouter(tags=["executions"], route_class=DocumentedRoute)
 
 #: The most executions one answer carries (900 s of a busy account stays far below it).
 MAX_EXECUTIONS = 5000

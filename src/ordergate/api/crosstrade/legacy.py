@@ -38,11 +38,12 @@ from ordergate.api.crosstrade.ops import (
     run,
 )
 from ordergate.api.crosstrade.quotes import MAX_QUOTES, QuoteArgs
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.domain.errors import Rejected
 
 __all__ = ["NOT_SIMULATED", "router"]
 
-router = APIRouter(tags=["legacy"])
+router = APIRouter(tags=["legacy"], route_class=DocumentedRoute)
 
 #: The refusal of every CloseStrategy (``{strategy}`` and ``{account}`` filled in).
 NOT_SIMULATED = (

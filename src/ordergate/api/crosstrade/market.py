@@ -29,14 +29,14 @@ from ordergate.api.crosstrade.quotes import (
 )
 from ordergate.api.crosstrade.views import instrument_type
 from ordergate.api.crosstrade.wire import epoch_ms, iso, num
-from ordergate.api.openapi import any_case, when
+from ordergate.api.openapi import DocumentedRoute, any_case, when
 from ordergate.domain.errors import InstrumentNotFound, InvalidInput
 from ordergate.domain.instruments import Instrument, TradingSession
 from ordergate.venue.bars import MINUTES_PER_DAY
 
 __all__ = ["MAX_BARS", "MAX_QUOTES", "router"]
 
-router = APIRouter(tags=["market"])
+router = APIRouter(tags=["market"], route_class=DocumentedRoute)
 
 #: Most bars one request may ask for (the default too).
 MAX_BARS: Final = 5000

@@ -51,7 +51,7 @@ from ordergate.api.crosstrade.wire import (
     parse_tif,
     tif_pattern,
 )
-from ordergate.api.openapi import SPACE, absent, any_case, given, when
+from ordergate.api.openapi import SPACE, DocumentedRoute, absent, any_case, given, when
 from ordergate.domain.commands import CancelOrder, CancelOrders, PlaceOrder
 from ordergate.domain.errors import (
     AlreadyPendingCancel,
@@ -64,7 +64,7 @@ from ordergate.engine import queries
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], route_class=DocumentedRoute)
 
 
 class CancelOrdersArgs(Args):

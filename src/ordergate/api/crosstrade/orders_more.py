@@ -59,7 +59,7 @@ from ordergate.api.crosstrade.wire import (
     parse_tif,
     tif_pattern,
 )
-from ordergate.api.openapi import at_least_one
+from ordergate.api.openapi import DocumentedRoute, at_least_one
 from ordergate.domain.commands import ChangeOrder
 from ordergate.domain.errors import OrderNotFound
 from ordergate.domain.orders import OrderStatus, TimeInForce
@@ -69,7 +69,7 @@ from ordergate.engine.ports import FillRecord, StateChange
 
 __all__ = ["MAX_LIFECYCLE_LIMIT", "router"]
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], route_class=DocumentedRoute)
 
 #: The lifecycle's hard ceiling on entries (CrossTrade's): a larger ``limit`` is capped.
 MAX_LIFECYCLE_LIMIT: Final = 2000

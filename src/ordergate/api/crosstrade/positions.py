@@ -50,7 +50,7 @@ from ordergate.api.crosstrade.ops import (
 )
 from ordergate.api.crosstrade.views import cancel_answer, instrument_type
 from ordergate.api.crosstrade.wire import CrossTradeJson, num
-from ordergate.api.openapi import any_case, decimal_schema, given
+from ordergate.api.openapi import DocumentedRoute, any_case, decimal_schema, given
 from ordergate.domain.accounts import Account
 from ordergate.domain.errors import DomainError
 from ordergate.domain.orders import Side
@@ -77,7 +77,7 @@ __all__ = [
     "visible_accounts",
 ]
 
-router = APIRouter(tags=["positions"])
+router = APIRouter(tags=["positions"], route_class=DocumentedRoute)
 
 MARKET_POSITION = {Side.BUY: "Long", Side.SELL: "Short", None: "Flat"}
 _SIDES = {"long": Side.BUY, "short": Side.SELL}

@@ -40,13 +40,14 @@ from ordergate.api.crosstrade.ops import (
     run,
 )
 from ordergate.api.crosstrade.wire import CrossTradeJson
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.domain.errors import DomainError
 from ordergate.engine import queries
 from ordergate.engine.riskdesk import MonitorView
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["risk"])
+router = APIRouter(tags=["risk"], route_class=DocumentedRoute)
 
 
 class AccountArgs(Args):

@@ -27,6 +27,7 @@ from ordergate.api.crosstrade.ops import AccountName, Args, Ctx, body_args, oper
 from ordergate.api.crosstrade.orders import PlaceArgs, place_command
 from ordergate.api.crosstrade.views import cancel_answer, not_cancelled
 from ordergate.api.crosstrade.wire import CrossTradeJson
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.domain.commands import CancelOrders
 from ordergate.domain.errors import DomainError
 from ordergate.engine import compound, queries
@@ -36,7 +37,7 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], route_class=DocumentedRoute)
 
 _ID = "adb3868865de4b59b0e147b8300e4a29"
 

@@ -40,6 +40,7 @@ from ordergate.api.crosstrade.webhook_run import (
 from ordergate.api.crosstrade.webhook_text import read_pairs, redacted
 from ordergate.api.crosstrade.wire import CrossTradeJson
 from ordergate.api.deps import container_of
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.auth.webhooks import Webhooks
 from ordergate.bootstrap import Container
 from ordergate.domain.errors import AuthError
@@ -51,7 +52,7 @@ __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=DocumentedRoute)
 
 #: The delayed alerts still running (kept from the garbage collector until they end).
 _RUNNING: set[asyncio.Task[Any]] = set()

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ordergate.api.openapi import field_schema
+from ordergate.api.openapi import DocumentedRoute, field_schema
 from ordergate.api.scaletrade.answers import (
     ScaleTradeAccount,
     ScaleTradeBalances,
@@ -36,7 +36,7 @@ from ordergate.engine.accounting import AccountState
 
 __all__ = ["MAX_LOGINS", "figures", "router"]
 
-router = APIRouter(tags=["ScaleTrade"])
+router = APIRouter(tags=["ScaleTrade"], route_class=DocumentedRoute)
 
 #: The most logins one ``/balances/list`` names.
 MAX_LOGINS: Final = 1000

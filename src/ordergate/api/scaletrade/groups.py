@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.bodies import body_model
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.api.scaletrade.answers import (
     ScaleTradeCancelGroup,
     ScaleTradeCancelGroupPartial,
@@ -37,7 +38,7 @@ from ordergate.engine.trades import Profit, close_group
 
 __all__ = ["GROUP_CLOSE", "group_status", "router"]
 
-router = APIRouter(tags=["ScaleTrade"])
+router = APIRouter(tags=["ScaleTrade"], route_class=DocumentedRoute)
 
 
 def group_status(accepted: int, failures: list[dict[str, Any]]) -> tuple[int, str | None]:

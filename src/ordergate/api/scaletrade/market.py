@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.bodies import num
-from ordergate.api.openapi import field_schema
+from ordergate.api.openapi import DocumentedRoute, field_schema
 from ordergate.api.scaletrade.answers import ScaleTradeMarket, ScaleTradeSymbol
 from ordergate.api.scaletrade.args import read_args
 from ordergate.api.scaletrade.docs import query_parameters, responses
@@ -33,7 +33,7 @@ from ordergate.engine import queries
 
 __all__ = ["GROUP", "router", "sessions"]
 
-router = APIRouter(tags=["ScaleTrade"])
+router = APIRouter(tags=["ScaleTrade"], route_class=DocumentedRoute)
 
 #: The one security group: the simulated venue keeps no groups of symbols.
 GROUP: Final = "default"

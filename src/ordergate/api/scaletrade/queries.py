@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ordergate.api.openapi import field_schema
+from ordergate.api.openapi import DocumentedRoute, field_schema
 from ordergate.api.scaletrade import filters
 from ordergate.api.scaletrade.answers import ScaleTradeTrades
 from ordergate.api.scaletrade.args import read_args
@@ -24,7 +24,7 @@ from ordergate.engine.trades import account_trades
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["ScaleTrade"])
+router = APIRouter(tags=["ScaleTrade"], route_class=DocumentedRoute)
 
 #: The most rows one answer holds (the ceiling ScaleTrade's manager variant documents).
 MAX_LIMIT = 50_000

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ordergate.api.bodies import body_model
 from ordergate.api.deps import ContainerDep
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.api.scaletrade.answers import ScaleTradeProfile
 from ordergate.api.scaletrade.docs import request_body, responses
 from ordergate.api.scaletrade.models import SignInRequest
@@ -19,7 +20,7 @@ from ordergate.auth.signin import Session
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["ScaleTrade"])
+router = APIRouter(tags=["ScaleTrade"], route_class=DocumentedRoute)
 
 #: Profile fields ordergate keeps no value for: always empty strings.
 _UNKEPT = ("email", "avatar", "phone", "address", "city", "state", "country", "zipcode")

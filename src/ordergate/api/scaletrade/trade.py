@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ordergate.api.bodies import body_model
+from ordergate.api.openapi import DocumentedRoute
 from ordergate.api.scaletrade.answers import ScaleTradeAck, ScaleTradeCloseAck
 from ordergate.api.scaletrade.docs import request_body, responses
 from ordergate.api.scaletrade.errors import IncorrectCommand
@@ -57,7 +58,7 @@ from ordergate.engine.trades import close_trade, modify_trade, ticket_account
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["ScaleTrade"])
+router = APIRouter(tags=["ScaleTrade"], route_class=DocumentedRoute)
 
 _PENDING_USE = "/trade/modify/pending or /trade/cancel"
 #: An order in a symbol that does not exist.
