@@ -4,6 +4,7 @@ frames, authentication, concurrency, streams and the rate limit."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
@@ -365,3 +366,19 @@ async def test_the_rate_limit_is_shared_with_http_and_answers_429_frames(limited
     )
     assert refused["retryAfter"] >= 1
     assert after.status_code == 429
+
+
+async def test_subscribe_frames_back_to_back_each_restart_the_quotes_cleanly(ct, live):
+    # Each subscribe replaces the quote stream; one replaced before it ever ran must not
+    # leave its pump behind unstarted ("coroutine ... was never awaited").
+    async with session(live, ct.token) as client:
+        for symbols in (["ES 12-26"], ["NQ 12-26"], ["ES 03-27"], ["EURUSD"]):
+            await client.send({"action": "subscribe", "instruments": symbols})
+        for _ in range(4):
+            await client.of_type("subscriptions")
+        now = ct.container.clock.now()
+        ct.container.market.push(Quote("NQ 12-26", D("21001"), D("21001.25"), now))
+        frame = await client.of_type("marketData")
+        while frame["quotes"][0]["instrument"] != "NQ 12-26":
+            frame = await client.of_type("marketData")
+    gc.collect()

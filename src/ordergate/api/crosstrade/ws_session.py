@@ -14,6 +14,7 @@ import contextlib
 import difflib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any, Final
 
 from fastapi import HTTPException
@@ -58,6 +59,8 @@ QUOTE_QUEUE: Final = 1_000
 Frame = dict[str, Any]
 #: What a stream reads: a bus subscription, or the user's alerts
 _Source = Subscription | AlertSubscription
+#: A stream's work: called once, when its task first runs.
+_Work = Callable[[], Coroutine[Any, Any, None]]
 
 
 class _Frame(BaseModel):
@@ -176,12 +179,14 @@ class Session:
                 kinds=("order", "fill", "position", "monitor"),
                 maxsize=ACCOUNT_QUEUE,
             )
-            self._start("orders", pump_account_events(sub, self.send, self.ctx, names), sub)
+            self._start(
+                "orders", partial(pump_account_events, sub, self.send, self.ctx, names), sub
+            )
         user = self.ctx.principal.user_id
         if user is not None:
             alerts = self.ctx.container.alerts.subscribe(user)
-            self._start("alerts", pump_alerts(alerts, self.send), alerts)
-        self._start("auth", self._reauthenticate(), None)
+            self._start("alerts", partial(pump_alerts, alerts, self.send), alerts)
+        self._start("auth", self._reauthenticate, None)
         reader = asyncio.create_task(self._read())
         stopped = asyncio.create_task(self._stop.wait())
         try:
@@ -219,7 +224,10 @@ class Session:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
-    def _start(self, name: str, work: Coroutine[Any, Any, None], sub: _Source | None) -> None:
+    def _start(self, name: str, work: _Work, sub: _Source | None) -> None:
+        """Run ``work()`` as stream ``name``. The coroutine is made when the task first runs:
+        a stream replaced before that (two subscribe frames back to back) leaves none behind
+        unawaited."""
         self._streams[name] = (asyncio.create_task(self._guarded(name, work, sub)), sub)
 
     async def _end(self, name: str) -> None:
@@ -234,11 +242,9 @@ class Session:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    async def _guarded(
-        self, name: str, work: Coroutine[Any, Any, None], sub: _Source | None
-    ) -> None:
+    async def _guarded(self, name: str, work: _Work, sub: _Source | None) -> None:
         try:
-            await work
+            await work()
         except Exception:
             log.exception("WebSocket stream %s failed", name)
             self.close(1011, f"{name} stream failed")
@@ -421,7 +427,7 @@ class Session:
             sub = container.bus.subscribe(
                 symbols=self.instruments, kinds=("quote",), maxsize=QUOTE_QUEUE
             )
-            self._start("quotes", pump_quotes(sub, self.send, container), sub)
+            self._start("quotes", partial(pump_quotes, sub, self.send, container), sub)
         if old is not None:
             await self._stop_stream(*old)
 
@@ -447,7 +453,7 @@ class Session:
         }
         await self.send(reply if rid is None else {**reply, "id": rid})
         if request.enabled:
-            work = pump_pnl(self.send, self.ctx, chosen, request.interval / 1000)
+            work = partial(pump_pnl, self.send, self.ctx, chosen, request.interval / 1000)
             self._start("pnl", work, None)
 
     async def _ping(self, rid: Any, frame: Frame) -> None:
