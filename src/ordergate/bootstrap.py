@@ -272,6 +272,14 @@ async def bootstrap(
         container.pending_exits = PendingExits(container)
         restored = await engine.recover()
         log.info("recovered %d open orders", restored)
+        # A delayed alert waits in the process that took it: one still Pending now was never
+        # run, and says so in the Alert History rather than stay Pending for ever.
+        interrupted = await container.alert_history.fail_pending(
+            "DELAY_INTERRUPTED",
+            "the server stopped before the alert's delay ended: it was not run; send it again",
+        )
+        if interrupted:
+            log.warning("%d delayed alert(s) interrupted by the restart", interrupted)
         await container.pending_exits.start()
         container.risk = RiskDesk(
             engine,

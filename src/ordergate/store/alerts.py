@@ -129,6 +129,21 @@ class SqlAlertHistory:
                 if not done.done():
                     done.set_result(None)
 
+    async def fail_pending(self, error: str, detail: str) -> int:
+        """Mark every Pending alert Failed with ``error`` and ``detail``: at start-up, the
+        delayed alerts whose wait ended with the last process (never run). Their number."""
+        stmt = (
+            update(alerts)
+            .where(alerts.c.status == AlertStatus.PENDING.value)
+            .values(
+                status=AlertStatus.FAILED.value, error=_fit(error, alerts.c.error), detail=detail
+            )
+        )
+        async with self._store.transaction() as tx:
+            count = (await tx.connection.execute(stmt)).rowcount
+            await tx.commit()
+        return int(count or 0)
+
     async def update(
         self,
         alert_id: str,

@@ -285,3 +285,16 @@ def test_the_sync_module_states_its_decision_table() -> None:
 
     assert "decision table" in (webhook_sync.__doc__ or "")
     assert datetime.now(UTC)  # the module imports on its own
+
+
+async def test_a_delayed_alert_cut_short_by_a_restart_is_failed_not_left_pending(ct, hook, db_url):
+    answer = await send(ct, hook, ENTRY + " delay=60;")
+    assert answer["status"] == "Pending"
+    await reopen(ct, db_url)
+    found = await ct.client.get(f"{API}/alerts", headers=ct.auth())
+    (alert,) = found.json()["alerts"]
+    assert (alert["alertId"], alert["status"]) == (answer["alertId"], "Failed")
+    assert alert["error"] == "DELAY_INTERRUPTED"
+    assert "not run" in alert["detail"]
+    await ct.advance(61)  # the old process's wait is gone with it: nothing is placed
+    assert await orders(ct) == []
