@@ -9,7 +9,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -18,11 +19,13 @@ from ordergate.client.errors import ApiError, TransportError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncClosing",
     "AsyncTransport",
     "Call",
     "ErrorMaker",
     "Json",
     "Number",
+    "SyncClosing",
     "SyncTransport",
     "answer",
     "dumps",
@@ -169,3 +172,39 @@ class AsyncTransport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+class SyncClosing:
+    """A client over a ``SyncTransport``: ``close()``, and closed at the end of a
+    ``with``."""
+
+    _transport: SyncTransport
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClosing:
+    """A client over an ``AsyncTransport``: ``aclose()``, and closed at the end of an
+    ``async with``."""
+
+    _transport: AsyncTransport
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

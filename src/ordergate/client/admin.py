@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
 from ordergate.client._http import (
     DEFAULT_TIMEOUT,
+    AsyncClosing,
     AsyncTransport,
     Call,
     Json,
     Number,
+    SyncClosing,
     SyncTransport,
     numbers,
     segment,
@@ -178,7 +179,7 @@ class AdminOperations(Generic[R]):
         return self._call(Call("POST", "/admin/reset", {"confirm": "true"}))
 
 
-class AdminClient(AdminOperations[Json]):
+class AdminClient(AdminOperations[Json], SyncClosing):
     """A blocking admin client: ``AdminClient(base_url, admin_token)``."""
 
     def __init__(
@@ -196,19 +197,8 @@ class AdminClient(AdminOperations[Json]):
     def _call(self, call: Call) -> Json:
         return self._transport.send(call, self._auth)
 
-    def close(self) -> None:
-        self._transport.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncAdminClient(AdminOperations[Awaitable[Json]]):
+class AsyncAdminClient(AdminOperations[Awaitable[Json]], AsyncClosing):
     """The asyncio admin client: the same methods, awaited."""
 
     def __init__(
@@ -225,14 +215,3 @@ class AsyncAdminClient(AdminOperations[Awaitable[Json]]):
 
     def _call(self, call: Call) -> Awaitable[Json]:
         return self._transport.send(call, self._auth)
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from ordergate.client._http import (
     DEFAULT_TIMEOUT,
+    AsyncClosing,
     AsyncTransport,
     Call,
     Json,
     Number,
+    SyncClosing,
     SyncTransport,
     numbers,
     segment,
@@ -205,7 +206,7 @@ def _headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-class CrossTradeClient(CrossTradeOperations[Json]):
+class CrossTradeClient(CrossTradeOperations[Json], SyncClosing):
     """A blocking CrossTrade client: ``CrossTradeClient("http://127.0.0.1:8000", token)``."""
 
     def __init__(
@@ -230,19 +231,8 @@ class CrossTradeClient(CrossTradeOperations[Json]):
         """The ``/ws/stream`` WebSocket (asyncio): see ``CrossTradeStream``."""
         return CrossTradeStream(self.base_url, self.token, **options)
 
-    def close(self) -> None:
-        self._transport.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncCrossTradeClient(CrossTradeOperations[Awaitable[Json]]):
+class AsyncCrossTradeClient(CrossTradeOperations[Awaitable[Json]], AsyncClosing):
     """The asyncio CrossTrade client: the same methods, awaited."""
 
     def __init__(
@@ -266,14 +256,3 @@ class AsyncCrossTradeClient(CrossTradeOperations[Awaitable[Json]]):
     def stream(self, **options: Any) -> CrossTradeStream:
         """The ``/ws/stream`` WebSocket: see ``CrossTradeStream``."""
         return CrossTradeStream(self.base_url, self.token, **options)
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()

@@ -19,17 +19,18 @@ import binascii
 import json
 import time
 from collections.abc import Awaitable, Sequence
-from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
 from ordergate.client._http import (
     DEFAULT_TIMEOUT,
+    AsyncClosing,
     AsyncTransport,
     Call,
     Json,
     Number,
+    SyncClosing,
     SyncTransport,
     numbers,
     without_none,
@@ -275,7 +276,7 @@ def _sign_in_call(login: int, password: str) -> Call:
     return Call("POST", "/sign/in", body={"login": login, "password": password})
 
 
-class ScaleTradeClient(ScaleTradeOperations[Json]):
+class ScaleTradeClient(ScaleTradeOperations[Json], SyncClosing):
     """A blocking ScaleTrade client: ``ScaleTradeClient(base_url, 1001, "Sim101pass")``."""
 
     def __init__(
@@ -325,19 +326,8 @@ class ScaleTradeClient(ScaleTradeOperations[Json]):
 
         return ScaleTradeStream(self.base_url, token, login=login, **options)
 
-    def close(self) -> None:
-        self._transport.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncScaleTradeClient(ScaleTradeOperations[Awaitable[Json]]):
+class AsyncScaleTradeClient(ScaleTradeOperations[Awaitable[Json]], AsyncClosing):
     """The asyncio ScaleTrade client: the same methods, awaited."""
 
     def __init__(
@@ -383,14 +373,3 @@ class AsyncScaleTradeClient(ScaleTradeOperations[Awaitable[Json]]):
     def stream(self, *, login: int | None = None, **options: Any) -> ScaleTradeStream:
         """The event stream: see ``ScaleTradeStream``."""
         return ScaleTradeStream(self.base_url, self.token, login=login, **options)
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
