@@ -139,11 +139,13 @@ async def _last_prices(store: SqlStore, market: MarketData) -> dict[str, Decimal
         rows = await tx.connection.execute(stmt)
         last: dict[str, tuple[Decimal, datetime]] = {r.symbol: (r.price, r.at) for r in rows}
     prices = {symbol: price for symbol, (price, _) in last.items()}
-    for symbol in sorted(await market.stored_symbols()):
-        bars = await market.bars(symbol, limit=1)
-        fill = last.get(symbol)
+    if not await market.any_stored_bars():
+        return prices
+    for instrument in market.instruments():
+        bars = await market.bars(instrument.symbol, limit=1)
+        fill = last.get(instrument.symbol)
         if bars and (fill is None or bars[-1].start > fill[1]):
-            prices[symbol] = bars[-1].close
+            prices[instrument.symbol] = bars[-1].close
     return prices
 
 

@@ -60,12 +60,11 @@ class SqlBarRepository:
                 await tx.connection.execute(self._upsert(rows[first : first + _BATCH]))
             await tx.commit()
 
-    async def symbols(self) -> set[str]:
-        """The symbols with at least one stored bar (one query: the start-up reads only
-        their bars)."""
-        stmt = select(bars_table.c.symbol).distinct()
+    async def any_bars(self) -> bool:
+        """Whether any bar is stored: one row read, however many there are."""
+        stmt = select(bars_table.c.symbol).limit(1)
         async with self._store.transaction(readonly=True) as tx:
-            return set((await tx.connection.execute(stmt)).scalars())
+            return (await tx.connection.execute(stmt)).first() is not None
 
     async def bars(
         self,

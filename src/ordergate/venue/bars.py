@@ -78,8 +78,8 @@ class BarRepository(Protocol):
         """Bars starting in [start, end), oldest first; with ``limit``, the newest ones."""
         ...
 
-    async def symbols(self) -> set[str]:
-        """The symbols with at least one stored bar."""
+    async def any_bars(self) -> bool:
+        """Whether any bar is stored."""
         ...
 
 
@@ -93,8 +93,8 @@ class MemoryBarRepository:
         for bar in bars:
             self._bars.setdefault(bar.symbol, {})[bar.start] = bar
 
-    async def symbols(self) -> set[str]:
-        return {symbol for symbol, kept in self._bars.items() if kept}
+    async def any_bars(self) -> bool:
+        return any(self._bars.values())
 
     async def bars(
         self,

@@ -283,9 +283,9 @@ class MarketData:
         found = await self._bars.bars(symbol, period_minutes, start, end, limit)
         return [self._tidy(bar) for bar in found]
 
-    async def stored_symbols(self) -> set[str]:
-        """The instruments with stored bars (the others have none to read yet)."""
-        return self._instruments.keys() & await self._bars.repository.symbols()
+    async def any_stored_bars(self) -> bool:
+        """Whether any bar is stored (a new database has none to read)."""
+        return await self._bars.repository.any_bars()
 
     def _tidy(self, bar: Bar) -> Bar:
         instrument = self._instruments[bar.symbol]
@@ -309,7 +309,9 @@ class MarketData:
         now = self.clock.now()
         midnight = floor_to(now, MINUTES_PER_DAY)
         repository = self._bars.repository
-        for symbol in sorted(self._instruments.keys() & await repository.symbols()):
+        if not await repository.any_bars():
+            return
+        for symbol in sorted(self._instruments):
             today = [self._tidy(b) for b in await repository.bars(symbol, midnight)]
             before = [self._tidy(b) for b in await repository.bars(symbol, None, midnight, 1)]
             prev_close = before[-1].close if before else None
