@@ -20,7 +20,9 @@ import pytest
 import uvicorn
 
 from ordergate.api.app import create_app
+from ordergate.api.crosstrade.discovery import catalog
 from ordergate.api.crosstrade.errors import PREFIX
+from ordergate.api.crosstrade.ops import OPERATIONS
 from ordergate.settings import Settings
 from tests.api.crosstrade.conftest import free_port
 from tests.schema_check import Doc, mismatches, resolve
@@ -414,3 +416,21 @@ def test_every_operation_is_well_formed(doc):
             if op_id is not None and ids.setdefault(op_id, path) != path:
                 problems.append(f"{method.upper()} {path}: operationId {op_id} used twice")
     assert not problems, "\n  ".join(problems)
+
+
+#: The operations whose id is not the rpc their route runs: none runs one, or two share it.
+OWN_IDS = {
+    "GET /v1/api/_endpoints": "ListEndpoints",
+    "GET /v1/api/accounts/{account}/quote": "GetAccountQuote",  # GetQuote's legacy form
+    "POST /v1/send/{webhookId}": "SendAlert",
+}
+
+
+def test_every_operation_id_is_the_rpc_name_of_what_the_route_runs(doc):
+    app = create_app(Settings(database_url="sqlite:///unused.db", market_source="none"))
+    rpcs = {f"{e['method']} {e['path']}": e["rpc"] for e in catalog(app)}
+    ids = {op: operation["operationId"] for op, _, operation in operations(doc)}
+    ids["POST /v1/send/{webhookId}"] = doc["paths"]["/v1/send/{webhookId}"]["post"]["operationId"]
+    expected = {op: OWN_IDS.get(op) or rpcs[op] for op in ids}
+    assert ids == expected
+    assert all(name in OPERATIONS for op, name in ids.items() if op not in OWN_IDS)
